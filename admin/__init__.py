@@ -1,0 +1,1 @@
+"""Web admin of xmlcurl (server-rendered pages under /admin)."""

@@ -1,0 +1,98 @@
+"""Parsing fetch bodies exactly as FreeSWITCH writes them."""
+from __future__ import annotations
+
+import pytest
+
+from tests.conftest import CONFORMANCE, captured_request, cluster_body
+from xmlcurl.fetch.request import BadFetch, parse_fetch
+
+CAPTURED = sorted(p.stem for p in (CONFORMANCE / "requests").glob("*.http"))
+CLUSTER = sorted(p.stem for p in (CONFORMANCE / "cluster").glob("*.body"))
+
+
+@pytest.mark.parametrize("name", CAPTURED)
+def test_every_captured_request_parses(name):
+    request = parse_fetch(captured_request(name))
+    assert request.hostname
+    assert request.section in {"configuration", "directory", "dialplan", "languages"}
+
+
+@pytest.mark.parametrize("name", CLUSTER)
+def test_every_cluster_body_parses_with_the_node_as_hostname(name):
+    request = parse_fetch(cluster_body(name))
+    assert request.hostname == name.split("_")[0]
+
+
+def test_leading_fields_are_taken_raw_and_parameters_decoded():
+    request = parse_fetch(captured_request("directory-sip_auth-register"))
+    assert (request.section, request.tag_name, request.key_name, request.key_value) == (
+        "directory", "domain", "name", "example.com")
+    assert request.get("action") == "sip_auth"
+    assert request.get("user") == "1000"
+    assert request.get("FreeSWITCH-IPv6") == "fd00::2"
+    assert request.get("Event-Date-GMT").startswith("Sat, 28 Nov 2026")
+
+
+def test_fetch_with_only_the_five_basic_fields():
+    request = parse_fetch(captured_request("config-acl.conf"))
+    assert request.key_value == "acl.conf"
+    assert dict(request.params) == {}
+
+
+def test_dialplan_fetch_has_empty_key_fields_and_hunt_parameters():
+    request = parse_fetch(cluster_body("media-1_dialplan_acme-outbound"))
+    assert (request.tag_name, request.key_name, request.key_value) == ("", "", "")
+    assert request.get("Hunt-Context") == "tenant-acme"
+    assert request.get("Hunt-Destination-Number") == "8613800138000"
+
+
+def test_sip_header_parameters_keep_their_case():
+    request = parse_fetch(cluster_body("router-1_dialplan_from-media"))
+    assert request.get("variable_sip_h_X-Tenant") == "acme"
+
+
+def test_plus_in_a_parameter_stays_a_plus():
+    request = parse_fetch(b"hostname=a&section=dialplan&tag_name=&key_name=&key_value=&Hunt-Destination-Number=+8613800138000")
+    assert request.get("Hunt-Destination-Number") == "+8613800138000"
+
+
+def test_parameter_named_like_a_leading_field_does_not_replace_it():
+    request = parse_fetch(captured_request("directory-xml_locate-domain"))
+    assert request.section == "directory"
+    assert request.get("section") == "directory"
+
+
+@pytest.mark.parametrize(
+    "body, reason",
+    [
+        (b"", "hostname="),
+        (b"section=directory", "hostname="),
+        (b"hostname=media-1&section=directory", "lacks"),
+        (b"hostname=&section=directory&tag_name=&key_name=&key_value=", "hostname"),
+        (b"hostname=media-1&section=&tag_name=&key_name=&key_value=", "section"),
+        (b"hostname=media-1&section=DIR%20X&tag_name=&key_name=&key_value=", "section"),
+        (b"hostname=media-1&section=directory&tag_name=&key_name=&key_value=&user=1&user=2", "repeated"),
+        (b"hostname=media-1&section=directory&tag_name=&key_name=&key_value=&user=%zz", "percent"),
+        (b"hostname=media-1&section=directory&tag_name=&key_name=&key_value=&user=%4", "percent"),
+        (b"hostname=media-1&section=directory&tag_name=&key_name=&key_value=&user=1&&x=2", "empty field"),
+        (b"hostname=media 1&section=directory&tag_name=&key_name=&key_value=", "hostname"),
+    ],
+)
+def test_bodies_that_are_not_fetches_are_refused_with_a_reason(body, reason):
+    with pytest.raises(BadFetch, match=reason):
+        parse_fetch(body)
+
+
+def test_non_utf8_bytes_do_not_crash_the_parser():
+    request = parse_fetch(b"hostname=media-1&section=directory&tag_name=domain&key_name=name&key_value=a\xff.com&user=%ff")
+    assert "\ufffd" in request.key_value
+    assert request.get("user") == "\ufffd"
+
+
+def test_vendored_conformance_copy_matches_shared_when_present():
+    shared = CONFORMANCE.parent.parent.parent / "shared" / "conformance"
+    if not shared.is_dir():
+        pytest.skip("no ../shared/conformance beside this checkout")
+    for path in shared.rglob("*"):
+        if path.is_file():
+            assert (CONFORMANCE / path.relative_to(shared)).read_bytes() == path.read_bytes(), path

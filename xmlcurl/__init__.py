@@ -1,0 +1,63 @@
+"""xmlcurl: the configuration server of a FreeSWITCH cluster (mod_xml_curl)."""
+from __future__ import annotations
+
+import logging
+import secrets as _secrets
+from pathlib import Path
+from typing import Any, Mapping
+
+from flask import Flask
+
+from . import config, db
+from .logging_setup import configure as configure_logging
+
+log = logging.getLogger("xmlcurl")
+
+
+def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
+    """Build the app: defaults, then XMLCURL_* from the environment, then `test_config`."""
+    app = Flask(__name__, instance_relative_config=True)
+    settings = config.load(overrides=test_config)
+    configure_logging(settings["LOG_LEVEL"])
+    secret = settings["SECRET_KEY"] or _secrets.token_urlsafe(48)  # development and tests only (checked)
+    app.config.update(SECRET_KEY=secret, XMLCURL=settings, TESTING=settings["ENV"] == "testing")
+
+    url = settings["DATABASE_URL"]
+    fresh_sqlite = False
+    if not url:
+        Path(app.instance_path).mkdir(parents=True, exist_ok=True)
+        path = Path(app.instance_path) / "xmlcurl.sqlite3"
+        fresh_sqlite = not path.exists()
+        url = f"sqlite:///{path}"
+    database = db.Database(url, settings["READ_DATABASE_URL"], settings)
+    db.init_app(app, database)
+    if fresh_sqlite:
+        _create_embedded_database(database, seed=settings["SEED_DEMO"])
+
+    from .fetch.registry import load_handlers
+    from .fetch.views import bp as fetch_bp
+    from .health import bp as health_bp
+
+    load_handlers()
+    app.register_blueprint(fetch_bp)
+    app.register_blueprint(health_bp)
+
+    from .cli import register_commands
+
+    register_commands(app)
+    return app
+
+
+def _create_embedded_database(database: db.Database, seed: bool) -> None:
+    """First start without a MySQL URL: create the SQLite tables and seed the demo data."""
+    from .seed import DEMO_SQL, load_sql_file
+
+    db.create_schema(database.engine)
+    if seed:
+        load_sql_file(database.engine, DEMO_SQL)
+        log.info("created the embedded SQLite database with the demo data")
+    else:
+        log.info("created an empty embedded SQLite database")
+
+
+__all__ = ["create_app"]

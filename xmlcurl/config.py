@@ -1,0 +1,87 @@
+"""Settings: one table of defaults, overridden by ``XMLCURL_*`` variables, then by test overrides."""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from typing import Any, Callable, Mapping
+
+
+class ConfigError(RuntimeError):
+    """The settings do not allow the service to start safely."""
+
+
+def _bool(value: str) -> bool:
+    lowered = value.strip().lower()
+    if lowered in {"1", "true", "yes", "on"}:
+        return True
+    if lowered in {"0", "false", "no", "off", ""}:
+        return False
+    raise ValueError(f"not a boolean: {value!r}")
+
+
+@dataclass(frozen=True)
+class Setting:
+    default: Any
+    parse: Callable[[str], Any]
+    help: str
+
+
+#: Every setting xmlcurl reads. The environment variable is ``XMLCURL_<NAME>``.
+SETTINGS: dict[str, Setting] = {
+    "ENV": Setting("production", str, "production, development or testing"),
+    "SECRET_KEY": Setting(None, str, "signs admin sessions; 32+ characters outside development"),
+    "DATABASE_URL": Setting(None, str, "SQLAlchemy URL, e.g. mysql+pymysql://u:p@host/db; SQLite in the instance folder when unset"),
+    "READ_DATABASE_URL": Setting(None, str, "replica URL for the fetch path; the primary when unset"),
+    "MAX_BODY_BYTES": Setting(65536, int, "largest fetch body accepted (413 above)"),
+    "DIRECTORY_CACHEABLE_MS": Setting(60000, int, "cacheable= on directory users, in ms; 0 leaves it off"),
+    "LOG_LEVEL": Setting("INFO", str, "logging level"),
+    "DB_CONNECT_TIMEOUT": Setting(2, int, "seconds to connect to MySQL"),
+    "DB_READ_TIMEOUT": Setting(5, int, "seconds to wait for a MySQL answer"),
+    "DB_POOL_SIZE": Setting(5, int, "connections kept per worker"),
+    "DB_POOL_RECYCLE": Setting(1800, int, "seconds before a pooled connection is replaced"),
+    "SEED_DEMO": Setting(True, _bool, "seed a new SQLite database with the demo data"),
+    # Names the cluster layout uses; kept configurable so an existing cluster can adopt xmlcurl.
+    "MEDIA_USER_PROFILE": Setting("internal", str, "media node profile where tenant users register"),
+    "CLUSTER_PROFILE": Setting("cluster", str, "profile between media nodes and routers"),
+    "CARRIER_PROFILE": Setting("carrier", str, "router profile facing the carriers"),
+    "FROM_ROUTER_CONTEXT": Setting("from-router", str, "media node context for calls from routers"),
+    "FROM_MEDIA_CONTEXT": Setting("from-media", str, "router context for calls from media nodes"),
+    "FROM_CARRIER_CONTEXT": Setting("from-carrier", str, "router context for calls from carriers"),
+    "ROUTER_GATEWAY_PREFIX": Setting("router-", str, "media node gateway name = prefix + router name"),
+    "NO_TENANT_CONTEXT": Setting("no-tenant", str, "context of the users profile; a user's own context wins"),
+}
+
+MIN_SECRET_LENGTH = 32
+
+
+def load(environ: Mapping[str, str] | None = None, overrides: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    """Build the settings dict from defaults, the environment and explicit overrides."""
+    environ = os.environ if environ is None else environ
+    values: dict[str, Any] = {}
+    for name, setting in SETTINGS.items():
+        raw = environ.get(f"XMLCURL_{name}")
+        if raw is None or raw == "":
+            values[name] = setting.default
+            continue
+        try:
+            values[name] = setting.parse(raw)
+        except ValueError as exc:
+            raise ConfigError(f"XMLCURL_{name}: {exc}") from None
+    values.update(overrides or {})
+    _check(values)
+    return values
+
+
+def _check(values: dict[str, Any]) -> None:
+    env = values["ENV"]
+    if env not in {"production", "development", "testing"}:
+        raise ConfigError(f"XMLCURL_ENV must be production, development or testing, not {env!r}")
+    secret = values.get("SECRET_KEY") or ""
+    if env == "production" and len(secret) < MIN_SECRET_LENGTH:
+        raise ConfigError(
+            f"XMLCURL_SECRET_KEY must be set to at least {MIN_SECRET_LENGTH} random characters "
+            "(e.g. python -c 'import secrets; print(secrets.token_urlsafe(48))'), "
+            "or set XMLCURL_ENV=development on a development machine"
+        )
+    if values["MAX_BODY_BYTES"] < 1024:
+        raise ConfigError("XMLCURL_MAX_BODY_BYTES must be at least 1024")

@@ -1,0 +1,150 @@
+"""Engines and the per-request session: one session a request, closed at teardown."""
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+from flask import Flask, current_app, g
+from sqlalchemy import Engine, create_engine, event, make_url, text
+from sqlalchemy.orm import Session, sessionmaker
+
+from .models import VERSIONED_TABLES, Base
+
+SCHEMA_SQL = Path(__file__).resolve().parent.parent / "schema.sql"
+
+
+def is_sqlite(engine: Engine) -> bool:
+    return engine.dialect.name == "sqlite"
+
+
+def make_engine(url: str, settings: dict[str, Any]) -> Engine:
+    """Create an engine with the timeouts and pool settings a fetch path needs."""
+    parsed = make_url(url)
+    if parsed.get_backend_name() == "sqlite":
+        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 5})
+        event.listen(engine, "connect", _sqlite_pragmas)
+        return engine
+    query = dict(parsed.query)
+    query.setdefault("charset", "utf8mb4")
+    parsed = parsed.set(query=query)
+    return create_engine(
+        parsed,
+        pool_size=settings["DB_POOL_SIZE"],
+        max_overflow=settings["DB_POOL_SIZE"],
+        pool_recycle=settings["DB_POOL_RECYCLE"],
+        pool_pre_ping=True,
+        pool_timeout=settings["DB_CONNECT_TIMEOUT"],
+        connect_args={
+            "connect_timeout": settings["DB_CONNECT_TIMEOUT"],
+            "read_timeout": settings["DB_READ_TIMEOUT"],
+            "write_timeout": settings["DB_READ_TIMEOUT"],
+        },
+    )
+
+
+def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.close()
+
+
+class Database:
+    """The engines of one app: the primary for writes, an optional replica for the fetch path."""
+
+    def __init__(self, url: str, read_url: str | None, settings: dict[str, Any]) -> None:
+        self.engine = make_engine(url, settings)
+        self.read_engine = make_engine(read_url, settings) if read_url else self.engine
+        self.sessionmaker = sessionmaker(bind=self.engine, expire_on_commit=False)
+        self.read_sessionmaker = sessionmaker(bind=self.read_engine, expire_on_commit=False)
+
+    def dispose(self) -> None:
+        self.engine.dispose()
+        if self.read_engine is not self.engine:
+            self.read_engine.dispose()
+
+
+def init_app(app: Flask, database: Database) -> None:
+    app.extensions["xmlcurl.db"] = database
+    app.teardown_appcontext(_close_sessions)
+
+
+def database() -> Database:
+    return current_app.extensions["xmlcurl.db"]
+
+
+def session() -> Session:
+    """The request's read-write session on the primary."""
+    if "db_session" not in g:
+        g.db_session = database().sessionmaker()
+    return g.db_session
+
+
+def read_session() -> Session:
+    """The request's read-only session (the replica when one is configured)."""
+    if "db_read_session" not in g:
+        g.db_read_session = database().read_sessionmaker()
+    return g.db_read_session
+
+
+def _close_sessions(_exc: BaseException | None) -> None:
+    for key in ("db_session", "db_read_session"):
+        sess = g.pop(key, None)
+        if sess is not None:
+            sess.close()
+
+
+# --- creating the schema -------------------------------------------------------------------
+
+def schema_statements(sql: str) -> list[str]:
+    """Split schema.sql into statements (it holds no ';' inside literals or bodies)."""
+    no_comments = re.sub(r"^\s*--.*$", "", sql, flags=re.MULTILINE)
+    return [stmt.strip() for stmt in no_comments.split(";") if stmt.strip()]
+
+
+def sqlite_trigger_statements() -> list[str]:
+    """The version-bumping triggers of schema.sql in SQLite's dialect."""
+    statements = []
+    for table in VERSIONED_TABLES:
+        for event_name, suffix in (("INSERT", "ai"), ("UPDATE", "au"), ("DELETE", "ad")):
+            statements.append(
+                f"CREATE TRIGGER IF NOT EXISTS trg_{table}_{suffix} AFTER {event_name} ON {table} "
+                "FOR EACH ROW BEGIN UPDATE config_version SET version = version + 1, "
+                "changed_at = strftime('%Y-%m-%d %H:%M:%f', 'now') WHERE id = 1; END"
+            )
+    return statements
+
+
+def has_schema(engine: Engine) -> bool:
+    from sqlalchemy import inspect
+
+    return inspect(engine).has_table("config_version")
+
+
+def drop_all(engine: Engine) -> None:
+    with engine.begin() as conn:
+        if not is_sqlite(engine):
+            conn.execute(text("SET FOREIGN_KEY_CHECKS=0"))
+        Base.metadata.drop_all(conn)
+        if not is_sqlite(engine):
+            conn.execute(text("SET FOREIGN_KEY_CHECKS=1"))
+
+
+def create_schema(engine: Engine) -> None:
+    """Create every table: schema.sql on MySQL/MariaDB, the models plus triggers on SQLite."""
+    if is_sqlite(engine):
+        with engine.begin() as conn:
+            Base.metadata.create_all(conn)
+            for stmt in sqlite_trigger_statements():
+                conn.exec_driver_sql(stmt)
+            conn.execute(
+                text(
+                    "INSERT INTO config_version (id, version, changed_at) "
+                    "SELECT 1, 1, CURRENT_TIMESTAMP WHERE NOT EXISTS (SELECT 1 FROM config_version)"
+                )
+            )
+        return
+    with engine.begin() as conn:
+        for stmt in schema_statements(SCHEMA_SQL.read_text(encoding="utf-8")):
+            conn.exec_driver_sql(stmt)

@@ -1,0 +1,186 @@
+"""Section `directory`: a tenant's domain and one user, only for tenants pinned to the asking node."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from lxml import etree
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from ..models import SipUser, SipUserVariable, Tenant, TenantNode
+from .context import FetchContext
+from .registry import handles
+from .xmldoc import document, element, params
+
+# The stock dial-string: bridging to user/<u>@<domain> finds the registration on any profile.
+# `${...}` is expanded at call time, which is what is wanted here; only `$${` would be expanded
+# when the answer is read.
+DIAL_STRING = (
+    "{^^:sip_invite_domain=${dialed_domain}:presence_id=${dialed_user}@${dialed_domain}}"
+    "${sofia_contact(*/${dialed_user}@${dialed_domain})}"
+)
+
+#: Variables xmlcurl sets itself; a user's extra variables may not override them.
+RESERVED_VARIABLES = frozenset({
+    "user_context", "tenant", "accountcode", "user_kind",
+    "effective_caller_id_number", "effective_caller_id_name",
+    "outbound_caller_id_number", "outbound_caller_id_name",
+})
+
+#: Lookup keys that name a user by its id (FreeSWITCH's `key` parameter).
+USER_KEYS = frozenset({"", "id"})
+
+
+@dataclass(frozen=True)
+class DirectoryUser:
+    username: str
+    a1_hash: str
+    kind: str
+    cid_name: str | None = None
+    cid_number: str | None = None
+    outbound_cid_name: str | None = None
+    outbound_cid_number: str | None = None
+    variables: tuple[tuple[str, str], ...] = ()
+
+
+@dataclass(frozen=True)
+class DirectoryDomain:
+    name: str
+    tenant_code: str
+    context: str
+    default_cid_name: str | None = None
+    default_cid_number: str | None = None
+    users: tuple[DirectoryUser, ...] = field(default_factory=tuple)
+
+
+# --- queries -----------------------------------------------------------------------------------
+
+def find_pinned_tenant(session: Session, node_id: int, sip_domain: str) -> Tenant | None:
+    """The enabled tenant owning `sip_domain`, only if it is pinned to this node."""
+    stmt = (
+        select(Tenant)
+        .join(TenantNode, TenantNode.tenant_id == Tenant.id)
+        .where(Tenant.sip_domain == sip_domain, Tenant.enabled.is_(True), TenantNode.node_id == node_id)
+    )
+    return session.scalars(stmt).first()
+
+
+def find_user(session: Session, tenant_id: int, username: str) -> DirectoryUser | None:
+    """An enabled user of the tenant, with its extra variables."""
+    user = session.scalars(
+        select(SipUser).where(
+            SipUser.tenant_id == tenant_id, SipUser.username == username, SipUser.enabled.is_(True)
+        )
+    ).first()
+    if user is None or not user.a1_hash:
+        return None
+    variables = session.execute(
+        select(SipUserVariable.name, SipUserVariable.value)
+        .where(SipUserVariable.user_id == user.id)
+        .order_by(SipUserVariable.name)
+    ).all()
+    return DirectoryUser(
+        username=user.username,
+        a1_hash=user.a1_hash,
+        kind=user.kind,
+        cid_name=user.cid_name,
+        cid_number=user.cid_number,
+        outbound_cid_name=user.outbound_cid_name,
+        outbound_cid_number=user.outbound_cid_number,
+        variables=tuple((name, value) for name, value in variables if name not in RESERVED_VARIABLES),
+    )
+
+
+# --- builder ---------------------------------------------------------------------------------
+
+def user_variables(domain: DirectoryDomain, user: DirectoryUser) -> list[tuple[str, str]]:
+    """The channel variables a user carries, xmlcurl's own first."""
+    items = [
+        ("user_context", domain.context),
+        ("tenant", domain.tenant_code),
+        ("accountcode", domain.tenant_code),
+        ("user_kind", user.kind),
+        ("effective_caller_id_number", user.cid_number or user.username),
+        ("effective_caller_id_name", user.cid_name or user.username),
+    ]
+    outbound_number = user.outbound_cid_number or domain.default_cid_number
+    outbound_name = user.outbound_cid_name or domain.default_cid_name
+    if outbound_number:
+        items.append(("outbound_caller_id_number", outbound_number))
+    if outbound_name:
+        items.append(("outbound_caller_id_name", outbound_name))
+    items.extend(user.variables)
+    return items
+
+
+def build_directory(domain: DirectoryDomain, cacheable_ms: int = 0) -> etree._Element:
+    """The directory document for one domain and the users given (none for a domain lookup)."""
+    doc, section = document("directory")
+    dom = element(section, "domain", name=domain.name)
+    params(dom, "params", [("dial-string", DIAL_STRING), ("allow-empty-password", "false")])
+    params(dom, "variables", [("tenant", domain.tenant_code), ("user_context", domain.context)], child="variable")
+    users = etree.SubElement(etree.SubElement(etree.SubElement(dom, "groups"), "group", name="default"), "users")
+    for user in domain.users:
+        if not user.a1_hash:
+            # An answer without a credential lets anyone register as this user: never send one.
+            raise ValueError(f"user {user.username} has no a1-hash")
+        node = element(users, "user", id=user.username)
+        if cacheable_ms > 0:
+            node.set("cacheable", str(cacheable_ms))
+        params(node, "params", [("a1-hash", user.a1_hash), ("allow-empty-password", "false")])
+        params(node, "variables", user_variables(domain, user), child="variable")
+    return doc
+
+
+# --- handler ---------------------------------------------------------------------------------
+
+def _domain_data(tenant: Tenant, users: tuple[DirectoryUser, ...] = ()) -> DirectoryDomain:
+    return DirectoryDomain(
+        name=tenant.sip_domain,
+        tenant_code=tenant.code,
+        context=tenant.context,
+        default_cid_name=tenant.default_cid_name,
+        default_cid_number=tenant.default_cid_number,
+        users=users,
+    )
+
+
+@handles("directory", "media")
+def directory(ctx: FetchContext) -> etree._Element | None:
+    """Answer domain and user lookups of the asking media node's own tenants."""
+    req = ctx.request
+    purpose = req.get("purpose")
+    action = req.get("action")
+    ctx.key = "/".join(filter(None, [req.key_value, req.get("user"), action or purpose]))
+    if purpose:
+        # Gateways and ACL entries are never defined in the directory (sofia.conf and acl.conf hold them).
+        ctx.outcome = f"purpose {purpose} not served"
+        return None
+    if action == "reverse-auth-lookup":
+        ctx.outcome = "no reverse-auth credentials are kept"
+        return None
+    if req.tag_name != "domain" or req.key_name != "name" or not req.key_value:
+        ctx.outcome = "not a domain lookup"
+        return None
+    domain_param = req.get("domain")
+    if domain_param and domain_param != req.key_value:
+        ctx.outcome = "domain parameter disagrees with key_value"
+        return None
+    tenant = find_pinned_tenant(ctx.session, ctx.node.id, req.key_value)
+    if tenant is None:
+        ctx.outcome = "domain unknown or not pinned to this node"
+        return None
+    username = req.get("user")
+    if action == "group_call":
+        ctx.outcome = "group_call not served"
+        return None
+    if not username:
+        return build_directory(_domain_data(tenant))
+    if req.get("key") not in USER_KEYS:
+        ctx.outcome = f"lookup key {req.get('key')!r} not served"
+        return None
+    user = find_user(ctx.session, tenant.id, username)
+    if user is None:
+        ctx.outcome = "user unknown or disabled"
+        return None
+    return build_directory(_domain_data(tenant, (user,)), ctx.settings["DIRECTORY_CACHEABLE_MS"])

@@ -1,0 +1,91 @@
+"""Parsing a mod_xml_curl POST body exactly as FreeSWITCH writes it.
+
+mod_xml_curl writes ``hostname=..&section=..&tag_name=..&key_name=..&key_value=..`` without
+URL-encoding those five values, then appends the request's event headers URL-encoded
+(``%20`` for a space, never ``+``). Some fetches (acl.conf, console.conf) carry nothing else.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Mapping
+from urllib.parse import unquote
+
+LEADING_FIELDS = ("hostname", "section", "tag_name", "key_name", "key_value")
+
+_LEADING = re.compile(
+    r"hostname=(?P<hostname>[^&]*)"
+    r"&section=(?P<section>[^&]*)"
+    r"&tag_name=(?P<tag_name>[^&]*)"
+    r"&key_name=(?P<key_name>[^&]*)"
+    # key_value is raw, so it ends at the first "&<name>=" that starts the encoded part.
+    r"&key_value=(?P<key_value>.*?)"
+    r"(?:&(?=[A-Za-z0-9_][A-Za-z0-9_.:-]*=)(?P<rest>.*))?",
+    re.DOTALL,
+)
+_PARAM_NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.:-]{0,127}")
+_BAD_PERCENT = re.compile(r"%(?![0-9A-Fa-f]{2})")
+_SECTION = re.compile(r"[a-z_]{1,32}")
+_HOSTNAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}")
+
+
+class BadFetch(ValueError):
+    """The body is not a mod_xml_curl fetch; the message says why."""
+
+
+@dataclass(frozen=True)
+class FetchRequest:
+    hostname: str
+    section: str
+    tag_name: str
+    key_name: str
+    key_value: str
+    params: Mapping[str, str] = field(default_factory=dict)
+
+    def get(self, name: str, default: str = "") -> str:
+        """A URL-decoded parameter of the encoded part, or ``default``."""
+        return self.params.get(name, default)
+
+
+def parse_fetch(body: bytes) -> FetchRequest:
+    """Parse a raw fetch body; raise BadFetch with a clear reason when it is not one."""
+    text = body.decode("utf-8", errors="replace")
+    match = _LEADING.fullmatch(text)
+    if match is None:
+        if not text.startswith("hostname="):
+            raise BadFetch("body does not start with hostname= (not a mod_xml_curl fetch)")
+        raise BadFetch("body lacks one of section, tag_name, key_name, key_value in FreeSWITCH's order")
+    hostname = match["hostname"]
+    if not _HOSTNAME.fullmatch(hostname):
+        raise BadFetch("hostname is empty or not a switchname")
+    section = match["section"]
+    if not _SECTION.fullmatch(section):
+        raise BadFetch("section is empty or malformed")
+    params = _parse_params(match["rest"]) if match["rest"] else {}
+    return FetchRequest(
+        hostname=hostname,
+        section=section,
+        tag_name=match["tag_name"],
+        key_name=match["key_name"],
+        key_value=match["key_value"],
+        params=params,
+    )
+
+
+def _parse_params(rest: str) -> dict[str, str]:
+    params: dict[str, str] = {}
+    for pair in rest.split("&"):
+        if not pair:
+            raise BadFetch("empty field in the encoded part")
+        name, sep, value = pair.partition("=")
+        if not sep:
+            raise BadFetch(f"field without '=' in the encoded part: {name[:40]!r}")
+        if not _PARAM_NAME.fullmatch(name):
+            raise BadFetch(f"malformed field name: {name[:40]!r}")
+        if _BAD_PERCENT.search(value):
+            raise BadFetch(f"invalid percent-encoding in {name}")
+        if name in params:
+            # FreeSWITCH serialises each event header once; a repeat means a forged body.
+            raise BadFetch(f"field {name} is repeated")
+        params[name] = unquote(value, encoding="utf-8", errors="replace")
+    return params

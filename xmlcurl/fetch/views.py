@@ -1,0 +1,72 @@
+"""POST /freeswitch: the one endpoint every mod_xml_curl binding calls."""
+from __future__ import annotations
+
+import logging
+import time
+
+from flask import Blueprint, Response, current_app, request
+from sqlalchemy.exc import SQLAlchemyError
+
+from .. import db
+from .answer import answer
+from .auth import AuthFailure, authenticate, check_hostname
+from .context import FetchContext
+from .request import BadFetch, parse_fetch
+
+bp = Blueprint("fetch", __name__)
+log = logging.getLogger("xmlcurl.fetch")
+
+
+def _plain(status: int, message: str, **headers: str) -> Response:
+    return Response(message + "\n", status=status, mimetype="text/plain", headers=headers)
+
+
+def _read_body(limit: int) -> bytes | None:
+    """The body, or None when it is larger than `limit` (read no further than that)."""
+    length = request.content_length
+    if length is not None and length > limit:
+        return None
+    data = request.stream.read(limit + 1)
+    return None if len(data) > limit else data
+
+
+@bp.post("/freeswitch")
+def fetch() -> Response:
+    """Answer one mod_xml_curl fetch."""
+    started = time.perf_counter()
+    settings = current_app.config["XMLCURL"]
+    peer = request.remote_addr or "-"
+
+    def done(status: int, node: str, section: str, key: str, result: str, response: Response) -> Response:
+        elapsed = (time.perf_counter() - started) * 1000
+        log.info("fetch node=%s section=%s key=%s status=%d result=%s ms=%.1f peer=%s",
+                 node, section, key or "-", status, result, elapsed, peer)
+        return response
+
+    body = _read_body(settings["MAX_BODY_BYTES"])
+    if body is None:
+        return done(413, "-", "-", "", "body too large", _plain(413, "fetch body too large"))
+    auth = request.authorization
+    username = auth.username if auth and auth.type == "basic" else None
+    secret = auth.password if auth and auth.type == "basic" else None
+    try:
+        session = db.read_session()
+        node = authenticate(session, username, secret)
+        if isinstance(node, AuthFailure):
+            return done(node.status, node.username or "-", "-", "", node.reason,
+                        _plain(401, "node authentication required", **{"WWW-Authenticate": 'Basic realm="xmlcurl"'}))
+        try:
+            fetch_request = parse_fetch(body)
+        except BadFetch as exc:
+            return done(400, node.name, "-", "", f"bad body: {exc}", _plain(400, f"bad fetch: {exc}"))
+        mismatch = check_hostname(node, fetch_request.hostname)
+        if mismatch is not None:
+            return done(403, node.name, fetch_request.section, "", mismatch.reason,
+                        _plain(403, "hostname does not match the authenticated node"))
+        ctx = FetchContext(request=fetch_request, node=node, session=session, settings=settings)
+        xml = answer(ctx)
+    except SQLAlchemyError as exc:
+        log.error("fetch database error: %s", exc.__class__.__name__)
+        return done(503, "-", "-", "", "database unavailable", _plain(503, "database unavailable"))
+    return done(200, node.name, fetch_request.section, ctx.key, ctx.outcome,
+                Response(xml, status=200, mimetype="text/xml"))

@@ -1,0 +1,64 @@
+"""The one boundary between data and FreeSWITCH XML: documents built with lxml, serialised once.
+
+FreeSWITCH runs every answer through its pre-processor before parsing it: ``$${name}`` is
+expanded on every line and lines holding ``<?``, ``<include>`` or ``</include>`` are dropped.
+lxml escapes ``<`` and newlines in attributes, so only ``$${`` needs refusing here.
+"""
+from __future__ import annotations
+
+import re
+
+from lxml import etree
+
+_XML_ILLEGAL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
+
+
+class UnsafeValue(ValueError):
+    """A value would be rewritten by FreeSWITCH's pre-processor or is not XML text."""
+
+
+def safe(value: object) -> str:
+    """Text as it may appear in an answer; raises UnsafeValue for pre-processor syntax."""
+    text = "" if value is None else str(value)
+    if "$${" in text:
+        raise UnsafeValue("value carries $${...}, which FreeSWITCH would expand")
+    if _XML_ILLEGAL.search(text):
+        raise UnsafeValue("value carries control characters")
+    return text
+
+
+def element(parent: etree._Element, tag: str, **attrs: object) -> etree._Element:
+    """Append a child whose attributes pass through safe()."""
+    child = etree.SubElement(parent, tag)
+    for name, value in attrs.items():
+        child.set(name, safe(value))
+    return child
+
+
+def document(section: str) -> tuple[etree._Element, etree._Element]:
+    """A ``freeswitch/xml`` document with one section; returns (document, section)."""
+    doc = etree.Element("document", type="freeswitch/xml")
+    sec = etree.SubElement(doc, "section", name=section)
+    return doc, sec
+
+
+def params(parent: etree._Element, tag: str, items: list[tuple[str, object]], child: str = "param") -> etree._Element:
+    """``<params><param name= value=/>...`` (or variables/variable)."""
+    container = etree.SubElement(parent, tag)
+    for name, value in items:
+        element(container, child, name=name, value=value)
+    return container
+
+
+def serialise(doc: etree._Element) -> bytes:
+    """Indented XML without a declaration (a declaration line would be dropped anyway)."""
+    return etree.tostring(doc, pretty_print=True, encoding="utf-8")
+
+
+def not_found_document() -> etree._Element:
+    doc, sec = document("result")
+    etree.SubElement(sec, "result", status="not found")
+    return doc
+
+
+NOT_FOUND = serialise(not_found_document())

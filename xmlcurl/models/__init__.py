@@ -1,0 +1,16 @@
+"""Typed SQLAlchemy models mirroring schema.sql."""
+from .admin import ADMIN_ROLES, AdminUser, ApiToken, AuditEntry
+from .base import Base
+from .did import Did
+from .gateway import MEDIA_MODES, TRANSPORTS, Gateway
+from .node import ROLES, Node
+from .route import Route
+from .sip_user import KINDS, SipUser, SipUserVariable
+from .tenant import Tenant, TenantNode
+from .version import VERSIONED_TABLES, ConfigVersion
+
+__all__ = [
+    "ADMIN_ROLES", "AdminUser", "ApiToken", "AuditEntry", "Base", "ConfigVersion", "Did", "Gateway",
+    "KINDS", "MEDIA_MODES", "Node", "ROLES", "Route", "SipUser", "SipUserVariable", "TRANSPORTS",
+    "Tenant", "TenantNode", "VERSIONED_TABLES",
+]
