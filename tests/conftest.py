@@ -23,7 +23,8 @@ from xmlcurl.seed import DEMO_SQL, load_sql_file
 
 TESTS = Path(__file__).resolve().parent
 CONFORMANCE = TESTS / "conformance"
-MYSQL_URL = os.environ.get("XMLCURL_TEST_MYSQL_URL", "mysql+pymysql://root@127.0.0.1:3306/xmlcurl_test")
+# One database per test run (named after the process), so concurrent runs never share tables.
+MYSQL_URL = os.environ.get("XMLCURL_TEST_MYSQL_URL", "mysql+pymysql://root@127.0.0.1:3306/xmlcurl_test") + f"_{os.getpid()}"
 IN_CI = os.environ.get("CI", "").lower() == "true"
 
 BASE_SETTINGS = {"ENV": "testing", "LOG_LEVEL": "WARNING", "SEED_DEMO": False}
@@ -42,6 +43,9 @@ def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return path
 
 
+_created_databases: list[str] = []
+
+
 def mysql_server_engine(url: str = MYSQL_URL) -> Engine:
     """An engine on the MariaDB test database, creating the database if needed; skip or fail if unreachable."""
     parsed = make_url(url)
@@ -49,6 +53,7 @@ def mysql_server_engine(url: str = MYSQL_URL) -> Engine:
     try:
         with server.connect() as conn:
             conn.execute(text(f"CREATE DATABASE IF NOT EXISTS `{parsed.database}` CHARACTER SET utf8mb4"))
+        _created_databases.append(url)
     except Exception as exc:  # noqa: BLE001 - any failure to reach the server decides skip/fail
         server.dispose()
         message = f"MariaDB not reachable at {parsed.render_as_string(hide_password=True)}: {exc}"
@@ -63,6 +68,18 @@ def _engine_settings() -> dict:
     from xmlcurl import config
 
     return config.load(environ={}, overrides=BASE_SETTINGS)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _drop_test_databases():
+    """Drop the MariaDB databases this run created."""
+    yield
+    for url in _created_databases:
+        parsed = make_url(url)
+        server = create_engine(parsed.set(database=""), connect_args={"connect_timeout": 3})
+        with server.connect() as conn:
+            conn.execute(text(f"DROP DATABASE IF EXISTS `{parsed.database}`"))
+        server.dispose()
 
 
 @pytest.fixture(scope="session")
