@@ -191,3 +191,9 @@ def test_builder_never_sends_a_user_without_a_credential():
 def test_builder_without_cacheable_leaves_the_attribute_off():
     domain = DirectoryDomain("a.example.com", "a", "tenant-a", users=(DirectoryUser("1", "0" * 32, "agent"),))
     assert build_directory(domain, cacheable_ms=0).find(".//user").get("cacheable") is None
+
+
+def test_domain_is_matched_without_regard_to_case_as_freeswitch_does(fetch):
+    body = retarget(cluster_body("media-1_directory_sip_auth_acme-1000"), key_value="ACME.Example.com",
+                    domain="ACME.Example.com")
+    assert _user(fetch(body)).get("id") == "1000"

@@ -163,10 +163,11 @@ def directory(ctx: FetchContext) -> etree._Element | None:
         ctx.outcome = "not a domain lookup"
         return None
     domain_param = req.get("domain")
-    if domain_param and domain_param != req.key_value:
+    if domain_param and domain_param.lower() != req.key_value.lower():
         ctx.outcome = "domain parameter disagrees with key_value"
         return None
-    tenant = find_pinned_tenant(ctx.session, ctx.node.id, req.key_value)
+    # FreeSWITCH matches domain names case-insensitively; tenants' domains are stored in lower case.
+    tenant = find_pinned_tenant(ctx.session, ctx.node.id, req.key_value.lower())
     if tenant is None:
         ctx.outcome = "domain unknown or not pinned to this node"
         return None

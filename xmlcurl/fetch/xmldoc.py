@@ -1,8 +1,9 @@
 """The one boundary between data and FreeSWITCH XML: documents built with lxml, serialised once.
 
 FreeSWITCH runs every answer through its pre-processor before parsing it: ``$${name}`` is
-expanded on every line and lines holding ``<?``, ``<include>`` or ``</include>`` are dropped.
-lxml escapes ``<`` and newlines in attributes, so only ``$${`` needs refusing here.
+expanded on every line, lines holding ``<?``, ``<include>`` or ``</include>`` are dropped, and a
+line holding ``X-PRE-PROCESS`` (any case) is executed or dropped. lxml escapes ``<`` and newlines
+in attributes, so ``$${`` and ``X-PRE-PROCESS`` are what needs refusing here.
 """
 from __future__ import annotations
 
@@ -22,6 +23,8 @@ def safe(value: object) -> str:
     text = "" if value is None else str(value)
     if "$${" in text:
         raise UnsafeValue("value carries $${...}, which FreeSWITCH would expand")
+    if "x-pre-process" in text.lower():
+        raise UnsafeValue("value carries X-PRE-PROCESS, which FreeSWITCH's pre-processor acts on")
     if _XML_ILLEGAL.search(text):
         raise UnsafeValue("value carries control characters")
     return text
