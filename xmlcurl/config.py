@@ -49,6 +49,7 @@ SETTINGS: dict[str, Setting] = {
     "FROM_CARRIER_CONTEXT": Setting("from-carrier", str, "router context for calls from carriers"),
     "ROUTER_GATEWAY_PREFIX": Setting("router-", str, "media node gateway name = prefix + router name"),
     "NO_TENANT_CONTEXT": Setting("no-tenant", str, "context of the users profile; a user's own context wins"),
+    "USER_CALL_TIMEOUT": Setting(30, int, "seconds a tenant user or DID destination rings (dialplan call_timeout)"),
 }
 
 MIN_SECRET_LENGTH = 32

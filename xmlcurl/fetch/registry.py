@@ -33,3 +33,4 @@ def handler_for(role: str, section: str) -> Handler | None:
 def load_handlers() -> None:
     """Import the section modules so their handlers register."""
     from . import directory  # noqa: F401
+    from . import dialplan  # noqa: F401

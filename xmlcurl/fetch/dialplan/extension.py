@@ -1,0 +1,62 @@
+"""Dialplan documents: one context holding one extension computed for this call, or a rejection.
+
+Action data is checked once more here, whatever built it: FreeSWITCH expands ``${...}`` in it and
+splits bridge strings on ``|`` and ``,``, so ``$`` and ``,`` never appear, ``|`` only separates
+bridge legs and braces only open the bridge's leading ``{name=value}`` block.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from lxml import etree
+
+from ..xmldoc import UnsafeValue, document, element
+from .numbers import CONTEXT, checked
+from .routing import Rejection
+
+_BRIDGE_VARS = re.compile(r"\{[A-Za-z0-9_-]+=[A-Za-z0-9_.-]+\}")
+_PLAIN_DATA = re.compile(r"[^${}|,\\]*")
+
+
+@dataclass(frozen=True)
+class Action:
+    application: str
+    data: str
+
+
+def check_action(action: Action) -> Action:
+    """The action if its data cannot be expanded or split by FreeSWITCH, else UnsafeValue."""
+    data = action.data
+    if action.application == "bridge":
+        block = _BRIDGE_VARS.match(data)
+        if block:
+            data = data[block.end():]
+        legs = data.split("|")
+        if any(not leg for leg in legs) or any(not _PLAIN_DATA.fullmatch(leg) for leg in legs):
+            raise UnsafeValue("bridge data carries characters FreeSWITCH would expand or split on")
+    elif not _PLAIN_DATA.fullmatch(data):
+        raise UnsafeValue(f"{action.application} data carries characters FreeSWITCH would expand or split on")
+    return action
+
+
+def build_extension(context: str, name: str, expression: str, actions: list[Action]) -> etree._Element:
+    """``<context name=..><extension name=..><condition field="destination_number" expression=..>`` + actions."""
+    checked(CONTEXT, context, "context")
+    doc, section = document("dialplan")
+    ctx = element(section, "context", name=context)
+    ext = element(ctx, "extension", name=name)
+    condition = element(ext, "condition", field="destination_number", expression=expression)
+    for action in actions:
+        check_action(action)
+        element(condition, "action", application=action.application, data=action.data)
+    return doc
+
+
+def build_rejection(context: str, rejection: Rejection) -> etree._Element:
+    """Refuse the call in its own context (any number), with a log line and a SIP response."""
+    text = f"{rejection.status} {rejection.reason}"
+    return build_extension(context, "reject", "^", [
+        Action("log", f"WARNING xmlcurl reject {text}"),
+        Action("respond", text),
+    ])

@@ -1,0 +1,155 @@
+"""Media node dialplan: a tenant's calls (to its users, or out through the routers) and DIDs from the routers."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from lxml import etree
+
+from ..context import FetchContext
+from ..registry import handles
+from . import queries
+from .common import Call, describe, reject
+from .data import NodeInfo, TenantInfo, UserInfo
+from .extension import Action, build_extension
+from .numbers import (
+    CID_NAME, CID_NUMBER, CONTEXT, DID, DIALLED, DOMAIN, GATEWAY_NAME, TENANT_CODE, USERNAME,
+    InvalidValue, anchored, is_ip, matches, normalise,
+)
+from .routing import Rejection
+
+INVALID_NUMBER = Rejection(404, "Invalid Number")
+
+
+@dataclass(frozen=True)
+class CallerId:
+    number: str | None = None
+    name: str | None = None
+
+
+def caller_id(user: UserInfo | None, tenant: TenantInfo) -> CallerId:
+    """The user's outbound caller ID, else the tenant's default; only stored values that pass the patterns."""
+    def pick(pattern, *values):
+        return next((v for v in values if matches(pattern, v)), None)
+
+    own_number = user.outbound_cid_number if user else None
+    own_name = user.outbound_cid_name if user else None
+    return CallerId(
+        number=pick(CID_NUMBER, own_number, tenant.default_cid_number),
+        name=pick(CID_NAME, own_name, tenant.default_cid_name),
+    )
+
+
+def build_outbound(context: str, dialled: str, number: str, tenant: TenantInfo, cid: CallerId,
+                   routers: list[NodeInfo], gateway_prefix: str) -> etree._Element:
+    """Out through the routers: tenant set, X-Tenant forced, concurrency limit, routers with failover."""
+    code = tenant.code
+    legs = "|".join(f"sofia/gateway/{gateway_prefix}{router.name}/{number}" for router in routers)
+    actions = [
+        Action("set", f"tenant={code}"),
+        Action("limit", f"hash tenant-calls {code} {max(tenant.max_calls, 0)} !USER_BUSY"),
+        Action("set", f"sip_h_X-Tenant={code}"),
+        Action("set", "sip_copy_custom_headers=false"),
+        Action("set", "hangup_after_bridge=true"),
+    ]
+    if cid.number:
+        actions.append(Action("set", f"effective_caller_id_number={cid.number}"))
+    if cid.name:
+        actions.append(Action("set", f"effective_caller_id_name={cid.name}"))
+    # The leading {..} block applies to every leg and wins over a header the caller sent.
+    actions.append(Action("bridge", f"{{sip_h_X-Tenant={code}}}{legs}"))
+    return build_extension(context, "outbound", anchored(dialled), actions)
+
+
+def build_user_bridge(context: str, name: str, dialled: str, tenant_code: str, username: str, domain: str,
+                      call_timeout: int) -> etree._Element:
+    """Ring a user of the tenant through its registration (`user/<u>@<domain>`)."""
+    return build_extension(context, name, anchored(dialled), [
+        Action("set", f"tenant={tenant_code}"),
+        Action("set", "sip_copy_custom_headers=false"),
+        Action("set", "hangup_after_bridge=true"),
+        Action("set", f"call_timeout={call_timeout}"),
+        Action("bridge", f"user/{username}@{domain}"),
+    ])
+
+
+def _stored_ok(tenant: TenantInfo) -> bool:
+    return matches(TENANT_CODE, tenant.code) and matches(DOMAIN, tenant.sip_domain)
+
+
+def tenant_call(ctx: FetchContext, call: Call, tenant: TenantInfo) -> etree._Element:
+    """A call from a user of `tenant` (its context), on a node the tenant is pinned to."""
+    session, settings, context = ctx.session, ctx.settings, call.context
+    if call.tenant_var and call.tenant_var != tenant.code:
+        return reject(ctx, context, Rejection(403, "Forbidden", "caller's tenant variable is another tenant"))
+    caller = None
+    if call.user_name:
+        caller = queries.user(session, tenant.id, call.user_name) if matches(USERNAME, call.user_name) else None
+        if caller is None:
+            return reject(ctx, context, Rejection(403, "Unknown Caller", "calling user unknown or disabled"))
+    dialled = call.destination
+    if matches(USERNAME, dialled):
+        callee = queries.user(session, tenant.id, dialled)
+        if callee is not None and matches(USERNAME, callee.username):
+            ctx.outcome = "user"
+            return build_user_bridge(context, "user", dialled, tenant.code, callee.username, tenant.sip_domain,
+                                     settings["USER_CALL_TIMEOUT"])
+    if not matches(DIALLED, dialled):
+        return reject(ctx, context, Rejection(404, "Invalid Number", "not digits with an optional +"))
+    try:
+        number = normalise(dialled, tenant.plan)
+    except InvalidValue as exc:
+        return reject(ctx, context, Rejection(404, "Invalid Number", str(exc)))
+    prefix = settings["ROUTER_GATEWAY_PREFIX"]
+    routers = [r for r in queries.enabled_routers(session) if matches(GATEWAY_NAME, prefix + r.name)]
+    if not routers:
+        return reject(ctx, context, Rejection(503, "No Router", "no enabled router"))
+    ctx.outcome = "outbound"
+    return build_outbound(context, dialled, number, tenant, caller_id(caller, tenant), routers, prefix)
+
+
+def did_call(ctx: FetchContext, call: Call) -> etree._Element:
+    """A DID arriving from a router: ring its user if its tenant is pinned to this node."""
+    context = call.context
+    if not matches(DID, call.destination):
+        return reject(ctx, context, INVALID_NUMBER)
+    if not (is_ip(call.network_ip) and queries.is_enabled_router_address(ctx.session, call.network_ip)):
+        return reject(ctx, context, Rejection(403, "Forbidden", "call does not come from an enabled router"))
+    did = queries.did(ctx.session, _did_forms(call.destination))
+    if did is None or not did.user_enabled:
+        return reject(ctx, context, Rejection(404, "Unknown Number", "no enabled DID with an enabled user"))
+    tenant = did.tenant
+    if not tenant.enabled or not queries.is_pinned(ctx.session, tenant.id, ctx.node.id):
+        return reject(ctx, context, Rejection(403, "Tenant Not Served", "DID's tenant disabled or not pinned here"))
+    if call.x_tenant and call.x_tenant != tenant.code:
+        return reject(ctx, context, Rejection(403, "Forbidden", "X-Tenant disagrees with the DID's tenant"))
+    if not _stored_ok(tenant) or not matches(USERNAME, did.username):
+        return reject(ctx, context, Rejection(503, "Configuration Error", "stored tenant or user name unusable"))
+    ctx.outcome = "did"
+    return build_user_bridge(context, "did", call.destination, tenant.code, did.username, tenant.sip_domain,
+                             ctx.settings["USER_CALL_TIMEOUT"])
+
+
+def _did_forms(dialled: str) -> list[str]:
+    """A DID may be stored with or without its '+'."""
+    bare = dialled.lstrip("+")
+    return sorted({dialled, bare, "+" + bare})
+
+
+@handles("dialplan", "media")
+def media_dialplan(ctx: FetchContext) -> etree._Element | None:
+    """One extension for this call, in the call's context; never a context of a tenant not pinned here."""
+    call = Call.of(ctx.request)
+    ctx.key = describe(call)
+    if not matches(CONTEXT, call.context):
+        ctx.outcome = "no usable context in the fetch"
+        return None
+    if call.context == ctx.settings["FROM_ROUTER_CONTEXT"]:
+        return did_call(ctx, call)
+    tenant = queries.tenant_by_context(ctx.session, call.context)
+    if tenant is None:
+        return reject(ctx, call.context, Rejection(403, "Context Not Served", "no tenant has this context"))
+    if not tenant.enabled or not queries.is_pinned(ctx.session, tenant.id, ctx.node.id):
+        return reject(ctx, call.context, Rejection(403, "Tenant Not Served", "tenant disabled or not pinned here"))
+    if not _stored_ok(tenant):
+        return reject(ctx, call.context, Rejection(503, "Configuration Error", "stored tenant code or domain unusable"))
+    return tenant_call(ctx, call, tenant)

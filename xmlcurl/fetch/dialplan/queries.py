@@ -1,0 +1,142 @@
+"""The dialplan's database lookups: each one indexed, each returning plain data."""
+from __future__ import annotations
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from ...models import Did, Gateway, Node, Route, SipUser, Tenant, TenantNode
+from .data import Candidate, DidInfo, NodeInfo, TenantInfo, UserInfo
+from .numbers import NumberingPlan
+
+
+def _tenant_info(tenant: Tenant) -> TenantInfo:
+    return TenantInfo(
+        id=tenant.id,
+        code=tenant.code,
+        sip_domain=tenant.sip_domain,
+        context=tenant.context,
+        max_calls=tenant.max_calls,
+        max_cps=tenant.max_cps,
+        default_cid_number=tenant.default_cid_number,
+        default_cid_name=tenant.default_cid_name,
+        plan=NumberingPlan(tenant.country_code, tenant.national_prefix, tenant.international_prefix),
+        enabled=bool(tenant.enabled),
+    )
+
+
+def tenant_by_context(session: Session, context: str) -> TenantInfo | None:
+    """The tenant whose users' calls run in `context` (enabled or not)."""
+    tenant = session.scalars(select(Tenant).where(Tenant.context == context)).first()
+    return None if tenant is None else _tenant_info(tenant)
+
+
+def tenant_by_code(session: Session, code: str) -> TenantInfo | None:
+    tenant = session.scalars(select(Tenant).where(Tenant.code == code)).first()
+    return None if tenant is None else _tenant_info(tenant)
+
+
+def is_pinned(session: Session, tenant_id: int, node_id: int) -> bool:
+    """Whether the tenant is pinned to this node (primary key lookup)."""
+    found = session.execute(
+        select(TenantNode.node_id).where(TenantNode.tenant_id == tenant_id, TenantNode.node_id == node_id)
+    ).first()
+    return found is not None
+
+
+def pinned_media_node_at(session: Session, tenant_id: int, address: str) -> NodeInfo | None:
+    """The enabled media node at `address` that the tenant is pinned to, if any."""
+    row = session.execute(
+        select(Node.name, Node.sip_address, Node.cluster_port, TenantNode.weight)
+        .join(TenantNode, TenantNode.node_id == Node.id)
+        .where(
+            TenantNode.tenant_id == tenant_id, Node.sip_address == address,
+            Node.role == "media", Node.enabled.is_(True),
+        )
+    ).first()
+    return None if row is None else NodeInfo(row.name, row.sip_address, row.cluster_port, row.weight)
+
+
+def pinned_media_nodes(session: Session, tenant_id: int) -> list[NodeInfo]:
+    """The tenant's enabled media nodes, preferred (highest weight) first, then by name."""
+    rows = session.execute(
+        select(Node.name, Node.sip_address, Node.cluster_port, TenantNode.weight)
+        .join(TenantNode, TenantNode.node_id == Node.id)
+        .where(TenantNode.tenant_id == tenant_id, Node.role == "media", Node.enabled.is_(True))
+        .order_by(TenantNode.weight.desc(), Node.name)
+    ).all()
+    return [NodeInfo(r.name, r.sip_address, r.cluster_port, r.weight) for r in rows]
+
+
+def enabled_routers(session: Session) -> list[NodeInfo]:
+    """Every enabled router, by name (a small table: a few nodes)."""
+    rows = session.execute(
+        select(Node.name, Node.sip_address, Node.cluster_port)
+        .where(Node.role == "router", Node.enabled.is_(True))
+        .order_by(Node.name)
+    ).all()
+    return [NodeInfo(r.name, r.sip_address, r.cluster_port) for r in rows]
+
+
+def is_enabled_router_address(session: Session, address: str) -> bool:
+    found = session.execute(
+        select(Node.id).where(Node.sip_address == address, Node.role == "router", Node.enabled.is_(True))
+    ).first()
+    return found is not None
+
+
+def user(session: Session, tenant_id: int, username: str) -> UserInfo | None:
+    """An enabled user of the tenant (unique key lookup)."""
+    row = session.execute(
+        select(SipUser.username, SipUser.outbound_cid_number, SipUser.outbound_cid_name).where(
+            SipUser.tenant_id == tenant_id, SipUser.username == username, SipUser.enabled.is_(True)
+        )
+    ).first()
+    return None if row is None else UserInfo(row.username, row.outbound_cid_number, row.outbound_cid_name)
+
+
+def did(session: Session, numbers: list[str]) -> DidInfo | None:
+    """The enabled DID stored under one of `numbers` (e.g. with and without '+'), with its tenant and user."""
+    row = session.execute(
+        select(Did.number, Tenant, SipUser.username, SipUser.enabled)
+        .join(Tenant, Tenant.id == Did.tenant_id)
+        .join(SipUser, SipUser.id == Did.user_id)
+        .where(Did.number.in_(numbers), Did.enabled.is_(True))
+        .order_by(Did.number)
+    ).first()
+    if row is None:
+        return None
+    return DidInfo(number=row[0], tenant=_tenant_info(row[1]), username=row[2], user_enabled=bool(row[3]))
+
+
+def prefixes_of(number: str, longest: int = 32) -> list[str]:
+    """Every prefix of the number, the empty one included, up to the longest a route may hold."""
+    return [number[:n] for n in range(min(len(number), longest) + 1)]
+
+
+def route_candidates(session: Session, tenant_id: int, number: str) -> list[Candidate]:
+    """Routes of this tenant and of all tenants whose prefix starts the number, with their gateways.
+
+    One query on the (tenant_scope, prefix, gateway_id) key; disabled rows come back too so
+    route-test can say why they were not used.
+    """
+    rows = session.execute(
+        select(Route, Gateway)
+        .join(Gateway, Gateway.id == Route.gateway_id)
+        .where(Route.tenant_scope.in_([0, tenant_id]), Route.prefix.in_(prefixes_of(number)))
+    ).all()
+    return [
+        Candidate(
+            route_id=route.id, prefix=route.prefix, tenant_id=route.tenant_id, priority=route.priority,
+            weight=route.weight, gateway=gateway.name, strip_digits=gateway.strip_digits,
+            prepend=gateway.prepend, media_mode=gateway.media_mode,
+            route_enabled=bool(route.enabled), gateway_enabled=bool(gateway.enabled),
+        )
+        for route, gateway in rows
+    ]
+
+
+def node_by_name(session: Session, name: str) -> NodeInfo | None:
+    row = session.execute(
+        select(Node.name, Node.sip_address, Node.cluster_port, Node.role).where(Node.name == name)
+    ).first()
+    return None if row is None else NodeInfo(row.name, row.sip_address, row.cluster_port, role=row.role)

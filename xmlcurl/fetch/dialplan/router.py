@@ -1,0 +1,93 @@
+"""Router dialplan: calls from media nodes out to the carriers, and DIDs from the carriers in to media nodes."""
+from __future__ import annotations
+
+from lxml import etree
+
+from ..context import FetchContext
+from ..registry import handles
+from . import queries
+from .common import Call, describe, reject
+from .data import NodeInfo, TenantInfo
+from .extension import Action, build_extension
+from .numbers import CONTEXT, DID, GATEWAY_NAME, TENANT_CODE, anchored, is_ip, matches, sip_host
+from .routing import RoutePlan, Rejection, decide
+
+
+def build_route(context: str, tenant: TenantInfo, plan: RoutePlan) -> etree._Element:
+    """Out to the carriers: tenant limits, no custom headers copied, the legs of the plan with failover."""
+    code = tenant.code
+    actions = [
+        Action("set", f"tenant={code}"),
+        # mod_hash counts per router: with n routers a tenant may reach n times these limits.
+        Action("limit", f"hash tenant-calls-router {code} {max(tenant.max_calls, 0)} !USER_BUSY"),
+        Action("limit", f"hash tenant-cps {code} {max(tenant.max_cps, 0)}/1 !USER_BUSY"),
+        # Else the X-Tenant header (and any X- header a caller slipped in) goes to the carrier.
+        Action("set", "sip_copy_custom_headers=false"),
+        Action("set", "hangup_after_bridge=true"),
+    ]
+    if plan.bypass_media:
+        actions.append(Action("set", "bypass_media=true"))
+    actions.append(Action("bridge", plan.bridge))
+    return build_extension(context, "route", anchored(plan.number), actions)
+
+
+def build_did(context: str, dialled: str, did_number: str, tenant_code: str, nodes: list[NodeInfo],
+              profile: str) -> etree._Element:
+    """In to the tenant's media nodes, preferred first, X-Tenant set for the media node's checks."""
+    legs = "|".join(f"sofia/{profile}/{did_number}@{sip_host(n.sip_address)}:{n.cluster_port}" for n in nodes)
+    return build_extension(context, "did", anchored(dialled), [
+        Action("set", f"tenant={tenant_code}"),
+        Action("set", "sip_copy_custom_headers=false"),
+        Action("set", "hangup_after_bridge=true"),
+        Action("set", "bypass_media=true"),
+        Action("bridge", f"{{sip_h_X-Tenant={tenant_code}}}{legs}"),
+    ])
+
+
+def from_media(ctx: FetchContext, call: Call) -> etree._Element:
+    """A tenant's outbound call: the tenant must be pinned to the media node it came from."""
+    address = call.network_ip if is_ip(call.network_ip) else None
+    decision = decide(ctx.session, call.x_tenant, call.destination, address)
+    if decision.rejection is not None:
+        return reject(ctx, call.context, decision.rejection)
+    assert decision.tenant is not None and decision.plan is not None
+    plan = decision.plan
+    ctx.outcome = f"route {plan.scope} prefix {plan.prefix!r} legs {len(plan.legs)}"
+    return build_route(call.context, decision.tenant, plan)
+
+
+def from_carrier(ctx: FetchContext, call: Call) -> etree._Element:
+    """An inbound DID: to its tenant's enabled media nodes in weight order."""
+    context = call.context
+    if not matches(DID, call.destination):
+        return reject(ctx, context, Rejection(404, "Invalid Number", "not digits with an optional +"))
+    bare = call.destination.lstrip("+")
+    did = queries.did(ctx.session, sorted({call.destination, bare, "+" + bare}))
+    if did is None or not did.user_enabled:
+        return reject(ctx, context, Rejection(404, "Unknown Number", "no enabled DID with an enabled user"))
+    tenant = did.tenant
+    if not tenant.enabled:
+        return reject(ctx, context, Rejection(403, "Tenant Disabled", "the DID's tenant is disabled"))
+    profile = ctx.settings["CLUSTER_PROFILE"]
+    if not (matches(TENANT_CODE, tenant.code) and matches(DID, did.number) and matches(GATEWAY_NAME, profile)):
+        return reject(ctx, context, Rejection(503, "Configuration Error", "stored tenant, DID or profile unusable"))
+    nodes = [n for n in queries.pinned_media_nodes(ctx.session, tenant.id) if is_ip(n.sip_address)]
+    if not nodes:
+        return reject(ctx, context, Rejection(503, "No Media Node", "the tenant has no enabled media node"))
+    ctx.outcome = f"did to {len(nodes)} media node(s)"
+    return build_did(context, call.destination, did.number, tenant.code, nodes, profile)
+
+
+@handles("dialplan", "router")
+def router_dialplan(ctx: FetchContext) -> etree._Element | None:
+    """One extension for this call in the context its profile gave it (from-media or from-carrier)."""
+    call = Call.of(ctx.request)
+    ctx.key = describe(call)
+    if not matches(CONTEXT, call.context):
+        ctx.outcome = "no usable context in the fetch"
+        return None
+    if call.context == ctx.settings["FROM_MEDIA_CONTEXT"]:
+        return from_media(ctx, call)
+    if call.context == ctx.settings["FROM_CARRIER_CONTEXT"]:
+        return from_carrier(ctx, call)
+    return reject(ctx, call.context, Rejection(403, "Context Not Served", "routers serve only from-media and from-carrier"))

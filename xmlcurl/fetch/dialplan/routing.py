@@ -1,0 +1,285 @@
+"""Route selection for the router's `from-media` calls: pure functions, plus `explain` for route-test and the admin.
+
+Rules (DESIGN.md section 3):
+- usable candidates: route and gateway enabled, a route of all tenants or of this tenant, a prefix
+  that starts the number, and a number format (strip, prepend) that gives a valid number;
+- the longest usable prefix wins; at that length the tenant's own routes, if any, replace the
+  routes of all tenants;
+- in the winning set, priority ascending (failover order); at equal priority a weighted random
+  order (Efraimidis-Spirakis: each leg's chance of going first is proportional to its weight);
+  weight 0 marks a standby leg, tried only after every weighted leg of its priority, by name;
+- media bypasses the router unless a chosen gateway says `proxy`: bypass_media applies to the
+  whole bridge, so one proxy leg proxies them all (bypassing a proxy carrier would break it,
+  proxying a bypass carrier only costs router CPU).
+"""
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass, field
+from typing import Iterable
+
+from sqlalchemy.orm import Session
+
+from . import queries
+from .data import Candidate, NodeInfo, TenantInfo
+from .numbers import (
+    DIALLED, GATEWAY_NAME, NUMBER, PREPEND, TENANT_CODE, InvalidValue, checked, matches, normalise,
+)
+
+
+@dataclass(frozen=True)
+class Leg:
+    """One gateway attempt: the route it came from and the number it sends."""
+
+    candidate: Candidate
+    number: str
+
+    @property
+    def dial(self) -> str:
+        return f"sofia/gateway/{self.candidate.gateway}/{self.number}"
+
+
+@dataclass(frozen=True)
+class Unused:
+    """A candidate that matched the number but gives no leg, and why."""
+
+    candidate: Candidate
+    reason: str
+
+
+@dataclass(frozen=True)
+class RoutePlan:
+    """What the router does with a number: legs in order, and how they were chosen."""
+
+    number: str
+    prefix: str | None = None
+    scope: str | None = None
+    legs: tuple[Leg, ...] = ()
+    unused: tuple[Unused, ...] = ()
+    #: Priorities whose legs were shuffled by weight (more than one weighted leg).
+    shuffled_priorities: tuple[int, ...] = ()
+
+    @property
+    def bypass_media(self) -> bool:
+        return all(leg.candidate.media_mode != "proxy" for leg in self.legs)
+
+    @property
+    def bridge(self) -> str:
+        return "|".join(leg.dial for leg in self.legs)
+
+
+@dataclass(frozen=True)
+class Rejection:
+    """A call refused: SIP status and a fixed reason phrase (never caller text)."""
+
+    status: int
+    reason: str
+    detail: str = ""
+
+
+@dataclass
+class RouteDecision:
+    """The router's decision for a tenant's number, as the dialplan and route-test both use it."""
+
+    tenant_code: str
+    number: str
+    tenant: TenantInfo | None = None
+    media_node: NodeInfo | None = None
+    plan: RoutePlan | None = None
+    rejection: Rejection | None = None
+    notes: list[str] = field(default_factory=list)
+
+
+def leg_number(number: str, strip_digits: int, prepend: str) -> str:
+    """The number in a gateway's format: the first strip_digits digits removed, prepend put in front."""
+    checked(PREPEND, prepend, "gateway prepend")
+    if strip_digits < 0 or strip_digits >= len(number):
+        raise InvalidValue("gateway strip_digits leaves no number")
+    return prepend + number[strip_digits:]
+
+
+def why_unusable(candidate: Candidate, number: str, tenant_id: int) -> str | None:
+    """None if the candidate can carry this number for this tenant, else the reason it cannot."""
+    if candidate.tenant_id is not None and candidate.tenant_id != tenant_id:
+        return "route of another tenant"
+    if not number.startswith(candidate.prefix):
+        return "prefix does not match"
+    if not candidate.route_enabled:
+        return "route disabled"
+    if not candidate.gateway_enabled:
+        return "gateway disabled"
+    if not matches(GATEWAY_NAME, candidate.gateway):
+        return "gateway name not usable in a dial string"
+    try:
+        leg_number(number, candidate.strip_digits, candidate.prepend)
+    except InvalidValue as exc:
+        return str(exc)
+    return None
+
+
+def winning_set(candidates: Iterable[Candidate], tenant_id: int) -> list[Candidate]:
+    """Among usable candidates: the longest prefix, and at that length tenant routes over global ones."""
+    pool = list(candidates)
+    if not pool:
+        return []
+    longest = max(len(c.prefix) for c in pool)
+    at_longest = [c for c in pool if len(c.prefix) == longest]
+    own = [c for c in at_longest if c.tenant_id == tenant_id]
+    return own or at_longest
+
+
+def weighted_order(group: list[Candidate], rng: random.Random) -> list[Candidate]:
+    """One priority group: weighted random order, then weight-0 standby legs by gateway name."""
+    weighted = sorted((c for c in group if c.weight > 0), key=lambda c: (c.gateway, c.route_id))
+    standby = sorted((c for c in group if c.weight <= 0), key=lambda c: (c.gateway, c.route_id))
+    # Efraimidis-Spirakis: sort by u ** (1 / w) descending; P(first) is proportional to the weight.
+    keyed = [(rng.random() ** (1.0 / c.weight), c) for c in weighted]
+    keyed.sort(key=lambda pair: pair[0], reverse=True)
+    return [c for _, c in keyed] + standby
+
+
+def plan_route(candidates: Iterable[Candidate], number: str, tenant_id: int,
+               rng: random.Random | None = None) -> RoutePlan:
+    """Choose the legs for `number` (already a validated NUMBER) from the candidates of one query."""
+    checked(NUMBER, number, "number")
+    rng = rng or random.Random()
+    usable: list[Candidate] = []
+    unused: list[Unused] = []
+    for candidate in candidates:
+        reason = why_unusable(candidate, number, tenant_id)
+        if reason is None:
+            usable.append(candidate)
+        elif reason != "route of another tenant":
+            unused.append(Unused(candidate, reason))
+    winners = winning_set(usable, tenant_id)
+    if not winners:
+        return RoutePlan(number=number, unused=tuple(sorted(unused, key=_unused_order)))
+    for candidate in usable:
+        if candidate not in winners:
+            unused.append(Unused(candidate, _lost_because(candidate, winners[0])))
+    unused.sort(key=_unused_order)
+    legs: list[Leg] = []
+    shuffled: list[int] = []
+    for priority in sorted({c.priority for c in winners}):
+        group = [c for c in winners if c.priority == priority]
+        if sum(1 for c in group if c.weight > 0) > 1:
+            shuffled.append(priority)
+        for candidate in weighted_order(group, rng):
+            legs.append(Leg(candidate, leg_number(number, candidate.strip_digits, candidate.prepend)))
+    return RoutePlan(
+        number=number, prefix=winners[0].prefix, scope=winners[0].scope, legs=tuple(legs),
+        unused=tuple(unused), shuffled_priorities=tuple(shuffled),
+    )
+
+
+def _unused_order(unused: Unused) -> tuple:
+    c = unused.candidate
+    return (-len(c.prefix), c.scope, c.priority, c.gateway, c.route_id)
+
+
+def _lost_because(candidate: Candidate, winner: Candidate) -> str:
+    if len(candidate.prefix) < len(winner.prefix):
+        return f"shorter prefix than {winner.prefix!r}"
+    return "routes of all tenants lose to the tenant's own at equal length"
+
+
+def decide(session: Session, tenant_code: str, number: str, media_address: str | None,
+           rng: random.Random | None = None, check_pinning: bool = True) -> RouteDecision:
+    """Everything the router checks for a call from a media node, in the order it checks it.
+
+    The router dialplan calls this with the calling node's address; route-test calls it with a
+    media node's address, or with check_pinning=False to see a tenant's routes from anywhere.
+    """
+    decision = RouteDecision(tenant_code=tenant_code, number=number)
+    if not matches(TENANT_CODE, tenant_code):
+        decision.rejection = Rejection(403, "Unknown Tenant", "X-Tenant missing or malformed")
+        return decision
+    if not matches(NUMBER, number):
+        decision.rejection = Rejection(404, "Invalid Number", "number is not 3-20 digits")
+        return decision
+    tenant = queries.tenant_by_code(session, tenant_code)
+    decision.tenant = tenant
+    if tenant is None:
+        decision.rejection = Rejection(403, "Unknown Tenant", "no such tenant")
+        return decision
+    if not tenant.enabled:
+        decision.rejection = Rejection(403, "Tenant Disabled", "tenant disabled")
+        return decision
+    if check_pinning:
+        node = queries.pinned_media_node_at(session, tenant.id, media_address or "")
+        if node is None:
+            decision.rejection = Rejection(
+                403, "Tenant Not Served", "tenant not pinned to an enabled media node at the call's address"
+            )
+            return decision
+        decision.media_node = node
+    else:
+        decision.notes.append("no calling media node given: pinning not checked")
+    plan = plan_route(queries.route_candidates(session, tenant.id, number), number, tenant.id, rng)
+    decision.plan = plan
+    if not plan.legs:
+        decision.rejection = Rejection(404, "No Route", "no enabled route matches the number")
+    return decision
+
+
+def explain(session: Session, tenant_code: str, dialled: str, media_node: str | None = None,
+            rng: random.Random | None = None) -> RouteDecision:
+    """The router's decision for a number a tenant's user dials, for route-test and the admin's route-test page.
+
+    The number is first normalised with the tenant's numbering plan, as the media node does.
+    With `media_node` (a node name) the call is taken as coming from that node, pinning checked.
+    """
+    number = dialled
+    notes: list[str] = []
+    tenant = queries.tenant_by_code(session, tenant_code) if matches(TENANT_CODE, tenant_code) else None
+    if tenant is not None and matches(DIALLED, dialled):
+        try:
+            number = normalise(dialled, tenant.plan)
+        except InvalidValue:
+            pass
+        if number != dialled:
+            notes.append(f"dialled {dialled} is sent to the routers as {number} (tenant numbering plan)")
+    address = None
+    if media_node is not None:
+        node = queries.node_by_name(session, media_node)
+        if node is None or node.role != "media":
+            decision = RouteDecision(tenant_code=tenant_code, number=number, tenant=tenant, notes=notes)
+            decision.rejection = Rejection(403, "Tenant Not Served", f"no media node named {media_node!r}")
+            return decision
+        address = node.sip_address
+    decision = decide(session, tenant_code, number, address, rng, check_pinning=media_node is not None)
+    decision.notes[:0] = notes
+    return decision
+
+
+def as_dict(decision: RouteDecision) -> dict:
+    """The decision as plain JSON-ready data (for the admin and `route-test --json`)."""
+    plan = decision.plan
+    return {
+        "tenant": decision.tenant_code,
+        "number": decision.number,
+        "media_node": decision.media_node.name if decision.media_node else None,
+        "rejection": None if decision.rejection is None else {
+            "status": decision.rejection.status, "reason": decision.rejection.reason,
+            "detail": decision.rejection.detail,
+        },
+        "prefix": plan.prefix if plan else None,
+        "scope": plan.scope if plan else None,
+        "bypass_media": plan.bypass_media if plan and plan.legs else None,
+        "bridge": plan.bridge if plan else "",
+        "shuffled_priorities": list(plan.shuffled_priorities) if plan else [],
+        "legs": [
+            {
+                "gateway": leg.candidate.gateway, "prefix": leg.candidate.prefix, "scope": leg.candidate.scope,
+                "priority": leg.candidate.priority, "weight": leg.candidate.weight, "number_sent": leg.number,
+                "media_mode": leg.candidate.media_mode, "dial": leg.dial, "route_id": leg.candidate.route_id,
+            }
+            for leg in (plan.legs if plan else ())
+        ],
+        "unused": [
+            {"gateway": u.candidate.gateway, "prefix": u.candidate.prefix, "scope": u.candidate.scope,
+             "priority": u.candidate.priority, "route_id": u.candidate.route_id, "reason": u.reason}
+            for u in (plan.unused if plan else ())
+        ],
+        "notes": list(decision.notes),
+    }
