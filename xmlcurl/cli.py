@@ -58,7 +58,7 @@ def load_fixtures(path: Path | None) -> None:
 @with_appcontext
 def generate(**options: object) -> None:
     """Fill the database with a large synthetic cluster, in batches, for benchmarks."""
-    from .generate import GeneratorOptions, generate_dataset
+    from .generate import GenerateError, GeneratorOptions, generate_dataset
 
     reset = options.pop("reset")
     quiet = options.pop("quiet")
@@ -68,7 +68,10 @@ def generate(**options: object) -> None:
         db.create_schema(engine)
     elif not db.has_schema(engine):
         db.create_schema(engine)
-    summary = generate_dataset(engine, GeneratorOptions(**options), progress=not quiet)  # type: ignore[arg-type]
+    try:
+        summary = generate_dataset(engine, GeneratorOptions(**options), progress=not quiet)  # type: ignore[arg-type]
+    except GenerateError as exc:
+        raise click.ClickException(str(exc)) from None
     click.echo(" ".join(f"{name}={count}" for name, count in summary.items()))
 
 
