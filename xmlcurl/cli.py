@@ -15,6 +15,8 @@ from . import db
 def register_commands(app: Flask) -> None:
     for command in (init_db, load_fixtures, generate, serve, render):
         app.cli.add_command(command)
+    from .routing_cli import route_test
+    app.cli.add_command(route_test)
 
 
 @click.command("init-db")
