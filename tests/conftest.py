@@ -27,7 +27,9 @@ CONFORMANCE = TESTS / "conformance"
 MYSQL_URL = os.environ.get("XMLCURL_TEST_MYSQL_URL", "mysql+pymysql://root@127.0.0.1:3306/xmlcurl_test") + f"_{os.getpid()}"
 IN_CI = os.environ.get("CI", "").lower() == "true"
 
-BASE_SETTINGS = {"ENV": "testing", "LOG_LEVEL": "WARNING", "SEED_DEMO": False}
+# The fetch cache polls the config version on every fetch here, so a test that changes data sees
+# the change on its next fetch (tests/fetch/test_cache.py covers the polling interval itself).
+BASE_SETTINGS = {"ENV": "testing", "LOG_LEVEL": "WARNING", "SEED_DEMO": False, "CACHE_POLL_SECONDS": 0}
 
 
 # --- databases -------------------------------------------------------------------------------

@@ -40,6 +40,10 @@ SETTINGS: dict[str, Setting] = {
     "DB_POOL_SIZE": Setting(5, int, "connections kept per worker"),
     "DB_POOL_RECYCLE": Setting(1800, int, "seconds before a pooled connection is replaced"),
     "SEED_DEMO": Setting(True, _bool, "seed a new SQLite database with the demo data"),
+    "CACHE": Setting(True, _bool, "per-worker cache of the fetch path's data (off: every fetch queries the database)"),
+    "CACHE_MAX_ENTRIES": Setting(200_000, int, "most entries the fetch cache holds per worker (LRU)"),
+    "CACHE_MAX_BYTES": Setting(64 * 1024 * 1024, int, "most bytes (pickled size) the fetch cache holds per worker (LRU)"),
+    "CACHE_POLL_SECONDS": Setting(0.5, float, "how often a worker reads config_version; changes are served within this"),
     # Names the cluster layout uses; kept configurable so an existing cluster can adopt xmlcurl.
     "MEDIA_USER_PROFILE": Setting("internal", str, "media node profile where tenant users register"),
     "CLUSTER_PROFILE": Setting("cluster", str, "profile between media nodes and routers"),
@@ -86,3 +90,7 @@ def _check(values: dict[str, Any]) -> None:
         )
     if values["MAX_BODY_BYTES"] < 1024:
         raise ConfigError("XMLCURL_MAX_BODY_BYTES must be at least 1024")
+    if values["CACHE_MAX_ENTRIES"] < 1 or values["CACHE_MAX_BYTES"] < 1:
+        raise ConfigError("XMLCURL_CACHE_MAX_ENTRIES and XMLCURL_CACHE_MAX_BYTES must be positive")
+    if not 0 <= values["CACHE_POLL_SECONDS"] <= 5:
+        raise ConfigError("XMLCURL_CACHE_POLL_SECONDS must be between 0 and 5 (changes must reach the nodes fast)")

@@ -1,7 +1,7 @@
 """Section `directory`: a tenant's domain and one user, only for tenants pinned to the asking node."""
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from lxml import etree
 from sqlalchemy import select
@@ -134,14 +134,17 @@ def build_directory(domain: DirectoryDomain, cacheable_ms: int = 0) -> etree._El
 
 # --- handler ---------------------------------------------------------------------------------
 
-def _domain_data(tenant: Tenant, users: tuple[DirectoryUser, ...] = ()) -> DirectoryDomain:
-    return DirectoryDomain(
+def pinned_domain(session: Session, node_id: int, sip_domain: str) -> tuple[int, DirectoryDomain] | None:
+    """The pinned tenant's id and its domain as plain data (what the fetch cache keeps)."""
+    tenant = find_pinned_tenant(session, node_id, sip_domain)
+    if tenant is None:
+        return None
+    return tenant.id, DirectoryDomain(
         name=tenant.sip_domain,
         tenant_code=tenant.code,
         context=tenant.context,
         default_cid_name=tenant.default_cid_name,
         default_cid_number=tenant.default_cid_number,
-        users=users,
     )
 
 
@@ -167,21 +170,23 @@ def directory(ctx: FetchContext) -> etree._Element | None:
         ctx.outcome = "domain parameter disagrees with key_value"
         return None
     # FreeSWITCH matches domain names case-insensitively; tenants' domains are stored in lower case.
-    tenant = find_pinned_tenant(ctx.session, ctx.node.id, req.key_value.lower())
-    if tenant is None:
+    sip_domain = req.key_value.lower()
+    pinned = ctx.cached(("domain", sip_domain), lambda: pinned_domain(ctx.session, ctx.node.id, sip_domain))
+    if pinned is None:
         ctx.outcome = "domain unknown or not pinned to this node"
         return None
+    tenant_id, domain = pinned
     username = req.get("user")
     if action == "group_call":
         ctx.outcome = "group_call not served"
         return None
     if not username:
-        return build_directory(_domain_data(tenant))
+        return build_directory(domain)
     if req.get("key") not in USER_KEYS:
         ctx.outcome = f"lookup key {req.get('key')!r} not served"
         return None
-    user = find_user(ctx.session, tenant.id, username)
+    user = ctx.cached(("user", tenant_id, username), lambda: find_user(ctx.session, tenant_id, username))
     if user is None:
         ctx.outcome = "user unknown or disabled"
         return None
-    return build_directory(_domain_data(tenant, (user,)), ctx.settings["DIRECTORY_CACHEABLE_MS"])
+    return build_directory(replace(domain, users=(user,)), ctx.settings["DIRECTORY_CACHEABLE_MS"])

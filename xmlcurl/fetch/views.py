@@ -9,7 +9,8 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from .. import db
 from .answer import answer
-from .auth import AuthFailure, authenticate, check_hostname
+from .auth import AuthFailure, CredentialLookup, authenticate, check_hostname
+from .cache import FetchCache, fetch_cache
 from .context import FetchContext
 from .request import BadFetch, parse_fetch
 
@@ -28,6 +29,13 @@ def _read_body(limit: int) -> bytes | None:
         return None
     data = request.stream.read(limit + 1)
     return None if len(data) > limit else data
+
+
+def _credential_lookup(cache: FetchCache | None, session) -> CredentialLookup | None:
+    """Node credentials through the cache, under a key no node's own entries can take (node id 0)."""
+    if cache is None:
+        return None
+    return lambda parts, loader: cache.get_or_load((0, "auth", *parts), loader, recover=session.rollback)
 
 
 @bp.post("/freeswitch")
@@ -51,7 +59,11 @@ def fetch() -> Response:
     secret = auth.password if auth and auth.type == "basic" else None
     try:
         session = db.read_session()
-        node = authenticate(session, username, secret)
+        cache = fetch_cache()
+        if cache is not None:
+            # At most every CACHE_POLL_SECONDS; a failed poll keeps the last version's entries serving.
+            cache.refresh(session)
+        node = authenticate(session, username, secret, _credential_lookup(cache, session))
         if isinstance(node, AuthFailure):
             return done(node.status, node.username or "-", "-", "", node.reason,
                         _plain(401, "node authentication required", **{"WWW-Authenticate": 'Basic realm="xmlcurl"'}))
@@ -63,7 +75,7 @@ def fetch() -> Response:
         if mismatch is not None:
             return done(403, node.name, fetch_request.section, "", mismatch.reason,
                         _plain(403, "hostname does not match the authenticated node"))
-        ctx = FetchContext(request=fetch_request, node=node, session=session, settings=settings)
+        ctx = FetchContext(request=fetch_request, node=node, session=session, settings=settings, cache=cache)
         xml = answer(ctx)
     except SQLAlchemyError as exc:
         log.error("fetch database error: %s", exc.__class__.__name__)
