@@ -6,10 +6,9 @@ from dataclasses import dataclass
 import pytest
 from lxml import etree
 
-from xmlcurl.fetch.dialplan.data import Candidate, NodeInfo, TenantInfo
+from xmlcurl.fetch.dialplan.data import Candidate, NodeInfo, TenantInfo, UserInfo
 from xmlcurl.fetch.dialplan.extension import Action, build_extension, build_rejection, check_action
 from xmlcurl.fetch.dialplan.media import CallerId, build_outbound, build_user_bridge, caller_id
-from xmlcurl.fetch.dialplan.data import UserInfo
 from xmlcurl.fetch.dialplan.numbers import NumberingPlan
 from xmlcurl.fetch.dialplan.router import build_did, build_route
 from xmlcurl.fetch.dialplan.routing import Rejection, plan_route

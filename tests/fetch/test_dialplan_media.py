@@ -2,13 +2,12 @@
 from __future__ import annotations
 
 import pytest
-from lxml import etree
 from sqlalchemy import insert, update
 
 from tests.conftest import CONFORMANCE, captured_request, cluster_body, retarget
 from tests.fetch.test_dialplan_builders import assert_rejected, bridge_of, parse_answer
 from xmlcurl.fetch.xmldoc import NOT_FOUND
-from xmlcurl.models import Did, Node, SipUser, Tenant, TenantNode
+from xmlcurl.models import Did, Node, SipUser, Tenant
 
 PINNED = {"media-1": {"acme", "initech"}, "media-2": {"globex", "initech"}}
 HOSTILE_NUMBERS = [
@@ -233,3 +232,18 @@ def test_without_hunt_fields_the_caller_context_and_number_are_used(fetch):
 def test_routers_do_not_get_media_contexts(fetch):
     got = answer(fetch, media_call("acme", "8613800138000", node="router-1"), "router-1")
     assert_rejected(got, "tenant-acme", 403)
+
+
+def test_a_did_call_not_on_the_cluster_profile_is_refused(fetch):
+    assert_rejected(answer(fetch, did_call("8610000001", variable_sofia_profile_name="internal")), "from-router", 403)
+
+
+def test_a_tenant_context_on_the_cluster_profile_is_refused(fetch):
+    got = answer(fetch, media_call("acme", "8613800138000", variable_sofia_profile_name="cluster"))
+    assert_rejected(got, "tenant-acme", 403)
+
+
+def test_a_tenant_call_limit_of_zero_refuses_its_calls(fetch, session):
+    session.execute(update(Tenant).where(Tenant.code == "acme").values(max_calls=0))
+    session.commit()
+    assert_rejected(answer(fetch, media_call("acme", "8613800138000")), "tenant-acme", 403)

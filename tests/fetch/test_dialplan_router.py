@@ -210,6 +210,31 @@ def test_a_context_that_is_not_a_name_gets_not_found(fetch):
 def test_the_captured_sip_invite_retargeted_to_the_router_is_routed(fetch):
     body = retarget(captured_request("dialplan-sip-invite"), hostname="router-1",
                     **{"Hunt-Context": "from-media", "Caller-Context": "from-media", "variable_sip_h_X-Tenant": "initech",
-                       "variable_sip_network_ip": "127.0.0.12",
+                       "variable_sip_network_ip": "127.0.0.12", "variable_sofia_profile_name": "cluster",
                        "Hunt-Destination-Number": "4420123", "Caller-Destination-Number": "4420123"})
     assert bridge_of(answer(fetch, body)) == "sofia/gateway/carrier-a/04420123|sofia/gateway/carrier-b/4420123"
+
+
+@pytest.mark.parametrize("body, context, profile", [
+    (lambda: from_media("acme", "8613800138000"), "from-media", "carrier"),
+    (lambda: from_media("acme", "8613800138000"), "from-media", "internal"),
+    (lambda: from_carrier("8610000001"), "from-carrier", "cluster"),
+])
+def test_a_call_on_another_profile_than_its_context_belongs_to_is_refused(fetch, body, context, profile):
+    assert_rejected(answer(fetch, retarget(body(), variable_sofia_profile_name=profile)), context, 403)
+
+
+@pytest.mark.parametrize("column", ["max_calls", "max_cps"])
+def test_a_tenant_limit_of_zero_refuses_its_calls(fetch, session, column):
+    session.execute(update(Tenant).where(Tenant.code == "acme").values(**{column: 0}))
+    session.commit()
+    got = answer(fetch, from_media("acme", "8613800138000"))
+    assert_rejected(got, "from-media", 403)
+    assert got.actions[-1] == ("respond", "403 Calls Not Allowed")
+
+
+def test_xmlcurl_render_prints_the_router_answer_for_a_captured_body(app):
+    path = CONFORMANCE / "cluster" / "router-1_dialplan_from-media.body"
+    result = app.test_cli_runner().invoke(args=["render", "--node", "router-1", str(path)])
+    assert result.exit_code == 0, result.output
+    assert B_THEN_A in result.output

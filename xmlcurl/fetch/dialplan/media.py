@@ -79,6 +79,10 @@ def _stored_ok(tenant: TenantInfo) -> bool:
 def tenant_call(ctx: FetchContext, call: Call, tenant: TenantInfo) -> etree._Element:
     """A call from a user of `tenant` (its context), on a node the tenant is pinned to."""
     session, settings, context = ctx.session, ctx.settings, call.context
+    if call.profile == settings["CLUSTER_PROFILE"]:
+        return reject(ctx, context, Rejection(403, "Forbidden", "a tenant context on the cluster profile"))
+    if tenant.max_calls <= 0:
+        return reject(ctx, context, Rejection(403, "Calls Not Allowed", "tenant call limit is 0"))
     if call.tenant_var and call.tenant_var != tenant.code:
         return reject(ctx, context, Rejection(403, "Forbidden", "caller's tenant variable is another tenant"))
     caller = None
@@ -110,6 +114,8 @@ def tenant_call(ctx: FetchContext, call: Call, tenant: TenantInfo) -> etree._Ele
 def did_call(ctx: FetchContext, call: Call) -> etree._Element:
     """A DID arriving from a router: ring its user if its tenant is pinned to this node."""
     context = call.context
+    if call.profile and call.profile != ctx.settings["CLUSTER_PROFILE"]:
+        return reject(ctx, context, Rejection(403, "Forbidden", "from-router call not on the cluster profile"))
     if not matches(DID, call.destination):
         return reject(ctx, context, INVALID_NUMBER)
     if not (is_ip(call.network_ip) and queries.is_enabled_router_address(ctx.session, call.network_ip)):

@@ -86,8 +86,12 @@ def router_dialplan(ctx: FetchContext) -> etree._Element | None:
     if not matches(CONTEXT, call.context):
         ctx.outcome = "no usable context in the fetch"
         return None
-    if call.context == ctx.settings["FROM_MEDIA_CONTEXT"]:
-        return from_media(ctx, call)
-    if call.context == ctx.settings["FROM_CARRIER_CONTEXT"]:
-        return from_carrier(ctx, call)
+    # The profile a call arrived on decides its context; a mismatch means a forged or stray call.
+    expected = {ctx.settings["FROM_MEDIA_CONTEXT"]: ("CLUSTER_PROFILE", from_media),
+                ctx.settings["FROM_CARRIER_CONTEXT"]: ("CARRIER_PROFILE", from_carrier)}
+    if call.context in expected:
+        profile_setting, handler = expected[call.context]
+        if call.profile and call.profile != ctx.settings[profile_setting]:
+            return reject(ctx, call.context, Rejection(403, "Forbidden", f"call not on the {profile_setting.lower()}"))
+        return handler(ctx, call)
     return reject(ctx, call.context, Rejection(403, "Context Not Served", "routers serve only from-media and from-carrier"))

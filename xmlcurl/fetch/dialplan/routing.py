@@ -205,6 +205,10 @@ def decide(session: Session, tenant_code: str, number: str, media_address: str |
     if not tenant.enabled:
         decision.rejection = Rejection(403, "Tenant Disabled", "tenant disabled")
         return decision
+    if tenant.max_calls <= 0 or tenant.max_cps <= 0:
+        # A rate limit of 0 would still let the first call of every second through (mod_hash).
+        decision.rejection = Rejection(403, "Calls Not Allowed", "tenant call or rate limit is 0")
+        return decision
     if check_pinning:
         node = queries.pinned_media_node_at(session, tenant.id, media_address or "")
         if node is None:
