@@ -2,12 +2,12 @@
 from __future__ import annotations
 
 import pytest
-from sqlalchemy import insert, update
+from sqlalchemy import delete, insert, update
 
 from tests.conftest import CONFORMANCE, captured_request, cluster_body, retarget
 from tests.fetch.test_dialplan_builders import assert_rejected, bridge_of, parse_answer
 from xmlcurl.fetch.xmldoc import NOT_FOUND
-from xmlcurl.models import Did, Node, SipUser, Tenant
+from xmlcurl.models import Did, Node, SipUser, Tenant, TenantNode
 
 PINNED = {"media-1": {"acme", "initech"}, "media-2": {"globex", "initech"}}
 HOSTILE_NUMBERS = [
@@ -245,5 +245,12 @@ def test_a_tenant_context_on_the_cluster_profile_is_refused(fetch):
 
 def test_a_tenant_call_limit_of_zero_refuses_its_calls(fetch, session):
     session.execute(update(Tenant).where(Tenant.code == "acme").values(max_calls=0))
+    session.commit()
+    assert_rejected(answer(fetch, media_call("acme", "8613800138000")), "tenant-acme", 403)
+
+
+def test_a_pinning_removed_after_a_served_call_is_honoured_on_the_next_call(fetch, session):
+    assert bridge_of(answer(fetch, media_call("acme", "8613800138000")))
+    session.execute(delete(TenantNode).where(TenantNode.tenant_id == 1))
     session.commit()
     assert_rejected(answer(fetch, media_call("acme", "8613800138000")), "tenant-acme", 403)

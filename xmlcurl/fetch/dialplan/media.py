@@ -87,7 +87,10 @@ def tenant_call(ctx: FetchContext, call: Call, tenant: TenantInfo) -> etree._Ele
         return reject(ctx, context, Rejection(403, "Forbidden", "caller's tenant variable is another tenant"))
     caller = None
     if call.user_name:
-        caller = queries.user(session, tenant.id, call.user_name) if matches(USERNAME, call.user_name) else None
+        caller = None
+        if matches(USERNAME, call.user_name):
+            caller = ctx.cached(("user", tenant.id, call.user_name),
+                                lambda: queries.user(session, tenant.id, call.user_name))
         if caller is None:
             return reject(ctx, context, Rejection(403, "Unknown Caller", "calling user unknown or disabled"))
     dialled = call.destination
@@ -104,7 +107,8 @@ def tenant_call(ctx: FetchContext, call: Call, tenant: TenantInfo) -> etree._Ele
     except InvalidValue as exc:
         return reject(ctx, context, Rejection(404, "Invalid Number", str(exc)))
     prefix = settings["ROUTER_GATEWAY_PREFIX"]
-    routers = [r for r in queries.enabled_routers(session) if matches(GATEWAY_NAME, prefix + r.name)]
+    routers = [r for r in ctx.cached(("routers",), lambda: queries.enabled_routers(session))
+               if matches(GATEWAY_NAME, prefix + r.name)]
     if not routers:
         return reject(ctx, context, Rejection(503, "No Router", "no enabled router"))
     ctx.outcome = "outbound"
@@ -118,13 +122,16 @@ def did_call(ctx: FetchContext, call: Call) -> etree._Element:
         return reject(ctx, context, Rejection(403, "Forbidden", "from-router call not on the cluster profile"))
     if not matches(DID, call.destination):
         return reject(ctx, context, INVALID_NUMBER)
-    if not (is_ip(call.network_ip) and queries.is_enabled_router_address(ctx.session, call.network_ip)):
+    if not (is_ip(call.network_ip) and ctx.cached(
+            ("router-address", call.network_ip),
+            lambda: queries.is_enabled_router_address(ctx.session, call.network_ip))):
         return reject(ctx, context, Rejection(403, "Forbidden", "call does not come from an enabled router"))
-    did = queries.did(ctx.session, _did_forms(call.destination))
+    forms = _did_forms(call.destination)
+    did = ctx.cached(("did", *forms), lambda: queries.did(ctx.session, forms))
     if did is None or not did.user_enabled:
         return reject(ctx, context, Rejection(404, "Unknown Number", "no enabled DID with an enabled user"))
     tenant = did.tenant
-    if not tenant.enabled or not queries.is_pinned(ctx.session, tenant.id, ctx.node.id):
+    if not tenant.enabled or not _pinned_here(ctx, tenant.id):
         return reject(ctx, context, Rejection(403, "Tenant Not Served", "DID's tenant disabled or not pinned here"))
     if call.x_tenant and call.x_tenant != tenant.code:
         return reject(ctx, context, Rejection(403, "Forbidden", "X-Tenant disagrees with the DID's tenant"))
@@ -133,6 +140,10 @@ def did_call(ctx: FetchContext, call: Call) -> etree._Element:
     ctx.outcome = "did"
     return build_user_bridge(context, "did", call.destination, tenant.code, did.username, tenant.sip_domain,
                              ctx.settings["USER_CALL_TIMEOUT"])
+
+
+def _pinned_here(ctx: FetchContext, tenant_id: int) -> bool:
+    return ctx.cached(("pinned", tenant_id), lambda: queries.is_pinned(ctx.session, tenant_id, ctx.node.id))
 
 
 def _did_forms(dialled: str) -> list[str]:
@@ -151,10 +162,10 @@ def media_dialplan(ctx: FetchContext) -> etree._Element | None:
         return None
     if call.context == ctx.settings["FROM_ROUTER_CONTEXT"]:
         return did_call(ctx, call)
-    tenant = queries.tenant_by_context(ctx.session, call.context)
+    tenant = ctx.cached(("context", call.context), lambda: queries.tenant_by_context(ctx.session, call.context))
     if tenant is None:
         return reject(ctx, call.context, Rejection(403, "Context Not Served", "no tenant has this context"))
-    if not tenant.enabled or not queries.is_pinned(ctx.session, tenant.id, ctx.node.id):
+    if not tenant.enabled or not _pinned_here(ctx, tenant.id):
         return reject(ctx, call.context, Rejection(403, "Tenant Not Served", "tenant disabled or not pinned here"))
     if not _stored_ok(tenant):
         return reject(ctx, call.context, Rejection(503, "Configuration Error", "stored tenant code or domain unusable"))

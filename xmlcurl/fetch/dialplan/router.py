@@ -47,7 +47,7 @@ def build_did(context: str, dialled: str, did_number: str, tenant_code: str, nod
 def from_media(ctx: FetchContext, call: Call) -> etree._Element:
     """A tenant's outbound call: the tenant must be pinned to the media node it came from."""
     address = call.network_ip if is_ip(call.network_ip) else None
-    decision = decide(ctx.session, call.x_tenant, call.destination, address)
+    decision = decide(ctx.session, call.x_tenant, call.destination, address, cached=ctx.cached)
     if decision.rejection is not None:
         return reject(ctx, call.context, decision.rejection)
     assert decision.tenant is not None and decision.plan is not None
@@ -62,7 +62,8 @@ def from_carrier(ctx: FetchContext, call: Call) -> etree._Element:
     if not matches(DID, call.destination):
         return reject(ctx, context, Rejection(404, "Invalid Number", "not digits with an optional +"))
     bare = call.destination.lstrip("+")
-    did = queries.did(ctx.session, sorted({call.destination, bare, "+" + bare}))
+    forms = sorted({call.destination, bare, "+" + bare})
+    did = ctx.cached(("did", *forms), lambda: queries.did(ctx.session, forms))
     if did is None or not did.user_enabled:
         return reject(ctx, context, Rejection(404, "Unknown Number", "no enabled DID with an enabled user"))
     tenant = did.tenant
@@ -71,7 +72,8 @@ def from_carrier(ctx: FetchContext, call: Call) -> etree._Element:
     profile = ctx.settings["CLUSTER_PROFILE"]
     if not (matches(TENANT_CODE, tenant.code) and matches(DID, did.number) and matches(GATEWAY_NAME, profile)):
         return reject(ctx, context, Rejection(503, "Configuration Error", "stored tenant, DID or profile unusable"))
-    nodes = [n for n in queries.pinned_media_nodes(ctx.session, tenant.id) if is_ip(n.sip_address)]
+    media = ctx.cached(("media-nodes", tenant.id), lambda: queries.pinned_media_nodes(ctx.session, tenant.id))
+    nodes = [n for n in media if is_ip(n.sip_address)]
     if not nodes:
         return reject(ctx, context, Rejection(503, "No Media Node", "the tenant has no enabled media node"))
     ctx.outcome = f"did to {len(nodes)} media node(s)"

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import random
 from dataclasses import dataclass, field
-from typing import Iterable
+from typing import Callable, Iterable, TypeVar
 
 from sqlalchemy.orm import Session
 
@@ -25,6 +25,8 @@ from .data import Candidate, NodeInfo, TenantInfo
 from .numbers import (
     DIALLED, GATEWAY_NAME, NUMBER, PREPEND, TENANT_CODE, InvalidValue, checked, matches, normalise,
 )
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -183,12 +185,19 @@ def _lost_because(candidate: Candidate, winner: Candidate) -> str:
     return "routes of all tenants lose to the tenant's own at equal length"
 
 
+def _uncached(key_parts: tuple, loader: Callable[[], T]) -> T:
+    return loader()
+
+
 def decide(session: Session, tenant_code: str, number: str, media_address: str | None,
-           rng: random.Random | None = None, check_pinning: bool = True) -> RouteDecision:
+           rng: random.Random | None = None, check_pinning: bool = True,
+           cached: Callable[[tuple, Callable[[], T]], T] = _uncached) -> RouteDecision:
     """Everything the router checks for a call from a media node, in the order it checks it.
 
-    The router dialplan calls this with the calling node's address; route-test calls it with a
-    media node's address, or with check_pinning=False to see a tenant's routes from anywhere.
+    The router dialplan calls this with the calling node's address and its fetch cache
+    (`cached(key_parts, loader)`, for the per-tenant lookups; route candidates depend on the
+    number and are always read); route-test calls it with a media node's address, or with
+    check_pinning=False to see a tenant's routes from anywhere.
     """
     decision = RouteDecision(tenant_code=tenant_code, number=number)
     if not matches(TENANT_CODE, tenant_code):
@@ -197,7 +206,7 @@ def decide(session: Session, tenant_code: str, number: str, media_address: str |
     if not matches(NUMBER, number):
         decision.rejection = Rejection(404, "Invalid Number", "number is not 3-20 digits")
         return decision
-    tenant = queries.tenant_by_code(session, tenant_code)
+    tenant = cached(("tenant", tenant_code), lambda: queries.tenant_by_code(session, tenant_code))
     decision.tenant = tenant
     if tenant is None:
         decision.rejection = Rejection(403, "Unknown Tenant", "no such tenant")
@@ -210,7 +219,9 @@ def decide(session: Session, tenant_code: str, number: str, media_address: str |
         decision.rejection = Rejection(403, "Calls Not Allowed", "tenant call or rate limit is 0")
         return decision
     if check_pinning:
-        node = queries.pinned_media_node_at(session, tenant.id, media_address or "")
+        address = media_address or ""
+        node = cached(("media-at", tenant.id, address),
+                      lambda: queries.pinned_media_node_at(session, tenant.id, address))
         if node is None:
             decision.rejection = Rejection(
                 403, "Tenant Not Served", "tenant not pinned to an enabled media node at the call's address"
