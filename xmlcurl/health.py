@@ -6,6 +6,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import SQLAlchemyError
 
 from . import db
+from .fetch.cache import fetch_cache
 from .models import ConfigVersion
 
 bp = Blueprint("health", __name__)
@@ -17,13 +18,36 @@ def healthz():
     return jsonify(status="ok")
 
 
+#: A worker's version is fresh when read within this many polling intervals (and at most this floor in seconds).
+FRESH_POLLS = 4
+FRESH_FLOOR_SECONDS = 2.0
+
+
 @bp.get("/readyz")
 def readyz():
-    """The database answers and holds a configuration version."""
+    """Ready when the database answers and the config version was read recently; degraded when the cache serves alone.
+
+    Degraded answers 200: the fetches this instance can still answer from its cache are better
+    than a load balancer taking every instance out while MySQL is away.
+    """
+    session = db.read_session()
+    cache = fetch_cache()
     try:
-        version = db.read_session().scalar(select(ConfigVersion.version).where(ConfigVersion.id == 1))
+        version = session.scalar(select(ConfigVersion.version).where(ConfigVersion.id == 1))
+        database = "ok" if version is not None else "no schema"
     except SQLAlchemyError:
-        return jsonify(status="unavailable", database="unreachable"), 503
-    if version is None:
-        return jsonify(status="unavailable", database="no schema"), 503
-    return jsonify(status="ok", database="ok")
+        session.rollback()
+        database = "unreachable"
+    if cache is None:
+        if database == "ok":
+            return jsonify(status="ok", database=database, cache="off")
+        return jsonify(status="unavailable", database=database, cache="off"), 503
+    cache.refresh(session)
+    age = cache.seconds_since_poll()
+    fresh = age is not None and age <= max(FRESH_FLOOR_SECONDS, FRESH_POLLS * cache.poll_seconds)
+    body = {"database": database, "cache": "on", "version_read_seconds_ago": None if age is None else round(age, 3)}
+    if database == "ok" and fresh:
+        return jsonify(status="ok", **body)
+    if cache.version is not None and len(cache):
+        return jsonify(status="degraded", **body)
+    return jsonify(status="unavailable", **body), 503

@@ -21,6 +21,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
+from .. import metrics
 from ..models import ConfigVersion
 
 T = TypeVar("T")
@@ -82,6 +83,7 @@ class FetchCache:
         except SQLAlchemyError:
             session.rollback()
             self.degraded = True
+            metrics.DATABASE_ERRORS.labels("version poll").inc()
             return
         finally:
             with self._lock:
@@ -93,6 +95,7 @@ class FetchCache:
             self.version, self.changed_at = int(row.version), row.changed_at
             self.polled_at = now
             self.degraded = False
+        metrics.observe_poll(self.version, self.changed_at)
 
     def seconds_since_poll(self) -> float | None:
         return None if self.polled_at is None else self._clock() - self.polled_at
@@ -112,8 +115,10 @@ class FetchCache:
             if entry is not None and version is not None and entry.version == version:
                 self._entries.move_to_end(key)
                 self.hits += 1
+                metrics.CACHE_LOOKUPS.labels("hit").inc()
                 return entry.value
             self.misses += 1
+        metrics.CACHE_LOOKUPS.labels("miss").inc()
         try:
             value = loader()
         except SQLAlchemyError:
@@ -124,6 +129,8 @@ class FetchCache:
                 raise
             with self._lock:
                 self.stale += 1
+            metrics.DATABASE_ERRORS.labels("load").inc()
+            metrics.CACHE_LOOKUPS.labels("stale").inc()
             return entry.value
         if version is not None:
             self._store(key, Entry(version, value, _size(value)))

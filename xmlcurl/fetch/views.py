@@ -7,12 +7,13 @@ import time
 from flask import Blueprint, Response, current_app, request
 from sqlalchemy.exc import SQLAlchemyError
 
-from .. import db
+from .. import db, metrics
 from .answer import answer
 from .auth import AuthFailure, CredentialLookup, authenticate, check_hostname
 from .cache import FetchCache, fetch_cache
 from .context import FetchContext
 from .request import BadFetch, parse_fetch
+from .xmldoc import NOT_FOUND
 
 bp = Blueprint("fetch", __name__)
 log = logging.getLogger("xmlcurl.fetch")
@@ -45,10 +46,12 @@ def fetch() -> Response:
     settings = current_app.config["XMLCURL"]
     peer = request.remote_addr or "-"
 
-    def done(status: int, node: str, section: str, key: str, result: str, response: Response) -> Response:
-        elapsed = (time.perf_counter() - started) * 1000
+    def done(status: int, node: str, section: str, key: str, result: str, response: Response,
+             role: str = "-", not_found: bool = False) -> Response:
+        elapsed = time.perf_counter() - started
         log.info("fetch node=%s section=%s key=%s status=%d result=%s ms=%.1f peer=%s",
-                 node, section, key or "-", status, result, elapsed, peer)
+                 node, section, key or "-", status, result, elapsed * 1000, peer)
+        metrics.observe_fetch(section, role, status, not_found, elapsed)
         return response
 
     body = _read_body(settings["MAX_BODY_BYTES"])
@@ -65,20 +68,23 @@ def fetch() -> Response:
             cache.refresh(session)
         node = authenticate(session, username, secret, _credential_lookup(cache, session))
         if isinstance(node, AuthFailure):
+            metrics.observe_auth_failure(node.status, node.reason)
             return done(node.status, node.username or "-", "-", "", node.reason,
                         _plain(401, "node authentication required", **{"WWW-Authenticate": 'Basic realm="xmlcurl"'}))
         try:
             fetch_request = parse_fetch(body)
         except BadFetch as exc:
-            return done(400, node.name, "-", "", f"bad body: {exc}", _plain(400, f"bad fetch: {exc}"))
+            return done(400, node.name, "-", "", f"bad body: {exc}", _plain(400, f"bad fetch: {exc}"), role=node.role)
         mismatch = check_hostname(node, fetch_request.hostname)
         if mismatch is not None:
+            metrics.observe_auth_failure(mismatch.status, mismatch.reason)
             return done(403, node.name, fetch_request.section, "", mismatch.reason,
-                        _plain(403, "hostname does not match the authenticated node"))
+                        _plain(403, "hostname does not match the authenticated node"), role=node.role)
         ctx = FetchContext(request=fetch_request, node=node, session=session, settings=settings, cache=cache)
         xml = answer(ctx)
     except SQLAlchemyError as exc:
         log.error("fetch database error: %s", exc.__class__.__name__)
+        metrics.DATABASE_ERRORS.labels("fetch").inc()
         return done(503, "-", "-", "", "database unavailable", _plain(503, "database unavailable"))
     return done(200, node.name, fetch_request.section, ctx.key, ctx.outcome,
-                Response(xml, status=200, mimetype="text/xml"))
+                Response(xml, status=200, mimetype="text/xml"), role=node.role, not_found=xml is NOT_FOUND)

@@ -1,0 +1,176 @@
+"""/metrics and /readyz: counters that move with the fetches, readiness that says degraded when only the cache serves."""
+from __future__ import annotations
+
+import os
+import runpy
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+from types import SimpleNamespace
+
+import pytest
+from prometheus_client import REGISTRY
+from sqlalchemy.exc import OperationalError
+from sqlalchemy.orm import Session
+
+from tests.conftest import cluster_body, make_body, retarget
+from xmlcurl.fetch.cache import fetch_cache
+from xmlcurl.secrets import sip_a1_hash
+
+ROOT = Path(__file__).resolve().parent.parent
+SIP_AUTH = "media-1_directory_sip_auth_acme-1000"
+
+
+def sample(name: str, **labels: str) -> float:
+    return REGISTRY.get_sample_value(name, labels) or 0.0
+
+
+def _database_down(monkeypatch) -> None:
+    def down(*_args, **_kwargs):
+        raise OperationalError("SELECT", {}, Exception("database went away"))
+
+    for name in ("execute", "scalars", "scalar"):
+        monkeypatch.setattr(Session, name, down)
+
+
+def test_fetches_are_counted_by_section_role_and_result(fetch):
+    answered = sample("xmlcurl_fetches_total", section="directory", role="media", result="answer")
+    missing = sample("xmlcurl_fetches_total", section="directory", role="router", result="not_found")
+    timed = sample("xmlcurl_fetch_seconds_count", section="directory")
+    assert fetch(cluster_body(SIP_AUTH)).status_code == 200
+    assert fetch(retarget(cluster_body(SIP_AUTH), hostname="router-1"), node="router-1").status_code == 200
+    assert sample("xmlcurl_fetches_total", section="directory", role="media", result="answer") == answered + 1
+    assert sample("xmlcurl_fetches_total", section="directory", role="router", result="not_found") == missing + 1
+    assert sample("xmlcurl_fetch_seconds_count", section="directory") == timed + 2
+
+
+def test_auth_failures_are_counted_under_a_few_fixed_reasons(fetch):
+    wrong = sample("xmlcurl_auth_failures_total", reason="wrong secret")
+    mismatch = sample("xmlcurl_auth_failures_total", reason="hostname mismatch")
+    unauthorized = sample("xmlcurl_fetches_total", section="-", role="-", result="unauthorized")
+    assert fetch(cluster_body(SIP_AUTH), secret="nope").status_code == 401
+    assert fetch(retarget(cluster_body(SIP_AUTH), hostname="media-2")).status_code == 403
+    assert sample("xmlcurl_auth_failures_total", reason="wrong secret") == wrong + 1
+    assert sample("xmlcurl_auth_failures_total", reason="hostname mismatch") == mismatch + 1
+    assert sample("xmlcurl_fetches_total", section="-", role="-", result="unauthorized") == unauthorized + 1
+
+
+def test_a_section_name_from_the_body_never_becomes_a_label(fetch):
+    before = sample("xmlcurl_fetches_total", section="other", role="media", result="not_found")
+    assert fetch(make_body("media-1", "made_up_section")).status_code == 200
+    assert sample("xmlcurl_fetches_total", section="other", role="media", result="not_found") == before + 1
+
+
+def test_cache_hits_and_misses_and_the_config_version_are_exported(app, fetch, client):
+    misses = sample("xmlcurl_cache_lookups_total", result="miss")
+    fetch(cluster_body(SIP_AUTH))
+    hits = sample("xmlcurl_cache_lookups_total", result="hit")
+    fetch(cluster_body(SIP_AUTH))
+    assert sample("xmlcurl_cache_lookups_total", result="miss") > misses
+    assert sample("xmlcurl_cache_lookups_total", result="hit") >= hits + 3  # node, domain, user
+    text = client.get("/metrics").get_data(as_text=True)
+    assert f"xmlcurl_config_version {float(fetch_cache(app).version)}" in text
+    assert "xmlcurl_config_version_age_seconds " in text
+    assert "xmlcurl_config_changed_timestamp_seconds " in text
+
+
+def test_metrics_need_no_credentials_and_reveal_no_configuration(fetch, client):
+    fetch(cluster_body(SIP_AUTH))
+    response = client.get("/metrics")
+    assert response.status_code == 200 and response.content_type.startswith("text/plain")
+    text = response.get_data(as_text=True)
+    a1_hash = sip_a1_hash("1000", "acme.example.com", "pw-acme-1000")
+    for secret_or_config in ("acme", "example.com", "media-1", "127.0.0.", "-secret", "argon2", a1_hash):
+        assert secret_or_config not in text
+
+
+def test_database_errors_are_counted(fetch, monkeypatch):
+    before = sample("xmlcurl_database_errors_total", where="fetch") + sample("xmlcurl_database_errors_total",
+                                                                            where="version poll")
+    _database_down(monkeypatch)
+    assert fetch(cluster_body(SIP_AUTH)).status_code == 503
+    after = sample("xmlcurl_database_errors_total", where="fetch") + sample("xmlcurl_database_errors_total",
+                                                                           where="version poll")
+    assert after >= before + 2
+
+
+# --- readiness -------------------------------------------------------------------------------
+
+def test_ready_when_the_database_answers_and_the_version_is_fresh(client):
+    body = client.get("/readyz").get_json()
+    assert body["status"] == "ok" and body["database"] == "ok" and body["cache"] == "on"
+    assert body["version_read_seconds_ago"] is not None
+
+
+def test_degraded_but_serving_when_the_database_is_down_and_the_cache_is_warm(fetch, client, monkeypatch):
+    assert fetch(cluster_body(SIP_AUTH)).status_code == 200
+    _database_down(monkeypatch)
+    response = client.get("/readyz")
+    assert response.status_code == 200
+    assert response.get_json()["status"] == "degraded" and response.get_json()["database"] == "unreachable"
+    assert fetch(cluster_body(SIP_AUTH)).status_code == 200
+
+
+def test_unavailable_when_the_database_is_down_and_nothing_is_cached(client, monkeypatch):
+    _database_down(monkeypatch)
+    response = client.get("/readyz")
+    assert response.status_code == 503 and response.get_json()["status"] == "unavailable"
+
+
+def test_recovers_alone_when_the_database_returns(fetch, client, monkeypatch):
+    fetch(cluster_body(SIP_AUTH))
+    with monkeypatch.context() as patch:
+        _database_down(patch)
+        assert client.get("/readyz").get_json()["status"] == "degraded"
+    assert client.get("/readyz").get_json()["status"] == "ok"
+
+
+# --- multiprocess mode (gunicorn) ----------------------------------------------------------
+
+MULTIPROCESS_SCRIPT = textwrap.dedent("""
+    import shutil, sys
+    from tests.conftest import BASE_SETTINGS, basic_auth, cluster_body
+    from xmlcurl import create_app
+    shutil.copy(sys.argv[1], sys.argv[2])
+    app = create_app({**BASE_SETTINGS, "DATABASE_URL": "sqlite:///" + sys.argv[2]})
+    client = app.test_client()
+    for _ in range(3):
+        client.post("/freeswitch", data=cluster_body("media-1_directory_sip_auth_acme-1000"),
+                    headers=basic_auth("media-1", "media-1-secret"), content_type="application/x-www-form-urlencoded")
+    sys.stdout.write(client.get("/metrics").get_data(as_text=True))
+""")
+
+
+def test_multiprocess_mode_sums_what_every_process_wrote(tmp_path, sqlite_template):
+    metrics_dir = tmp_path / "prometheus"
+    metrics_dir.mkdir()
+    env = {**os.environ, "PROMETHEUS_MULTIPROC_DIR": str(metrics_dir), "PYTHONPATH": str(ROOT)}
+    outputs = []
+    for run in range(2):
+        result = subprocess.run([sys.executable, "-c", MULTIPROCESS_SCRIPT, str(sqlite_template),
+                                 str(tmp_path / f"db{run}.sqlite3")], env=env, cwd=ROOT, capture_output=True,
+                                text=True, timeout=60, check=True)
+        outputs.append(result.stdout)
+    assert list(metrics_dir.glob("counter_*.db"))
+    line = 'xmlcurl_fetches_total{result="answer",role="media",section="directory"}'
+    assert f"{line} 3.0" in outputs[0]
+    assert f"{line} 6.0" in outputs[1]  # the second process sees the first one's counts too
+
+
+def test_gunicorn_config_retires_a_dead_workers_live_gauges_and_clears_old_files(tmp_path, monkeypatch):
+    monkeypatch.setenv("PROMETHEUS_MULTIPROC_DIR", str(tmp_path))
+    conf = runpy.run_path(str(ROOT / "gunicorn.conf.py"))
+    (tmp_path / "counter_1.db").write_bytes(b"")
+    conf["on_starting"](None)
+    assert not list(tmp_path.glob("*.db"))
+    (tmp_path / "gauge_livemax_4242.db").write_bytes(b"")
+    (tmp_path / "gauge_livemin_4242.db").write_bytes(b"")
+    conf["child_exit"](None, SimpleNamespace(pid=4242))
+    assert not list(tmp_path.glob("gauge_live*_4242.db"))
+    assert conf["workers"] == 2 and conf["bind"] == ["127.0.0.1:8080"]
+
+
+@pytest.mark.parametrize("path", ["/metrics", "/readyz", "/healthz"])
+def test_observability_endpoints_are_not_fetch_endpoints(client, path):
+    assert client.post(path).status_code == 405

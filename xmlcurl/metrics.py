@@ -1,0 +1,93 @@
+"""Prometheus metrics of the fetch path, and `GET /metrics` (no credentials, no configuration in labels).
+
+Under gunicorn set PROMETHEUS_MULTIPROC_DIR to an empty directory before start: every worker then
+writes its values there and any worker's /metrics sums them (gunicorn.conf.py cleans up after
+dead workers). Without it, /metrics shows the answering process only.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import os
+import time
+from typing import Iterator
+
+from flask import Blueprint, Response
+from prometheus_client import (
+    CONTENT_TYPE_LATEST, REGISTRY, CollectorRegistry, Counter, Gauge, Histogram, generate_latest, multiprocess,
+)
+from prometheus_client.core import GaugeMetricFamily
+from prometheus_client.registry import Collector
+
+bp = Blueprint("metrics", __name__)
+
+#: Sections worth a label of their own; anything else a body claims is counted as "other".
+SECTIONS = frozenset({"directory", "dialplan", "configuration", "languages", "chatplan", "phrases", "-"})
+ROLES = frozenset({"media", "router", "-"})
+#: Authentication failure reasons (auth.AuthFailure.reason); a hostname mismatch carries the name.
+AUTH_REASONS = frozenset({"no credentials", "unknown node", "wrong secret", "node disabled"})
+_RESULTS = {400: "bad_request", 401: "unauthorized", 403: "forbidden", 413: "too_large", 503: "unavailable"}
+
+FETCHES = Counter("xmlcurl_fetches", "Fetches answered, by section, node role and result",
+                  ["section", "role", "result"])
+FETCH_SECONDS = Histogram("xmlcurl_fetch_seconds", "Time to answer a fetch", ["section"],
+                          buckets=(0.0005, 0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5))
+CACHE_LOOKUPS = Counter("xmlcurl_cache_lookups", "Fetch cache lookups: hit, miss, or stale (served during a DB error)",
+                        ["result"])
+DATABASE_ERRORS = Counter("xmlcurl_database_errors", "Database errors on the fetch path", ["where"])
+AUTH_FAILURES = Counter("xmlcurl_auth_failures", "Fetches refused for their credentials or hostname", ["reason"])
+CONFIG_VERSION = Gauge("xmlcurl_config_version", "Configuration version the workers serve (highest)",
+                       multiprocess_mode="livemax")
+CONFIG_CHANGED = Gauge("xmlcurl_config_changed_timestamp_seconds", "When the served configuration version was made",
+                       multiprocess_mode="livemax")
+CONFIG_POLLED = Gauge("xmlcurl_config_polled_timestamp_seconds",
+                      "When a worker last read the version (the stalest live worker)", multiprocess_mode="livemin")
+
+
+def observe_fetch(section: str, role: str, status: int, not_found: bool, seconds: float) -> None:
+    """Count one fetch and its latency under bounded labels."""
+    section = section if section in SECTIONS else "other"
+    role = role if role in ROLES else "-"
+    result = ("not_found" if not_found else "answer") if status == 200 else _RESULTS.get(status, str(status))
+    FETCHES.labels(section, role, result).inc()
+    FETCH_SECONDS.labels(section).observe(seconds)
+
+
+def observe_auth_failure(status: int, reason: str) -> None:
+    AUTH_FAILURES.labels(reason if reason in AUTH_REASONS else ("hostname mismatch" if status == 403 else "other")).inc()
+
+
+def observe_poll(version: int, changed_at: dt.datetime | None) -> None:
+    """A successful version poll (changed_at is the database's UTC time)."""
+    CONFIG_VERSION.set(version)
+    if changed_at is not None:
+        CONFIG_CHANGED.set(changed_at.replace(tzinfo=dt.timezone.utc).timestamp())
+    CONFIG_POLLED.set(time.time())
+
+
+class _VersionAge(Collector):
+    """Seconds since the served configuration version was made, from this worker's cache, at scrape time."""
+
+    def collect(self) -> Iterator[GaugeMetricFamily]:
+        from .fetch.cache import fetch_cache
+
+        cache = fetch_cache()
+        family = GaugeMetricFamily("xmlcurl_config_version_age_seconds",
+                                   "Seconds since the served configuration version was made (answering worker)")
+        if cache is not None and cache.changed_at is not None:
+            changed = cache.changed_at.replace(tzinfo=dt.timezone.utc).timestamp()
+            family.add_metric([], max(time.time() - changed, 0.0))
+        yield family
+
+
+@bp.get("/metrics")
+def metrics() -> Response:
+    """Prometheus exposition: every worker's counters in multiprocess mode, this process's otherwise."""
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        registry = CollectorRegistry()
+        multiprocess.MultiProcessCollector(registry)
+    else:
+        registry = REGISTRY
+    local = CollectorRegistry(auto_describe=False)
+    local.register(_VersionAge())
+    body = generate_latest(registry) + generate_latest(local)
+    return Response(body, headers={"Content-Type": CONTENT_TYPE_LATEST})
