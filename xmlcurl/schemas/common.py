@@ -1,0 +1,134 @@
+"""Validators, fields and the base schema every resource schema shares."""
+from __future__ import annotations
+
+import ipaddress
+import re
+from typing import Any
+
+from marshmallow import Schema, ValidationError, fields, pre_load
+
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+_EXPANSION = re.compile(r"[${}]")
+_CALLER_NAME_BAD = re.compile(r"[${}|,\x00-\x1f\x7f]")
+_DNS_LABEL = re.compile(r"^(?!-)[A-Za-z0-9-]{1,63}(?<!-)$")
+
+
+def plain_text(value: str) -> None:
+    """Text that reaches FreeSWITCH: no control characters and nothing it would expand ($ { })."""
+    if _CONTROL.search(value):
+        raise ValidationError("must not contain control characters")
+    if _EXPANSION.search(value):
+        raise ValidationError("must not contain '$', '{' or '}'")
+
+
+def no_control(value: str) -> None:
+    if _CONTROL.search(value):
+        raise ValidationError("must not contain control characters")
+
+
+def caller_name(value: str) -> None:
+    """A caller ID name: printable, without $ { } (expansion) nor | , (bridge separators)."""
+    if _CALLER_NAME_BAD.search(value):
+        raise ValidationError("must be printable text without '$', '{', '}', '|' or ','")
+
+
+def dns_name(value: str) -> None:
+    """A DNS host name: dot-separated labels of letters, digits and inner hyphens, 253 characters at most."""
+    name = value[:-1] if value.endswith(".") else value
+    if not name or len(name) > 253 or not all(_DNS_LABEL.match(label) for label in name.split(".")):
+        raise ValidationError("must be a valid DNS name (e.g. sip.example.com)")
+    if name.split(".")[-1].isdigit():
+        raise ValidationError("must be a DNS name, not an address")
+
+
+def ip_address(value: str) -> None:
+    try:
+        ipaddress.ip_address(value)
+    except ValueError:
+        raise ValidationError("must be an IPv4 or IPv6 address") from None
+
+
+def host(value: str) -> None:
+    """A DNS name, an IPv4 address or a bracketed IPv6 address."""
+    if value.startswith("[") and value.endswith("]"):
+        try:
+            ipaddress.IPv6Address(value[1:-1])
+            return
+        except ValueError:
+            raise ValidationError("must be a host name or address") from None
+    try:
+        ipaddress.IPv4Address(value)
+        return
+    except ValueError:
+        pass
+    try:
+        dns_name(value)
+    except ValidationError:
+        raise ValidationError("must be a host name or address") from None
+
+
+def host_port(value: str) -> None:
+    """host[:port], the form of a gateway's proxy."""
+    hostpart, port = value, None
+    if value.startswith("["):
+        end = value.find("]")
+        hostpart, rest = value[: end + 1], value[end + 1:]
+        if rest:
+            if not rest.startswith(":"):
+                raise ValidationError("must be host[:port]")
+            port = rest[1:]
+    elif value.count(":") == 1:
+        hostpart, port = value.split(":")
+    host(hostpart)
+    if port is not None and not (port.isdigit() and 1 <= int(port) <= 65535):
+        raise ValidationError("the port must be a number from 1 to 65535")
+
+
+def digits(low: int, high: int):
+    pattern = re.compile(rf"^[0-9]{{{low},{high}}}$")
+
+    def check(value: str) -> None:
+        if not pattern.match(value):
+            raise ValidationError(f"must be {low} to {high} digits" if low else f"must be at most {high} digits")
+    return check
+
+
+class CidrList(fields.Field):
+    """Addresses or CIDRs: accepts a list or a space/comma separated string, stored space separated."""
+
+    def _serialize(self, value: Any, attr: str | None, obj: Any, **kwargs: Any) -> list[str]:
+        return value.split() if value else []
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> str:
+        if isinstance(value, str):
+            items = value.replace(",", " ").split()
+        elif isinstance(value, list) and all(isinstance(item, str) for item in value):
+            items = [item.strip() for item in value if item.strip()]
+        else:
+            raise ValidationError("must be a list of addresses or CIDRs")
+        normalised = []
+        for item in items:
+            try:
+                normalised.append(str(ipaddress.ip_network(item, strict=False)))
+            except ValueError:
+                raise ValidationError(f"{item!r} is not an address or CIDR") from None
+        text = " ".join(normalised)
+        if len(text) > 1024:
+            raise ValidationError("too many addresses (1024 characters at most)")
+        return text
+
+
+class BaseSchema(Schema):
+    """Unknown fields are refused; an empty string in an optional field means 'none' (HTML forms)."""
+
+    @pre_load
+    def _blank_is_none(self, data: Any, **kwargs: Any) -> Any:
+        if not isinstance(data, dict):
+            return data
+        out = dict(data)
+        for name, value in data.items():
+            field = self.fields.get(name)
+            if value == "" and field is not None and field.allow_none:
+                out[name] = None
+        return out
+

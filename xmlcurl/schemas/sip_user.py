@@ -1,0 +1,39 @@
+"""SIP user (agent or robot) of a tenant, with its extra channel variables."""
+from __future__ import annotations
+
+from marshmallow import ValidationError, fields, validate
+
+from ..fetch.directory import RESERVED_VARIABLES
+from ..models import KINDS
+from .common import BaseSchema, caller_name, digits, no_control, plain_text
+
+USERNAME = r"^[A-Za-z0-9][A-Za-z0-9_.+-]{0,63}$"
+VARIABLE_NAME = r"^[A-Za-z_][A-Za-z0-9_]{0,63}$"
+
+
+def not_reserved(name: str) -> None:
+    if name in RESERVED_VARIABLES:
+        raise ValidationError(f"{name} is set by xmlcurl itself and cannot be overridden")
+
+
+class VariableSchema(BaseSchema):
+    name = fields.String(required=True, validate=[validate.Regexp(VARIABLE_NAME, error="must be a letter or '_' then letters, digits or '_' (64 at most)"), not_reserved])
+    value = fields.String(required=True, validate=[validate.Length(max=255), plain_text])
+
+
+class SipUserSchema(BaseSchema):
+    id = fields.Integer(dump_only=True)
+    tenant_id = fields.Integer()
+    username = fields.String(required=True, validate=validate.Regexp(USERNAME, error="must be letters, digits, '_', '.', '+' or '-' (64 at most)"))
+    # Plaintext in, a1-hash stored: md5(username:sip_domain:password).
+    password = fields.String(required=True, load_only=True, validate=[validate.Length(min=8, max=128), no_control])
+    kind = fields.String(validate=validate.OneOf(KINDS))
+    cid_name = fields.String(allow_none=True, validate=[validate.Length(max=64), caller_name])
+    cid_number = fields.String(allow_none=True, validate=digits(1, 32))
+    outbound_cid_name = fields.String(allow_none=True, validate=[validate.Length(max=64), caller_name])
+    outbound_cid_number = fields.String(allow_none=True, validate=digits(1, 32))
+    enabled = fields.Boolean()
+    variables = fields.List(fields.Nested(VariableSchema))
+    has_password = fields.Function(lambda user: bool(user.a1_hash), dump_only=True)
+    created_at = fields.DateTime(dump_only=True)
+    updated_at = fields.DateTime(dump_only=True)

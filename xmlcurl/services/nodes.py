@@ -1,0 +1,97 @@
+"""Nodes: media nodes and routers with their xml_curl HTTP credentials (secret stored as argon2)."""
+from __future__ import annotations
+
+from typing import Any, Mapping
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from .. import secrets
+from ..models import Node, TenantNode
+from ..schemas import NodeSchema
+from . import audit
+from .actor import Actor, require_superadmin
+from .common import (ListParams, Page, bool_filter, dependents, describe_dependents, exact_filter, flush,
+                     get_or_404, load, paginate, search_filter, snapshot)
+from .errors import CONSTRAINTS, Conflict, InUse
+
+SCHEMA = NodeSchema()
+FIELDS = ("name", "role", "sip_address", "sip_port", "cluster_port", "http_username", "allowed_sources",
+          "esl_port", "enabled")
+
+
+def search(session: Session, actor: Actor, params: ListParams) -> Page[Node]:
+    """Nodes; filters q (name, address), role, enabled; sort name, role, sip_address."""
+    require_superadmin(actor, "node")
+    return paginate(
+        session, select(Node), params,
+        sortable={"id": Node.id, "name": Node.name, "role": Node.role, "sip_address": Node.sip_address},
+        default_sort=[Node.name],
+        filters={"q": search_filter(Node.name, Node.sip_address), "role": exact_filter(Node.role),
+                 "enabled": bool_filter(Node.enabled)},
+    )
+
+
+def get(session: Session, actor: Actor, node_id: int) -> Node:
+    require_superadmin(actor, "node")
+    return get_or_404(session, Node, node_id, "node")
+
+
+def _check_unique(session: Session, data: Mapping[str, Any], own_id: int | None) -> None:
+    for field, constraint in (("name", "uq_nodes_name"), ("http_username", "uq_nodes_http_username")):
+        if field in data:
+            stmt = select(Node.id).where(getattr(Node, field) == data[field])
+            if own_id is not None:
+                stmt = stmt.where(Node.id != own_id)
+            if session.scalar(stmt) is not None:
+                message = CONSTRAINTS[constraint][1]
+                raise Conflict(message, {field: [message]}, constraint=constraint)
+
+
+def create(session: Session, actor: Actor, payload: Mapping[str, Any]) -> Node:
+    """Create a node; http_username defaults to the name (the switchname xml_curl sends)."""
+    require_superadmin(actor, "node")
+    data = load(SCHEMA, payload)
+    data.setdefault("http_username", data["name"])
+    _check_unique(session, data, None)
+    node = Node(http_secret_hash=secrets.hash_node_secret(data["http_secret"]),
+                **{k: v for k, v in data.items() if k in FIELDS})
+    session.add(node)
+    flush(session)
+    session.refresh(node)
+    audit.record(session, actor, "create", "node", node.id, after=snapshot(node))
+    return node
+
+
+def update(session: Session, actor: Actor, node_id: int, payload: Mapping[str, Any]) -> Node:
+    """Change some fields; giving http_secret rotates the secret. A pinned media node stays media."""
+    node = get(session, actor, node_id)
+    data = load(SCHEMA, payload, partial=True)
+    _check_unique(session, data, node.id)
+    if data.get("role", node.role) != "media" and node.role == "media":
+        found = dependents(session, [("pinned_tenants", TenantNode.tenant_id, TenantNode.node_id == node.id)])
+        if found:
+            message = f"node {node.name} serves {describe_dependents(found)}: unpin them before making it a router"
+            raise Conflict(message, {"role": [message], "dependents": found})
+    before = snapshot(node)
+    for name in FIELDS:
+        if name in data:
+            setattr(node, name, data[name])
+    if "http_secret" in data:
+        node.http_secret_hash = secrets.hash_node_secret(data["http_secret"])
+    flush(session)
+    session.refresh(node)
+    audit.record(session, actor, "update", "node", node.id, before=before, after=snapshot(node))
+    return node
+
+
+def delete(session: Session, actor: Actor, node_id: int) -> None:
+    """Delete a node no tenant is pinned to."""
+    node = get(session, actor, node_id)
+    found = dependents(session, [("pinned_tenants", TenantNode.tenant_id, TenantNode.node_id == node.id)])
+    if found:
+        raise InUse(f"node {node.name} still serves {describe_dependents(found)}", found)
+    before = snapshot(node)
+    session.delete(node)
+    flush(session)
+    audit.record(session, actor, "delete", "node", node_id, before=before)
