@@ -120,23 +120,20 @@ def route_candidates(session: Session, tenant_id: int, number: str) -> list[Cand
     route-test can say why they were not used.
     """
     rows = session.execute(
-        select(Route, Gateway)
+        select(
+            Route.id, Route.prefix, Route.tenant_id, Route.priority, Route.weight, Route.enabled.label("route_enabled"),
+            Gateway.name, Gateway.strip_digits, Gateway.prepend, Gateway.media_mode,
+            Gateway.enabled.label("gateway_enabled"),
+        )
         .join(Gateway, Gateway.id == Route.gateway_id)
         .where(Route.tenant_scope.in_([0, tenant_id]), Route.prefix.in_(prefixes_of(number)))
     ).all()
+    # Plain columns, not ORM objects: a default route may have dozens of gateways.
     return [
         Candidate(
-            route_id=route.id, prefix=route.prefix, tenant_id=route.tenant_id, priority=route.priority,
-            weight=route.weight, gateway=gateway.name, strip_digits=gateway.strip_digits,
-            prepend=gateway.prepend, media_mode=gateway.media_mode,
-            route_enabled=bool(route.enabled), gateway_enabled=bool(gateway.enabled),
+            route_id=r.id, prefix=r.prefix, tenant_id=r.tenant_id, priority=r.priority, weight=r.weight,
+            gateway=r.name, strip_digits=r.strip_digits, prepend=r.prepend, media_mode=r.media_mode,
+            route_enabled=bool(r.route_enabled), gateway_enabled=bool(r.gateway_enabled),
         )
-        for route, gateway in rows
+        for r in rows
     ]
-
-
-def node_by_name(session: Session, name: str) -> NodeInfo | None:
-    row = session.execute(
-        select(Node.name, Node.sip_address, Node.cluster_port, Node.role).where(Node.name == name)
-    ).first()
-    return None if row is None else NodeInfo(row.name, row.sip_address, row.cluster_port, role=row.role)
