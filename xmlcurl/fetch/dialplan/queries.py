@@ -137,3 +137,10 @@ def route_candidates(session: Session, tenant_id: int, number: str) -> list[Cand
         )
         for r in rows
     ]
+
+
+def node_by_name(session: Session, name: str) -> NodeInfo | None:
+    row = session.execute(
+        select(Node.name, Node.sip_address, Node.cluster_port, Node.role).where(Node.name == name)
+    ).first()
+    return None if row is None else NodeInfo(row.name, row.sip_address, row.cluster_port, role=row.role)
