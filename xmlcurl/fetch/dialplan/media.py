@@ -13,7 +13,7 @@ from .data import NodeInfo, TenantInfo, UserInfo
 from .extension import Action, build_extension
 from .numbers import (
     CID_NAME, CID_NUMBER, CONTEXT, DID, DIALLED, DOMAIN, GATEWAY_NAME, TENANT_CODE, USERNAME,
-    InvalidValue, anchored, is_ip, matches, normalise,
+    InvalidValue, anchored, did_forms, is_ip, matches, normalise,
 )
 from .routing import Rejection
 
@@ -87,7 +87,6 @@ def tenant_call(ctx: FetchContext, call: Call, tenant: TenantInfo) -> etree._Ele
         return reject(ctx, context, Rejection(403, "Forbidden", "caller's tenant variable is another tenant"))
     caller = None
     if call.user_name:
-        caller = None
         if matches(USERNAME, call.user_name):
             caller = ctx.cached(("user", tenant.id, call.user_name),
                                 lambda: queries.user(session, tenant.id, call.user_name))
@@ -95,6 +94,7 @@ def tenant_call(ctx: FetchContext, call: Call, tenant: TenantInfo) -> etree._Ele
             return reject(ctx, context, Rejection(403, "Unknown Caller", "calling user unknown or disabled"))
     dialled = call.destination
     if matches(USERNAME, dialled):
+        # Not cached: keyed by the dialled number, mostly outbound numbers that are nobody.
         callee = queries.user(session, tenant.id, dialled)
         if callee is not None and matches(USERNAME, callee.username):
             ctx.outcome = "user"
@@ -126,7 +126,7 @@ def did_call(ctx: FetchContext, call: Call) -> etree._Element:
             ("router-address", call.network_ip),
             lambda: queries.is_enabled_router_address(ctx.session, call.network_ip))):
         return reject(ctx, context, Rejection(403, "Forbidden", "call does not come from an enabled router"))
-    forms = _did_forms(call.destination)
+    forms = did_forms(call.destination)
     did = ctx.cached(("did", *forms), lambda: queries.did(ctx.session, forms))
     if did is None or not did.user_enabled:
         return reject(ctx, context, Rejection(404, "Unknown Number", "no enabled DID with an enabled user"))
@@ -144,12 +144,6 @@ def did_call(ctx: FetchContext, call: Call) -> etree._Element:
 
 def _pinned_here(ctx: FetchContext, tenant_id: int) -> bool:
     return ctx.cached(("pinned", tenant_id), lambda: queries.is_pinned(ctx.session, tenant_id, ctx.node.id))
-
-
-def _did_forms(dialled: str) -> list[str]:
-    """A DID may be stored with or without its '+'."""
-    bare = dialled.lstrip("+")
-    return sorted({dialled, bare, "+" + bare})
 
 
 @handles("dialplan", "media")

@@ -97,3 +97,9 @@ def is_ip(address: str | None) -> bool:
     except ValueError:
         return False
     return True
+
+
+def did_forms(dialled: str) -> list[str]:
+    """The forms a DID (already matching DID) may be stored in: with and without its '+'."""
+    bare = dialled.lstrip("+")
+    return sorted({dialled, bare, "+" + bare})

@@ -9,7 +9,7 @@ from . import queries
 from .common import Call, describe, reject
 from .data import NodeInfo, TenantInfo
 from .extension import Action, build_extension
-from .numbers import CONTEXT, DID, GATEWAY_NAME, TENANT_CODE, anchored, is_ip, matches, sip_host
+from .numbers import CONTEXT, DID, GATEWAY_NAME, TENANT_CODE, anchored, did_forms, is_ip, matches, sip_host
 from .routing import RoutePlan, Rejection, decide
 
 
@@ -61,8 +61,7 @@ def from_carrier(ctx: FetchContext, call: Call) -> etree._Element:
     context = call.context
     if not matches(DID, call.destination):
         return reject(ctx, context, Rejection(404, "Invalid Number", "not digits with an optional +"))
-    bare = call.destination.lstrip("+")
-    forms = sorted({call.destination, bare, "+" + bare})
+    forms = did_forms(call.destination)
     did = ctx.cached(("did", *forms), lambda: queries.did(ctx.session, forms))
     if did is None or not did.user_enabled:
         return reject(ctx, context, Rejection(404, "Unknown Number", "no enabled DID with an enabled user"))
