@@ -238,3 +238,11 @@ def test_xmlcurl_render_prints_the_router_answer_for_a_captured_body(app):
     result = app.test_cli_runner().invoke(args=["render", "--node", "router-1", str(path)])
     assert result.exit_code == 0, result.output
     assert B_THEN_A in result.output
+
+
+def test_a_stored_tenant_code_that_only_collates_equal_is_never_served(fetch, session):
+    # MySQL compares 'ACME' and 'acme ' equal to 'acme'; only the exact code may reach action data.
+    session.execute(update(Tenant).where(Tenant.code == "acme").values(code="ACME"))
+    session.commit()
+    got = answer(fetch, from_media("acme", "8613800138000"))
+    assert got.extension == "reject" and got.actions[-1][1] in {"403 Unknown Tenant", "503 Configuration Error"}

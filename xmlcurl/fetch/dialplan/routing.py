@@ -214,6 +214,10 @@ def decide(session: Session, tenant_code: str, number: str, media_address: str |
     if not tenant.enabled:
         decision.rejection = Rejection(403, "Tenant Disabled", "tenant disabled")
         return decision
+    if tenant.code != tenant_code:
+        # Only the exact stored code goes into action data (MySQL compares case- and pad-insensitively).
+        decision.rejection = Rejection(503, "Configuration Error", "stored tenant code differs from X-Tenant")
+        return decision
     if tenant.max_calls <= 0 or tenant.max_cps <= 0:
         # A rate limit of 0 would still let the first call of every second through (mod_hash).
         decision.rejection = Rejection(403, "Calls Not Allowed", "tenant call or rate limit is 0")
