@@ -43,6 +43,9 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     app.register_blueprint(fetch_bp)
     app.register_blueprint(health_bp)
     app.register_blueprint(metrics_bp)
+    from .api import bp as api_bp
+
+    app.register_blueprint(api_bp)
 
     from .cli import register_commands
 

@@ -17,6 +17,8 @@ def register_commands(app: Flask) -> None:
         app.cli.add_command(command)
     from .routing_cli import route_test
     app.cli.add_command(route_test)
+    from .admin_cli import create_admin
+    app.cli.add_command(create_admin)
 
 
 @click.command("init-db")

@@ -21,5 +21,5 @@ class AuditEntrySchema(BaseSchema):
     entity = fields.String(dump_only=True)
     entity_id = fields.String(dump_only=True)
     tenant_id = fields.Integer(dump_only=True)
-    before = fields.Function(lambda entry: _json(entry.before_json), dump_only=True)
-    after = fields.Function(lambda entry: _json(entry.after_json), dump_only=True)
+    before = fields.Function(lambda entry: _json(entry.before_json), dump_only=True, metadata={"type": "object", "nullable": True})
+    after = fields.Function(lambda entry: _json(entry.after_json), dump_only=True, metadata={"type": "object", "nullable": True})

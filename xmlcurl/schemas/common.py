@@ -96,6 +96,11 @@ def digits(low: int, high: int):
 class CidrList(fields.Field):
     """Addresses or CIDRs: accepts a list or a space/comma separated string, stored space separated."""
 
+    def __init__(self, **kwargs: Any) -> None:
+        kwargs.setdefault("metadata", {"type": "array", "items": {"type": "string"},
+                                       "description": "addresses or CIDRs (a space separated string is accepted too)"})
+        super().__init__(**kwargs)
+
     def _serialize(self, value: Any, attr: str | None, obj: Any, **kwargs: Any) -> list[str]:
         return value.split() if value else []
 

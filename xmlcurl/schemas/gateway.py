@@ -30,7 +30,7 @@ class GatewaySchema(BaseSchema):
     media_mode = fields.String(validate=validate.OneOf(MEDIA_MODES))
     source_cidrs = CidrList()
     enabled = fields.Boolean()
-    has_password = fields.Function(lambda gw: bool(gw.password), dump_only=True)
+    has_password = fields.Function(lambda gw: bool(gw.password), dump_only=True, metadata={"type": "boolean"})
     created_at = fields.DateTime(dump_only=True)
     updated_at = fields.DateTime(dump_only=True)
 

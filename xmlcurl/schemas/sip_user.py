@@ -34,6 +34,6 @@ class SipUserSchema(BaseSchema):
     outbound_cid_number = fields.String(allow_none=True, validate=digits(1, 32))
     enabled = fields.Boolean()
     variables = fields.List(fields.Nested(VariableSchema))
-    has_password = fields.Function(lambda user: bool(user.a1_hash), dump_only=True)
+    has_password = fields.Function(lambda user: bool(user.a1_hash), dump_only=True, metadata={"type": "boolean"})
     created_at = fields.DateTime(dump_only=True)
     updated_at = fields.DateTime(dump_only=True)

@@ -1,0 +1,13 @@
+"""JSON API under /api/v1: bearer-token auth, one set of routes per resource, OpenAPI description.
+
+Views parse input, call a service and shape the answer with the resource's schema; errors are
+JSON {code, status, message, errors}. Every write commits once here and rolls back on any error.
+"""
+from flask import Blueprint
+
+bp = Blueprint("api", __name__, url_prefix="/api/v1")
+
+from . import auth, errors, views  # noqa: E402,F401  (attach handlers and routes to bp)
+from . import openapi  # noqa: E402,F401
+
+__all__ = ["bp"]
