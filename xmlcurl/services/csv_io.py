@@ -253,7 +253,7 @@ def import_dids(session: Session, actor: Actor, text: str) -> ImportReport:
     ids: dict[str, int] = {}
     numbers = [row["number"] for row in new]
     for start in range(0, len(numbers), CHUNK):
-        ids.update(session.execute(select(Did.number, Did.id).where(Did.number.in_(numbers[start:start + CHUNK]))).tuples())
+        ids.update(list(session.execute(select(Did.number, Did.id).where(Did.number.in_(numbers[start:start + CHUNK]))).tuples()))
     _bulk_audit(session, actor, "did", [(ids[row["number"]], row["tenant_id"], {**row, "id": ids[row["number"]]}) for row in new])
     report.created = len(new)
     return report
@@ -377,5 +377,6 @@ def export_csv(session: Session, actor: Actor, kind: str, tenant_id: int | None 
         order = (Route.tenant_id, Route.prefix, Route.priority, Route.id)
     else:
         raise Invalid("unknown export", {"kind": [f"one of {', '.join(KINDS)}"]})
-    rows = session.execute(stmt.order_by(*order).execution_options(yield_per=2000)).tuples()
+    # Buffered, not server-side streamed: a streaming cursor would hold the request's connection.
+    rows = session.execute(stmt.order_by(*order)).tuples()
     return _csv_lines(header, rows)

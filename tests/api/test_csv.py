@@ -1,0 +1,74 @@
+"""CSV import and export through the API: all rows or none, a report of rejected rows."""
+from __future__ import annotations
+
+import io
+
+from tests.api.conftest import ACME, assert_error
+
+USERS = ("tenant,username,password,kind,cid_number\n"
+         "acme,5000,password-5000,robot,8657100005000\n"
+         "globex,5001,password-5001,agent,\n")
+
+
+def test_import_users_creates_every_row(api):
+    response = api.post("/sip-users/import", data=USERS, content_type="text/csv")
+    assert response.status_code == 200, response.get_json()
+    assert response.get_json() == {"entity": "sip_users", "rows": 2, "created": 2, "applied": True, "rejected": []}
+    assert api.get("/sip-users?username=5000").get_json()["items"][0]["kind"] == "robot"
+
+
+def test_a_bad_row_rejects_the_whole_file_with_line_numbers(api):
+    bad = USERS + "acme,1000,password-x,agent,\nnowhere,5002,pw,robot,+1\n"
+    body = assert_error(api.post("/sip-users/import", data=bad, content_type="text/csv"), 422, "invalid", "rejected")
+    rejected = {row["line"]: row["errors"] for row in body["errors"]["rejected"]}
+    assert set(rejected) == {4, 5}
+    assert "username" in rejected[4] and {"tenant", "password", "cid_number"} <= set(rejected[5])
+    assert api.get("/sip-users?username=5000").get_json()["total"] == 0
+
+
+def test_upload_as_a_multipart_file(api):
+    data = {"file": (io.BytesIO(USERS.encode()), "users.csv")}
+    assert api.post("/sip-users/import", data=data, content_type="multipart/form-data").get_json()["created"] == 2
+
+
+def test_a_bad_header_is_refused(api):
+    assert_error(api.post("/sip-users/import", data="tenant,user,password\n", content_type="text/csv"),
+                 422, "invalid", "header")
+
+
+def test_tenant_admins_import_only_into_their_tenant(api):
+    body = api.post("/sip-users/import", as_="acme", data="username,password\n6000,password-6000\n",
+                    content_type="text/csv").get_json()
+    assert body["created"] == 1
+    assert api.get("/sip-users?username=6000", as_="acme").get_json()["items"][0]["tenant_id"] == ACME
+    body = assert_error(api.post("/sip-users/import", as_="acme", data=USERS, content_type="text/csv"), 422, "invalid")
+    assert body["errors"]["rejected"] == [{"line": 3, "errors": {"tenant": ["no such tenant"]}}]
+
+
+def test_import_dids_and_routes(api):
+    dids = "number,tenant,username\n8610000100,acme,1001\n8610000101,globex,1001\n"
+    assert api.post("/dids/import", data=dids, content_type="text/csv").get_json()["created"] == 2
+    assert api.get("/dids?exact_number=8610000101").get_json()["items"][0]["user_id"] == 12
+    routes = "tenant,prefix,gateway,priority,weight\n,49,carrier-a,10,100\nacme,49,carrier-b,5,\n"
+    assert api.post("/routes/import", data=routes, content_type="text/csv").get_json()["created"] == 2
+    assert api.get("/routes?prefix=49").get_json()["total"] == 2
+    body = assert_error(api.post("/routes/import", data="tenant,prefix,gateway\n,86,carrier-a\n,x,nowhere\n",
+                                 content_type="text/csv"), 422, "invalid")
+    assert [row["line"] for row in body["errors"]["rejected"]] == [2, 3]
+
+
+def test_export_writes_the_import_columns(api):
+    text = api.get("/sip-users/export", as_="globex").get_data(as_text=True)
+    lines = text.splitlines()
+    assert lines[0] == "tenant,username,kind,cid_name,cid_number,outbound_cid_name,outbound_cid_number,enabled"
+    assert len(lines) == 11 and all(line.startswith("globex,") for line in lines[1:])
+    assert api.get("/dids/export").get_data(as_text=True).splitlines()[1] == "8610000001,acme,1000,true"
+    routes = api.get("/routes/export").get_data(as_text=True).splitlines()
+    assert routes[0] == "tenant,prefix,gateway,priority,weight,enabled" and ",,carrier-a,10,100,true" in routes
+    assert_error(api.get("/routes/export", as_="acme"), 404, "not_found")
+
+
+def test_exported_dids_import_again_elsewhere(api):
+    exported = api.get(f"/dids/export?tenant_id={ACME}").get_data(as_text=True)
+    api.delete("/dids/1")
+    assert api.post("/dids/import", data=exported, content_type="text/csv").get_json()["created"] == 1
