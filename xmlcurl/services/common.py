@@ -7,10 +7,10 @@ from typing import Any, Callable, Generic, Mapping, Sequence, TypeVar
 
 from marshmallow import Schema, ValidationError
 from sqlalchemy import ColumnElement, Select, func, select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
-from .errors import Invalid, NotFound, conflict_from_integrity
+from .errors import Invalid, NotFound, conflict_from_integrity, is_constraint_violation
 
 T = TypeVar("T")
 
@@ -139,7 +139,9 @@ def flush(session: Session) -> None:
     """Flush, turning a database constraint violation into a Conflict named after the constraint."""
     try:
         session.flush()
-    except IntegrityError as exc:
+    except DBAPIError as exc:
+        if not is_constraint_violation(exc):
+            raise
         raise conflict_from_integrity(exc) from None
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DBAPIError, IntegrityError
 
 
 class ServiceError(Exception):
@@ -96,7 +96,19 @@ _SQLITE_UNIQUE = re.compile(r"UNIQUE constraint failed: ([\w.]+(?:, [\w.]+)*)")
 _NAME = re.compile(r"\b((?:uq|fk|ck|pk)_[a-z0-9_]+)\b")
 
 
-def constraint_name(exc: IntegrityError) -> str | None:
+# CHECK violations: MariaDB reports ER_CONSTRAINT_FAILED (4025) and MySQL 8 ER_CHECK_CONSTRAINT_VIOLATED
+# (3819), which PyMySQL raises as OperationalError rather than IntegrityError.
+CHECK_ERRNOS = frozenset({4025, 3819})
+
+
+def is_constraint_violation(exc: DBAPIError) -> bool:
+    if isinstance(exc, IntegrityError):
+        return True
+    args = getattr(exc.orig, "args", ())
+    return bool(args) and args[0] in CHECK_ERRNOS
+
+
+def constraint_name(exc: DBAPIError) -> str | None:
     """The name of the violated constraint, read from the driver's message (MariaDB, MySQL, SQLite)."""
     text = str(exc.orig)
     for candidate in _NAME.findall(text):
@@ -119,7 +131,7 @@ def constraint_name(exc: IntegrityError) -> str | None:
     return None
 
 
-def conflict_from_integrity(exc: IntegrityError) -> Conflict:
+def conflict_from_integrity(exc: DBAPIError) -> Conflict:
     """A Conflict naming the violated constraint (keyed on its name, never on the message text)."""
     name = constraint_name(exc)
     if name and name in CONSTRAINTS:
