@@ -44,3 +44,20 @@ def test_own_password_change_needs_the_current_password(session):
     admin_users.change_own_password(session, actor, {"current_password": "demo-admin-password",
                                                      "new_password": "a-new-admin-password"})
     assert admin_users.authenticate(session, "admin", "a-new-admin-password") is not None
+
+
+def test_form_input_blank_secret_keeps_the_stored_one_and_blank_optional_means_none(session):
+    from xmlcurl.services import gateways, sip_users
+    actor = Actor.cli()
+    gateway = gateways.create(session, actor, {"name": "gw-form", "proxy": "127.0.0.40", "register": "on",
+                                               "username": "acct", "password": "carrier-pass", "realm": ""})
+    assert gateway.realm is None and gateway.register is True
+    gateways.update(session, actor, gateway.id, {"password": "", "username": "acct2", "prepend": ""})
+    assert gateway.password == "carrier-pass" and gateway.username == "acct2"
+    tenant = tenants.create(session, actor, {"code": "formco", "name": "Form Co", "sip_domain": "form.example.com",
+                                             "context": "", "max_calls": "12", "default_cid_number": ""})
+    assert tenant.context == "tenant-formco" and tenant.max_calls == 12 and tenant.default_cid_number is None
+    user = sip_users.create(session, actor, {"tenant_id": str(tenant.id), "username": "100", "password": "pw-form-100"})
+    old_hash = user.a1_hash
+    sip_users.update(session, actor, user.id, {"password": "", "tenant_id": "", "cid_name": "Front"})
+    assert user.a1_hash == old_hash and user.cid_name == "Front"

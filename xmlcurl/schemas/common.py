@@ -124,16 +124,21 @@ class CidrList(fields.Field):
 
 
 class BaseSchema(Schema):
-    """Unknown fields are refused; an empty string in an optional field means 'none' (HTML forms)."""
+    """Unknown fields are refused. For HTML forms: an empty secret means 'not given' (keep the stored
+    one), an empty optional field means 'none'."""
 
     @pre_load
-    def _blank_is_none(self, data: Any, **kwargs: Any) -> Any:
+    def _blank_fields(self, data: Any, **kwargs: Any) -> Any:
         if not isinstance(data, dict):
             return data
         out = dict(data)
         for name, value in data.items():
             field = self.fields.get(name)
-            if value == "" and field is not None and field.allow_none:
+            if value != "" or field is None:
+                continue
+            if field.load_only:
+                del out[name]
+            elif field.allow_none:
                 out[name] = None
         return out
 

@@ -17,7 +17,7 @@ class NodeSchema(BaseSchema):
     sip_address = fields.String(required=True, validate=ip_address)
     sip_port = fields.Integer(validate=PORT)
     cluster_port = fields.Integer(validate=PORT)
-    http_username = fields.String(validate=validate.Regexp(NAME, error="must be letters, digits, '_', '.' or '-' (64 at most)"))
+    http_username = fields.String(allow_none=True, validate=validate.Regexp(NAME, error="must be letters, digits, '_', '.' or '-' (64 at most)"))
     # Given in plaintext on create and to rotate it; stored as an argon2 hash and never shown again.
     http_secret = fields.String(required=True, load_only=True, validate=[validate.Length(min=16, max=256), no_control])
     allowed_sources = CidrList()

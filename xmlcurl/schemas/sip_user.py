@@ -23,7 +23,7 @@ class VariableSchema(BaseSchema):
 
 class SipUserSchema(BaseSchema):
     id = fields.Integer(dump_only=True)
-    tenant_id = fields.Integer()
+    tenant_id = fields.Integer(allow_none=True)
     username = fields.String(required=True, validate=validate.Regexp(USERNAME, error="must be letters, digits, '_', '.', '+' or '-' (64 at most)"))
     # Plaintext in, a1-hash stored: md5(username:sip_domain:password).
     password = fields.String(required=True, load_only=True, validate=[validate.Length(min=8, max=128), no_control])

@@ -16,7 +16,7 @@ class TenantSchema(BaseSchema):
     code = fields.String(required=True, validate=validate.Regexp(CODE, error="must be 2-32 lowercase letters, digits or '-', starting with a letter or digit"))
     name = fields.String(required=True, validate=[validate.Length(min=1, max=128), plain_text])
     sip_domain = fields.String(required=True, validate=dns_name)
-    context = fields.String(validate=[validate.Length(max=64), validate.Regexp(CONTEXT, error="must be letters, digits, '_', '.' or '-'")])
+    context = fields.String(allow_none=True, validate=[validate.Length(max=64), validate.Regexp(CONTEXT, error="must be letters, digits, '_', '.' or '-'")])
     max_calls = fields.Integer(validate=validate.Range(min=1, max=10_000_000))
     max_cps = fields.Integer(validate=validate.Range(min=1, max=1_000_000))
     default_cid_number = fields.String(allow_none=True, validate=digits(1, 32))

@@ -73,6 +73,8 @@ def create(session: Session, actor: Actor, payload: Mapping[str, Any]) -> Did:
 def update(session: Session, actor: Actor, did_id: int, payload: Mapping[str, Any]) -> Did:
     did = get(session, actor, did_id)
     data = load(SCHEMA, payload, partial=True)
+    if data.get("tenant_id") is None:
+        data.pop("tenant_id", None)
     if "tenant_id" in data and data["tenant_id"] != did.tenant_id:
         tenant_for_write(session, actor, data["tenant_id"])
     check(session, {**snapshot(did), **data}, did.id)

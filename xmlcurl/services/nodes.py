@@ -52,7 +52,8 @@ def create(session: Session, actor: Actor, payload: Mapping[str, Any]) -> Node:
     """Create a node; http_username defaults to the name (the switchname xml_curl sends)."""
     require_superadmin(actor, "node")
     data = load(SCHEMA, payload)
-    data.setdefault("http_username", data["name"])
+    if data.get("http_username") is None:
+        data["http_username"] = data["name"]
     _check_unique(session, data, None)
     node = Node(http_secret_hash=secrets.hash_node_secret(data["http_secret"]),
                 **{k: v for k, v in data.items() if k in FIELDS})
@@ -67,6 +68,8 @@ def update(session: Session, actor: Actor, node_id: int, payload: Mapping[str, A
     """Change some fields; giving http_secret rotates the secret. A pinned media node stays media."""
     node = get(session, actor, node_id)
     data = load(SCHEMA, payload, partial=True)
+    if "http_username" in data and data["http_username"] is None:
+        data["http_username"] = data.get("name", node.name)
     _check_unique(session, data, node.id)
     if data.get("role", node.role) != "media" and node.role == "media":
         found = dependents(session, [("pinned_tenants", TenantNode.tenant_id, TenantNode.node_id == node.id)])

@@ -99,6 +99,8 @@ def update(session: Session, actor: Actor, user_id: int, payload: Mapping[str, A
     a user without a credential (its tenant's domain changed) is enabled only with a new password."""
     user = get(session, actor, user_id)
     data = load(SCHEMA, payload, partial=True)
+    if data.get("tenant_id") is None:
+        data.pop("tenant_id", None)
     if "tenant_id" in data and data["tenant_id"] != user.tenant_id:
         raise Invalid("a user cannot move to another tenant", {"tenant_id": ["cannot change; create the user in the other tenant"]})
     errors: dict[str, list[str]] = {}

@@ -13,7 +13,7 @@ from . import audit
 from .actor import Actor, require_superadmin
 from .common import (ListParams, Page, bool_filter, describe_dependents, dependents, exact_filter, flush,
                      get_or_404, load, paginate, search_filter, snapshot)
-from .errors import Conflict, InUse, Invalid
+from .errors import CONSTRAINTS, Conflict, InUse, Invalid
 
 SCHEMA = TenantSchema()
 FIELDS = ("code", "name", "sip_domain", "context", "max_calls", "max_cps", "default_cid_number",
@@ -50,7 +50,6 @@ def _check_unique(session: Session, data: Mapping[str, Any], own_id: int | None)
             if own_id is not None:
                 stmt = stmt.where(Tenant.id != own_id)
             if session.scalar(stmt) is not None:
-                from .errors import CONSTRAINTS
                 message = CONSTRAINTS[constraint][1]
                 raise Conflict(message, {field: [message]}, constraint=constraint)
 
@@ -59,7 +58,8 @@ def create(session: Session, actor: Actor, payload: Mapping[str, Any]) -> Tenant
     require_superadmin(actor, "tenant")
     data = load(SCHEMA, payload)
     data.pop("confirm_new_domain", None)
-    data.setdefault("context", default_context(data["code"]))
+    if data.get("context") is None:
+        data["context"] = default_context(data["code"])
     _check_unique(session, data, None)
     tenant = Tenant(**{k: v for k, v in data.items() if k in FIELDS})
     session.add(tenant)
@@ -79,6 +79,8 @@ def update(session: Session, actor: Actor, tenant_id: int, payload: Mapping[str,
     tenant = get(session, actor, tenant_id)
     data = load(SCHEMA, payload, partial=True)
     confirmed = data.pop("confirm_new_domain", False)
+    if "context" in data and data["context"] is None:
+        data["context"] = default_context(data.get("code", tenant.code))
     _check_unique(session, data, tenant.id)
     before = snapshot(tenant)
     voided = 0
