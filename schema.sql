@@ -263,3 +263,34 @@ CREATE TRIGGER trg_dids_au AFTER UPDATE ON dids FOR EACH ROW
   UPDATE config_version SET version = version + 1, changed_at = CURRENT_TIMESTAMP(6) WHERE id = 1;
 CREATE TRIGGER trg_dids_ad AFTER DELETE ON dids FOR EACH ROW
   UPDATE config_version SET version = version + 1, changed_at = CURRENT_TIMESTAMP(6) WHERE id = 1;
+
+-- Dispatcher sets for the SIP proxy in front of the media nodes: one set per tenant (setid = tenant
+-- id), one destination per enabled media node the tenant is pinned to. Views, not tables: they are
+-- always exactly the pinning, whichever way it was changed, with no copy to keep in step. The
+-- proxy picks its layout with the dispatcher module's table_name; both read `version` first.
+CREATE TABLE version (
+  table_name VARCHAR(32) NOT NULL,
+  table_version INT NOT NULL DEFAULT '0',
+  CONSTRAINT pk_version PRIMARY KEY (table_name)
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_unicode_ci;
+
+INSERT INTO version (table_name, table_version) VALUES ('dispatcher_kamailio', 4), ('dispatcher_opensips', 9);
+
+-- Kamailio (utils/kamctl/mysql/dispatcher-create.sql, version 4): a higher priority is tried first
+-- (algorithm 8); attrs weight=1..100 drives algorithm 9.
+CREATE OR REPLACE VIEW dispatcher_kamailio AS
+  SELECT tn.tenant_id * 100000 + tn.node_id AS id, tn.tenant_id AS setid,
+         CONCAT('sip:', IF(LOCATE(':', n.sip_address) > 0, CONCAT('[', n.sip_address, ']'), n.sip_address), ':', n.sip_port) AS destination,
+         0 AS flags, tn.weight AS priority, CONCAT('weight=', LEAST(GREATEST(tn.weight, 1), 100)) AS attrs,
+         n.name AS description
+  FROM tenant_nodes tn JOIN nodes n ON n.id = tn.node_id JOIN tenants t ON t.id = tn.tenant_id
+  WHERE n.enabled = 1 AND n.`role` = 'media' AND t.enabled = 1;
+
+-- OpenSIPS 3.x (scripts/mysql/dispatcher-create.sql, version 9): state 0 = active; weight is text.
+CREATE OR REPLACE VIEW dispatcher_opensips AS
+  SELECT tn.tenant_id * 100000 + tn.node_id AS id, tn.tenant_id AS setid,
+         CONCAT('sip:', IF(LOCATE(':', n.sip_address) > 0, CONCAT('[', n.sip_address, ']'), n.sip_address), ':', n.sip_port) AS destination,
+         CAST(NULL AS CHAR(128)) AS socket, 0 AS state, 0 AS probe_mode, CAST(tn.weight AS CHAR(64)) AS weight,
+         tn.weight AS priority, '' AS attrs, n.name AS description
+  FROM tenant_nodes tn JOIN nodes n ON n.id = tn.node_id JOIN tenants t ON t.id = tn.tenant_id
+  WHERE n.enabled = 1 AND n.`role` = 'media' AND t.enabled = 1;

@@ -3,6 +3,8 @@
 set -euo pipefail
 packages=()
 command -v chromium >/dev/null 2>&1 || packages+=(chromium)
+command -v kamailio >/dev/null 2>&1 || packages+=(kamailio)
+compgen -G "/usr/lib/*/kamailio/modules/db_mysql.so" >/dev/null || packages+=(kamailio-mysql-modules)
 if [ ${#packages[@]} -eq 0 ]; then
   exit 0
 fi

@@ -69,7 +69,7 @@ def test_tables_are_innodb_utf8mb4(schema_sql_engine):
     with schema_sql_engine.connect() as conn:
         rows = conn.execute(text(
             "SELECT table_name, engine, table_collation FROM information_schema.tables "
-            "WHERE table_schema = DATABASE()")).all()
+            "WHERE table_schema = DATABASE() AND table_type = 'BASE TABLE'")).all()
     assert rows
     for name, engine, collation in rows:
         assert engine == "InnoDB", name

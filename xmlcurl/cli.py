@@ -19,6 +19,8 @@ def register_commands(app: Flask) -> None:
     app.cli.add_command(route_test)
     from .admin_cli import create_admin
     app.cli.add_command(create_admin)
+    from .push_cli import register as register_push
+    register_push(app)
 
 
 @click.command("init-db")

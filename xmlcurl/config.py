@@ -54,6 +54,12 @@ SETTINGS: dict[str, Setting] = {
     "ROUTER_GATEWAY_PREFIX": Setting("router-", str, "media node gateway name = prefix + router name"),
     "NO_TENANT_CONTEXT": Setting("no-tenant", str, "context of the users profile; a user's own context wins"),
     "USER_CALL_TIMEOUT": Setting(30, int, "seconds a tenant user or DID destination rings (dialplan call_timeout)"),
+    "DISPATCHER_LAYOUT": Setting("kamailio", str, "dispatcher rows shown by `xmlcurl dispatcher show`: kamailio or opensips"),
+    "ESL_KEY": Setting(None, str, "Fernet key encrypting node event-socket passwords; derived from SECRET_KEY when unset"),
+    "PUSH_AUTO": Setting(False, _bool, "push live changes (killgw/rescan, xml_flush_cache, reloadacl) to nodes after each commit"),
+    "PUSH_TIMEOUT": Setting(5.0, float, "seconds to connect to / wait for a node's event socket"),
+    "PUSH_ATTEMPTS": Setting(4, int, "tries per node before a push is logged as failed"),
+    "PUSH_BACKOFF": Setting(1.0, float, "seconds before the first retry; doubled for each further retry"),
 }
 
 MIN_SECRET_LENGTH = 32
@@ -92,5 +98,9 @@ def _check(values: dict[str, Any]) -> None:
         raise ConfigError("XMLCURL_MAX_BODY_BYTES must be at least 1024")
     if values["CACHE_MAX_ENTRIES"] < 1 or values["CACHE_MAX_BYTES"] < 1:
         raise ConfigError("XMLCURL_CACHE_MAX_ENTRIES and XMLCURL_CACHE_MAX_BYTES must be positive")
+    if values["DISPATCHER_LAYOUT"] not in {"kamailio", "opensips"}:
+        raise ConfigError("XMLCURL_DISPATCHER_LAYOUT must be kamailio or opensips")
+    if values["PUSH_ATTEMPTS"] < 1 or values["PUSH_TIMEOUT"] <= 0 or values["PUSH_BACKOFF"] < 0:
+        raise ConfigError("XMLCURL_PUSH_ATTEMPTS must be at least 1, XMLCURL_PUSH_TIMEOUT positive, XMLCURL_PUSH_BACKOFF not negative")
     if not 0 <= values["CACHE_POLL_SECONDS"] <= 5:
         raise ConfigError("XMLCURL_CACHE_POLL_SECONDS must be between 0 and 5 (changes must reach the nodes fast)")

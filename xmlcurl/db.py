@@ -123,7 +123,11 @@ def has_schema(engine: Engine) -> bool:
 
 
 def drop_all(engine: Engine) -> None:
+    from .dispatcher import drop_statements
+
     with engine.begin() as conn:
+        for stmt in drop_statements():
+            conn.exec_driver_sql(stmt)
         if not is_sqlite(engine):
             conn.execute(text("SET FOREIGN_KEY_CHECKS=0"))
         Base.metadata.drop_all(conn)
@@ -137,6 +141,10 @@ def create_schema(engine: Engine) -> None:
         with engine.begin() as conn:
             Base.metadata.create_all(conn)
             for stmt in sqlite_trigger_statements():
+                conn.exec_driver_sql(stmt)
+            from .dispatcher import sqlite_statements
+
+            for stmt in sqlite_statements():
                 conn.exec_driver_sql(stmt)
             conn.execute(
                 text(

@@ -4,6 +4,7 @@ from .base import Base
 from .did import Did
 from .gateway import MEDIA_MODES, TRANSPORTS, Gateway
 from .node import ROLES, Node
+from .proxy import ProxyTableVersion
 from .route import Route
 from .sip_user import KINDS, SipUser, SipUserVariable
 from .tenant import Tenant, TenantNode
@@ -11,6 +12,6 @@ from .version import VERSIONED_TABLES, ConfigVersion
 
 __all__ = [
     "ADMIN_ROLES", "AdminUser", "ApiToken", "AuditEntry", "Base", "ConfigVersion", "Did", "Gateway",
-    "KINDS", "MEDIA_MODES", "Node", "ROLES", "Route", "SipUser", "SipUserVariable", "TRANSPORTS",
+    "KINDS", "MEDIA_MODES", "Node", "ProxyTableVersion", "ROLES", "Route", "SipUser", "SipUserVariable", "TRANSPORTS",
     "Tenant", "TenantNode", "VERSIONED_TABLES",
 ]
