@@ -38,6 +38,7 @@ SETTINGS: dict[str, Setting] = {
     "DB_CONNECT_TIMEOUT": Setting(2, int, "seconds to connect to MySQL"),
     "DB_READ_TIMEOUT": Setting(5, int, "seconds to wait for a MySQL answer"),
     "DB_POOL_SIZE": Setting(5, int, "connections kept per worker"),
+    "FETCH_BUDGET_MS": Setting(1500, int, "time budget of one fetch: database waits are cut to fit, then 503 (set the xml_curl binding timeout above it)"),
     "DB_POOL_RECYCLE": Setting(1800, int, "seconds before a pooled connection is replaced"),
     "SEED_DEMO": Setting(True, _bool, "seed a new SQLite database with the demo data"),
     "CACHE": Setting(True, _bool, "per-worker cache of the fetch path's data (off: every fetch queries the database)"),
@@ -94,6 +95,8 @@ def _check(values: dict[str, Any]) -> None:
             "(e.g. python -c 'import secrets; print(secrets.token_urlsafe(48))'), "
             "or set XMLCURL_ENV=development on a development machine"
         )
+    if not 100 <= values["FETCH_BUDGET_MS"] <= 60_000:
+        raise ConfigError("XMLCURL_FETCH_BUDGET_MS must be between 100 and 60000")
     if values["MAX_BODY_BYTES"] < 1024:
         raise ConfigError("XMLCURL_MAX_BODY_BYTES must be at least 1024")
     if values["CACHE_MAX_ENTRIES"] < 1 or values["CACHE_MAX_BYTES"] < 1:

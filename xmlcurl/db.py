@@ -2,11 +2,14 @@
 from __future__ import annotations
 
 import re
+import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from flask import Flask, current_app, g
+from flask import Flask, current_app, g, has_app_context
 from sqlalchemy import Engine, create_engine, event, make_url, text
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
 from .models import VERSIONED_TABLES, Base
@@ -18,29 +21,84 @@ def is_sqlite(engine: Engine) -> bool:
     return engine.dialect.name == "sqlite"
 
 
-def make_engine(url: str, settings: dict[str, Any]) -> Engine:
-    """Create an engine with the timeouts and pool settings a fetch path needs."""
+class DeadlineExceeded(SQLAlchemyError):
+    """The fetch's time budget ran out before a statement could start."""
+
+
+@dataclass(frozen=True)
+class FetchLimits:
+    """Database limits that keep one fetch inside its budget, in seconds.
+
+    A statement may run for `statement` (the server stops it), a socket waits `read` for an answer
+    (a frozen server), a connection or a free pooled one is waited for `connect`: a first statement
+    that meets a dead server fails after about `read + connect`, under the budget.
+    """
+
+    connect: float
+    read: float
+    statement: float
+
+    @classmethod
+    def for_budget(cls, budget_ms: int) -> "FetchLimits":
+        budget = budget_ms / 1000
+        return cls(connect=budget / 4, read=budget / 2, statement=budget * 0.4)
+
+
+def make_engine(url: str, settings: dict[str, Any], limits: FetchLimits | None = None) -> Engine:
+    """Create an engine; with `limits`, the fetch path's (short timeouts, a server-side statement limit)."""
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
         engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 5})
         event.listen(engine, "connect", _sqlite_pragmas)
+        event.listen(engine, "before_cursor_execute", _check_deadline)
         return engine
     query = dict(parsed.query)
     query.setdefault("charset", "utf8mb4")
     parsed = parsed.set(query=query)
-    return create_engine(
+    connect = limits.connect if limits else settings["DB_CONNECT_TIMEOUT"]
+    read = limits.read if limits else settings["DB_READ_TIMEOUT"]
+    engine = create_engine(
         parsed,
         pool_size=settings["DB_POOL_SIZE"],
         max_overflow=settings["DB_POOL_SIZE"],
         pool_recycle=settings["DB_POOL_RECYCLE"],
         pool_pre_ping=True,
-        pool_timeout=settings["DB_CONNECT_TIMEOUT"],
-        connect_args={
-            "connect_timeout": settings["DB_CONNECT_TIMEOUT"],
-            "read_timeout": settings["DB_READ_TIMEOUT"],
-            "write_timeout": settings["DB_READ_TIMEOUT"],
-        },
+        pool_timeout=connect,
+        connect_args={"connect_timeout": connect, "read_timeout": read, "write_timeout": read},
     )
+    if limits is not None:
+        event.listen(engine, "connect", _statement_limit(limits.statement))
+        event.listen(engine, "before_cursor_execute", _check_deadline)
+    return engine
+
+
+def _statement_limit(seconds: float):
+    """A connect hook setting the server's own per-statement time limit (MariaDB or MySQL)."""
+
+    def apply(dbapi_connection: Any, _record: Any) -> None:
+        cursor = dbapi_connection.cursor()
+        try:
+            if "mariadb" in dbapi_connection.get_server_info().lower():
+                cursor.execute(f"SET SESSION max_statement_time = {seconds:.3f}")
+            else:
+                # MySQL 5.7.8+: read-only SELECTs only, which is all the fetch path runs.
+                cursor.execute(f"SET SESSION max_execution_time = {max(1, round(seconds * 1000))}")
+        finally:
+            cursor.close()
+
+    return apply
+
+
+def start_deadline(budget_ms: int) -> None:
+    """Start the request's time budget: no statement starts once it has run out."""
+    g.fetch_deadline = time.monotonic() + budget_ms / 1000
+
+
+def _check_deadline(_conn: Any, _cursor: Any, _statement: Any, _params: Any, _context: Any, _many: Any) -> None:
+    if has_app_context():
+        deadline = g.get("fetch_deadline")
+        if deadline is not None and time.monotonic() > deadline:
+            raise DeadlineExceeded("the fetch's time budget ran out")
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
@@ -55,7 +113,13 @@ class Database:
 
     def __init__(self, url: str, read_url: str | None, settings: dict[str, Any]) -> None:
         self.engine = make_engine(url, settings)
-        self.read_engine = make_engine(read_url, settings) if read_url else self.engine
+        # The fetch path has an engine of its own even without a replica: its short timeouts and
+        # statement limit must never cut an admin write or an import short.
+        limits = FetchLimits.for_budget(settings["FETCH_BUDGET_MS"]) if "FETCH_BUDGET_MS" in settings else None
+        if read_url or (limits is not None and not is_sqlite(self.engine)):
+            self.read_engine = make_engine(read_url or url, settings, limits)
+        else:
+            self.read_engine = self.engine
         self.sessionmaker = sessionmaker(bind=self.engine, expire_on_commit=False)
         self.read_sessionmaker = sessionmaker(bind=self.read_engine, expire_on_commit=False)
 

@@ -1,26 +1,47 @@
-"""Who is asking: the node behind a fetch's HTTP Basic credentials."""
+"""Who is asking: the node behind a fetch's HTTP Basic credentials, from an address it may use."""
 from __future__ import annotations
 
+import ipaddress
+import logging
+import secrets
+import threading
+import time
+from collections import OrderedDict
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Callable
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from .. import metrics
 from ..models import Node
-from ..secrets import NodeSecretCache
+from ..secrets import NodeSecretCache, hash_node_secret
 from .context import NodeIdentity
 
+log = logging.getLogger("xmlcurl.fetch")
+
 _secret_cache = NodeSecretCache()
+
+#: Every reason a fetch is refused for who or where it comes from (the metric's label values).
+NO_CREDENTIALS = "no credentials"
+UNKNOWN_NODE = "unknown node"
+WRONG_SECRET = "wrong secret"
+NODE_DISABLED = "node disabled"
+SOURCE_NOT_ALLOWED = "source not allowed"
+HOSTNAME_MISMATCH = "hostname mismatch"
+
+Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 
 
 @dataclass(frozen=True)
 class AuthFailure:
-    """Why a fetch was refused; `status` is the HTTP status to answer."""
+    """Why a fetch was refused; `status` is the HTTP status to answer, `detail` is for the log only."""
 
     status: int
     reason: str
     username: str = ""
+    detail: str = ""
 
 
 @dataclass(frozen=True)
@@ -30,10 +51,38 @@ class NodeCredentials:
     identity: NodeIdentity
     secret_hash: str
     enabled: bool
+    #: Where the node's fetches may come from; empty: anywhere.
+    allowed_sources: tuple[Network, ...] = ()
 
 
 #: How a caller may remember credentials: (key parts, loader) -> the loader's result.
 CredentialLookup = Callable[[tuple[str, str], Callable[[], "NodeCredentials | None"]], "NodeCredentials | None"]
+
+
+def parse_sources(text: str) -> tuple[Network, ...]:
+    """The networks of a space (or comma) separated list of addresses and CIDRs; an unparsable entry allows nothing."""
+    networks = []
+    for item in text.replace(",", " ").split():
+        try:
+            networks.append(ipaddress.ip_network(item, strict=False))
+        except ValueError:
+            # A typo must not open the node to everyone: keep an entry that matches no address.
+            log.error("nodes.allowed_sources entry %r is not an address or CIDR; it allows nothing", item[:64])
+            networks.append(ipaddress.ip_network("0.0.0.0/32"))
+    return tuple(networks)
+
+
+def source_allowed(allowed: tuple[Network, ...], peer: str | None) -> bool:
+    """Whether `peer` is inside the allow-list (an empty list allows any address)."""
+    if not allowed:
+        return True
+    try:
+        address = ipaddress.ip_address(peer or "")
+    except ValueError:
+        return False
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
+        address = address.ipv4_mapped
+    return any(address.version == net.version and address in net for net in allowed)
 
 
 def load_credentials(session: Session, username: str) -> NodeCredentials | None:
@@ -49,31 +98,105 @@ def load_credentials(session: Session, username: str) -> NodeCredentials | None:
         sip_port=node.sip_port,
         cluster_port=node.cluster_port,
     )
-    return NodeCredentials(identity, node.http_secret_hash, bool(node.enabled))
+    return NodeCredentials(identity, node.http_secret_hash, bool(node.enabled),
+                           parse_sources(node.allowed_sources or ""))
+
+
+@lru_cache(maxsize=1)
+def _dummy_hash() -> str:
+    """An argon2 hash of a random secret nobody knows: unknown usernames are verified against it."""
+    return hash_node_secret(secrets.token_urlsafe(32))
 
 
 def authenticate(session: Session, username: str | None, secret: str | None,
-                 lookup: CredentialLookup | None = None) -> NodeIdentity | AuthFailure:
-    """The enabled node whose credentials these are, or why not (`lookup` may serve them from a cache)."""
+                 lookup: CredentialLookup | None = None, peer: str | None = None) -> NodeIdentity | AuthFailure:
+    """The enabled node whose credentials these are, asking from an allowed address, or why not.
+
+    An unknown username costs the same as a wrong secret (both verify an argon2 hash), and where a
+    node may fetch from is only checked, and told, once its secret is right.
+    """
     if not username or secret is None:
-        return AuthFailure(401, "no credentials")
+        return AuthFailure(401, NO_CREDENTIALS)
 
     def load() -> NodeCredentials | None:
         return load_credentials(session, username)
 
     node = lookup(("node", username), load) if lookup is not None else load()
     if node is None:
-        return AuthFailure(401, "unknown node", username)
+        _secret_cache.verify(_dummy_hash(), secret)
+        return AuthFailure(401, UNKNOWN_NODE, username)
     # The presented secret is checked on every fetch, against the hash of the current version.
     if not _secret_cache.verify(node.secret_hash, secret):
-        return AuthFailure(401, "wrong secret", username)
+        return AuthFailure(401, WRONG_SECRET, username)
     if not node.enabled:
-        return AuthFailure(401, "node disabled", username)
+        return AuthFailure(401, NODE_DISABLED, username)
+    if not source_allowed(node.allowed_sources, peer):
+        return AuthFailure(403, SOURCE_NOT_ALLOWED, username, f"{peer} is not in the node's allowed_sources")
     return node.identity
 
 
 def check_hostname(node: NodeIdentity, hostname: str) -> AuthFailure | None:
     """The body's hostname (the switchname) must be the authenticated node's own."""
     if hostname != node.name:
-        return AuthFailure(403, f"hostname {hostname!r} is not this node's switchname", node.name)
+        return AuthFailure(403, HOSTNAME_MISMATCH, node.name, f"hostname {hostname!r} is not this node's switchname")
     return None
+
+
+# --- logging refusals without flooding -------------------------------------------------------
+
+def loggable(text: str, limit: int = 64) -> str:
+    """Caller-supplied text made safe for one log line: control characters escaped, length bounded."""
+    cut = text[:limit]
+    escaped = cut.encode("unicode_escape", "backslashreplace").decode("ascii").replace(" ", "\\x20")
+    return escaped + ("..." if len(text) > limit else "")
+
+
+class FailureLog:
+    """Logs a refusal at most once a window per (reason, username, peer), then how many were suppressed.
+
+    Bounded: the least recently seen keys are forgotten first (their suppressed count is logged then).
+    """
+
+    def __init__(self, window_seconds: float = 60.0, max_keys: int = 10_000,
+                 clock: Callable[[], float] = time.monotonic) -> None:
+        self.window = window_seconds
+        self.max_keys = max_keys
+        self._clock = clock
+        #: key -> [window start, refusals suppressed since]
+        self._seen: OrderedDict[tuple[str, str, str], list] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def record(self, failure: AuthFailure, peer: str | None) -> None:
+        """Count the refusal in the metrics and log it unless one like it was logged this window."""
+        metrics.AUTH_FAILURES.labels(failure.reason).inc()
+        key = (failure.reason, failure.username, peer or "-")
+        now = self._clock()
+        flushed: list[tuple[tuple[str, str, str], int]] = []
+        with self._lock:
+            state = self._seen.get(key)
+            if state is not None and now - state[0] < self.window:
+                state[1] += 1
+                self._seen.move_to_end(key)
+                return
+            suppressed = state[1] if state is not None else 0
+            self._seen[key] = [now, 0]
+            self._seen.move_to_end(key)
+            while len(self._seen) > self.max_keys:
+                old_key, (_, old_count) = self._seen.popitem(last=False)
+                if old_count:
+                    flushed.append((old_key, old_count))
+        for (reason, username, old_peer), count in flushed:
+            log.warning("fetch refused result=%s username=%s peer=%s: %d more not logged",
+                        reason, loggable(username), loggable(old_peer), count)
+        log.warning("fetch refused status=%d result=%s username=%s peer=%s%s%s", failure.status, failure.reason,
+                    loggable(failure.username) or "-", loggable(peer or "-"),
+                    f" ({failure.detail})" if failure.detail else "",
+                    f"; {suppressed} like it not logged in the last {self.window:g}s" if suppressed else "")
+
+
+def failure_log(extensions: dict) -> FailureLog:
+    """The app's refusal log (one per app, so per gunicorn worker)."""
+    found = extensions.get("xmlcurl.auth_failures")
+    if found is None:
+        found = extensions.setdefault("xmlcurl.auth_failures", FailureLog())
+    return found

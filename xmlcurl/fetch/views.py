@@ -9,7 +9,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from .. import db, metrics
 from .answer import answer
-from .auth import AuthFailure, CredentialLookup, authenticate, check_hostname
+from .auth import SOURCE_NOT_ALLOWED, AuthFailure, CredentialLookup, authenticate, check_hostname, failure_log, loggable
 from .cache import FetchCache, fetch_cache
 from .context import FetchContext
 from .request import BadFetch, parse_fetch
@@ -47,13 +47,25 @@ def fetch() -> Response:
     peer = request.remote_addr or "-"
 
     def done(status: int, node: str, section: str, key: str, result: str, response: Response,
-             role: str = "-", not_found: bool = False) -> Response:
+             role: str = "-", not_found: bool = False, quiet: bool = False) -> Response:
         elapsed = time.perf_counter() - started
-        log.info("fetch node=%s section=%s key=%s status=%d result=%s ms=%.1f peer=%s",
-                 node, section, key or "-", status, result, elapsed * 1000, peer)
+        if not quiet:  # refusals are logged by the failure log, at most once a minute per source
+            log.info("fetch node=%s section=%s key=%s status=%d result=%s ms=%.1f peer=%s",
+                     node, section, loggable(key, 128) or "-", status, result, elapsed * 1000, peer)
         metrics.observe_fetch(section, role, status, not_found, elapsed)
         return response
 
+    def refused(failure: AuthFailure, section: str = "-", role: str = "-") -> Response:
+        failure_log(current_app.extensions).record(failure, peer)
+        if failure.status == 401:
+            response = _plain(401, "node authentication required", **{"WWW-Authenticate": 'Basic realm="xmlcurl"'})
+        elif failure.reason == SOURCE_NOT_ALLOWED:
+            response = _plain(403, "this node may not fetch from this address")
+        else:
+            response = _plain(403, "hostname does not match the authenticated node")
+        return done(failure.status, failure.username or "-", section, "", failure.reason, response, role, quiet=True)
+
+    db.start_deadline(settings["FETCH_BUDGET_MS"])
     body = _read_body(settings["MAX_BODY_BYTES"])
     if body is None:
         return done(413, "-", "-", "", "body too large", _plain(413, "fetch body too large"))
@@ -66,25 +78,22 @@ def fetch() -> Response:
         if cache is not None:
             # At most every CACHE_POLL_SECONDS; a failed poll keeps the last version's entries serving.
             cache.refresh(session)
-        node = authenticate(session, username, secret, _credential_lookup(cache, session))
+        node = authenticate(session, username, secret, _credential_lookup(cache, session), peer=peer)
         if isinstance(node, AuthFailure):
-            metrics.observe_auth_failure(node.status, node.reason)
-            return done(node.status, node.username or "-", "-", "", node.reason,
-                        _plain(401, "node authentication required", **{"WWW-Authenticate": 'Basic realm="xmlcurl"'}))
+            return refused(node)
         try:
             fetch_request = parse_fetch(body)
         except BadFetch as exc:
             return done(400, node.name, "-", "", f"bad body: {exc}", _plain(400, f"bad fetch: {exc}"), role=node.role)
         mismatch = check_hostname(node, fetch_request.hostname)
         if mismatch is not None:
-            metrics.observe_auth_failure(mismatch.status, mismatch.reason)
-            return done(403, node.name, fetch_request.section, "", mismatch.reason,
-                        _plain(403, "hostname does not match the authenticated node"), role=node.role)
+            return refused(mismatch, fetch_request.section, node.role)
         ctx = FetchContext(request=fetch_request, node=node, session=session, settings=settings, cache=cache)
         xml = answer(ctx)
     except SQLAlchemyError as exc:
         log.error("fetch database error: %s", exc.__class__.__name__)
         metrics.DATABASE_ERRORS.labels("fetch").inc()
-        return done(503, "-", "-", "", "database unavailable", _plain(503, "database unavailable"))
+        result = "over budget" if isinstance(exc, db.DeadlineExceeded) else "database unavailable"
+        return done(503, "-", "-", "", result, _plain(503, result))
     return done(200, node.name, fetch_request.section, ctx.key, ctx.outcome,
                 Response(xml, status=200, mimetype="text/xml"), role=node.role, not_found=xml is NOT_FOUND)
