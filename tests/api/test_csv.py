@@ -13,7 +13,8 @@ USERS = ("tenant,username,password,kind,cid_number\n"
 def test_import_users_creates_every_row(api):
     response = api.post("/sip-users/import", data=USERS, content_type="text/csv")
     assert response.status_code == 200, response.get_json()
-    assert response.get_json() == {"entity": "sip_users", "rows": 2, "created": 2, "applied": True, "rejected": []}
+    assert response.get_json() == {"entity": "sip_users", "rows": 2, "created": 2, "updated": 0,
+                                   "applied": True, "rejected": []}
     assert api.get("/sip-users?username=5000").get_json()["items"][0]["kind"] == "robot"
 
 
@@ -72,3 +73,24 @@ def test_exported_dids_import_again_elsewhere(api):
     exported = api.get(f"/dids/export?tenant_id={ACME}").get_data(as_text=True)
     api.delete("/dids/1")
     assert api.post("/dids/import", data=exported, content_type="text/csv").get_json()["created"] == 1
+
+
+def test_new_passwords_for_every_user_after_a_domain_change(api, app):
+    from xmlcurl import db
+    from xmlcurl.models import SipUser
+    from xmlcurl.secrets import sip_a1_hash
+    api.patch("/tenants/2", json={"sip_domain": "new.globex.example.com", "confirm_new_domain": True})
+    exported = api.get("/sip-users/export?tenant_id=2").get_data(as_text=True).splitlines()
+    header = exported[0].replace(",enabled", ",enabled,password")
+    rows = [line.replace(",false", ",true") + f",new-pw-{line.split(',')[1]}" for line in exported[1:]]
+    text = "\n".join([header, *rows]) + "\n"
+    assert_error(api.post("/sip-users/import", data=text, content_type="text/csv"), 422, "invalid", "rejected")
+    body = api.post("/sip-users/import?existing=update", data=text, content_type="text/csv").get_json()
+    assert body["updated"] == 10 and body["created"] == 0 and body["applied"] is True
+    with app.app_context():
+        user = db.session().get(SipUser, 11)
+        assert user.enabled and user.a1_hash == sip_a1_hash("1000", "new.globex.example.com", "new-pw-1000")
+    entry = api.get("/audit?entity=sip_user&entity_id=11&action=update").get_json()["items"][0]
+    assert entry["before"]["enabled"] is False and entry["after"]["enabled"] is True and entry["after"]["a1_hash"] == "***"
+    assert_error(api.post("/dids/import?existing=update", data="number,tenant,username\n", content_type="text/csv"),
+                 422, "invalid", "existing")

@@ -92,3 +92,10 @@ def test_listing_revoked_tokens(api):
 def test_unknown_api_paths_answer_json_404(api):
     assert_error(api.get("/nothing-here"), 404, "not_found")
     assert_error(api.get("/tokens/999"), 404, "not_found")
+
+
+def test_a_wrong_method_answers_json_405(api):
+    response = api.request("PUT", "/tenants/1", json={})
+    body = assert_error(response, 405, "method_not_allowed", "allowed")
+    assert set(body["errors"]["allowed"]) == {"GET", "PATCH", "DELETE"}
+    assert_error(api.request("DELETE", "/tenants"), 405, "method_not_allowed")

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import jsonify
+from flask import current_app, jsonify, request
 from werkzeug.exceptions import HTTPException
 
 from ..services.errors import ServiceError
@@ -31,5 +31,17 @@ def _http_error(exc: HTTPException):
 
 @bp.route("/<path:_unknown>", methods=["GET", "POST", "PUT", "PATCH", "DELETE"])
 def _unknown_endpoint(_unknown: str):
-    """Unmatched paths under /api/v1 answer JSON too (not the app's HTML 404)."""
+    """Unmatched paths under /api/v1 answer JSON too (not the app's HTML 404 or 405)."""
+    adapter = current_app.url_map.bind_to_environ(request.environ)
+    allowed = []
+    for method in ("GET", "POST", "PATCH", "DELETE"):
+        try:
+            endpoint, _ = adapter.match(request.path, method=method)
+        except HTTPException:
+            continue
+        if endpoint != request.endpoint:
+            allowed.append(method)
+    if allowed:
+        return error_response(405, "method_not_allowed", f"{request.method} is not allowed here",
+                              {"allowed": allowed}, headers={"Allow": ", ".join(allowed)})
     return error_response(404, "not_found", "no such API endpoint (see /api/v1/openapi.json)")

@@ -15,6 +15,7 @@ from .views import OPERATIONS, Operation
 
 _PARAM = re.compile(r"<(?:(\w+):)?(\w+)>")
 STATUS_TEXT = {200: "OK", 201: "Created", 204: "No content", 401: "Missing, unknown or revoked token",
+               405: "Method not allowed", 413: "Upload too large",
                404: "Not found (or outside the caller's tenant)", 409: "Conflict: a constraint or dependent rows",
                422: "Invalid input: field messages in errors"}
 
@@ -67,7 +68,8 @@ def _operation(spec: APISpec, op: Operation) -> dict[str, Any]:
             {"name": "per_page", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 500, "default": 50}},
             {"name": "sort", "in": "query", "description": "a field name, '-' in front for descending",
              "schema": {"type": "string"}},
-        ] + [{"name": name, "in": "query", "schema": {"type": "string"}} for name in op.filters]
+        ]
+    params += [{"name": name, "in": "query", "schema": {"type": "string"}} for name in op.filters]
     operation: dict[str, Any] = {"summary": op.summary, "tags": [op.tag], "parameters": params,
                                  "operationId": operation_id(op)}
     if op.request is not None:

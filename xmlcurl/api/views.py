@@ -6,6 +6,7 @@ from typing import Any, Callable
 
 from flask import Response, g, jsonify, request, stream_with_context
 from marshmallow import Schema
+from werkzeug.exceptions import RequestEntityTooLarge
 
 from .. import db, schemas
 from ..services import (ListParams, admin_users, api_tokens, audit, csv_io, dids, gateways, nodes, pinning, routes,
@@ -225,6 +226,7 @@ def list_audit():
 
 # --- CSV import and export -----------------------------------------------------------------------
 
+MAX_UPLOAD_BYTES = 32 * 2**20
 CSV_PATHS = {"sip_users": "/sip-users", "dids": "/dids", "routes": "/routes"}
 
 
@@ -241,12 +243,18 @@ def _csv_text() -> str:
 def _register_csv(kind: str, path: str) -> None:
     tag = kind
 
-    @route(Operation(f"{path}/import", "POST", f"Import {kind} from CSV: every row or none", tag,
-                     upload=True, extra_responses=(422,)))
+    @route(Operation(f"{path}/import", "POST", f"Import {kind} from CSV: every row or none"
+                     + (" (existing=update: existing users get the row's password and fields)" if kind == "sip_users" else ""),
+                     tag, upload=True, extra_responses=(413, 422), filters=("existing",) if kind == "sip_users" else ()))
     def import_rows():
+        existing = request.args.get("existing", "")
+        if existing not in ("", "reject", "update"):
+            raise Invalid("bad parameter", {"existing": ["must be 'reject' (the default) or 'update'"]})
+        if request.content_length and request.content_length > MAX_UPLOAD_BYTES:
+            raise RequestEntityTooLarge(f"the file is too large: at most {MAX_UPLOAD_BYTES // 2**20} MiB")
         session = db.session()
         try:
-            report = csv_io.import_csv(session, g.api_actor, kind, _csv_text())
+            report = csv_io.import_csv(session, g.api_actor, kind, _csv_text(), update_existing=existing == "update")
             if not report.applied:
                 session.rollback()
                 raise Invalid(f"{len(report.rejected)} of {report.rows} rows rejected; nothing was imported",

@@ -28,7 +28,7 @@ def mask(data: Mapping[str, Any] | None) -> dict[str, Any] | None:
     return {key: (MASK if key in SECRET_KEYS and value not in (None, "") else value) for key, value in data.items()}
 
 
-def _dumps(data: Mapping[str, Any] | None) -> str | None:
+def dumps(data: Mapping[str, Any] | None) -> str | None:
     masked = mask(data)
     return None if masked is None else json.dumps(masked, sort_keys=True, default=str)
 
@@ -39,7 +39,7 @@ def record(session: Session, actor: Actor, action: str, entity: str, entity_id: 
     """Add an audit row for a change (the caller's commit keeps or drops it with the change)."""
     entry = AuditEntry(
         actor=actor.name[:64], source=actor.source, action=action, entity=entity, entity_id=str(entity_id)[:64],
-        tenant_id=tenant_id, before_json=_dumps(before), after_json=_dumps(after),
+        tenant_id=tenant_id, before_json=dumps(before), after_json=dumps(after),
     )
     session.add(entry)
     return entry
@@ -50,7 +50,7 @@ def rows(actor: Actor, action: str, entity: str, items: list[tuple[Any, int | No
     now = dt.datetime.now(dt.timezone.utc).replace(tzinfo=None, microsecond=0)
     return [
         {"at": now, "actor": actor.name[:64], "source": actor.source, "action": action, "entity": entity,
-         "entity_id": str(entity_id)[:64], "tenant_id": tenant_id, "before_json": None, "after_json": _dumps(after)}
+         "entity_id": str(entity_id)[:64], "tenant_id": tenant_id, "before_json": None, "after_json": dumps(after)}
         for entity_id, tenant_id, after in items
     ]
 

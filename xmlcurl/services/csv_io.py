@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable, Iterator, Mapping, Sequence
 
 from marshmallow import ValidationError
-from sqlalchemy import insert, select
+from sqlalchemy import insert, select, update
 from sqlalchemy.orm import Session
 
 from .. import secrets
@@ -20,6 +20,7 @@ from ..models import AuditEntry, Did, Gateway, Route, SipUser, Tenant
 from ..schemas import DidSchema, RouteSchema, SipUserSchema
 from . import audit
 from .actor import Actor, require_superadmin
+from .common import jsonable
 from .errors import Invalid
 
 MAX_ROWS = 100_000
@@ -41,17 +42,19 @@ class ImportReport:
     entity: str
     rows: int = 0
     created: int = 0
+    updated: int = 0
     rejected: list[dict[str, Any]] = field(default_factory=list)
 
     @property
     def applied(self) -> bool:
-        return not self.rejected and self.created == self.rows
+        return not self.rejected and self.created + self.updated == self.rows
 
     def reject(self, line: int, errors: Mapping[str, Any]) -> None:
         self.rejected.append({"line": line, "errors": dict(errors)})
 
     def as_dict(self) -> dict[str, Any]:
-        return {"entity": self.entity, "rows": self.rows, "created": self.created, "applied": self.applied,
+        return {"entity": self.entity, "rows": self.rows, "created": self.created, "updated": self.updated,
+                "applied": self.applied,
                 "rejected": self.rejected}
 
 
@@ -122,8 +125,12 @@ def _bulk_insert(session: Session, model: type, rows: list[dict[str, Any]]) -> N
 
 # --- SIP users ---------------------------------------------------------------------------------
 
-def import_sip_users(session: Session, actor: Actor, text: str) -> ImportReport:
-    """Create users from CSV (tenant, username, password, kind, caller IDs, enabled)."""
+def import_sip_users(session: Session, actor: Actor, text: str, update_existing: bool = False) -> ImportReport:
+    """Create users from CSV (tenant, username, password, kind, caller IDs, enabled).
+
+    With update_existing, a row naming an existing user sets its password and the non-empty cells
+    instead (e.g. new passwords for every user after a SIP domain change; enabled=true re-enables).
+    """
     rows = _rows(text, "sip_users", actor)
     report = ImportReport("sip_users", rows=len(rows))
     schema = SipUserSchema()
@@ -134,9 +141,10 @@ def import_sip_users(session: Session, actor: Actor, text: str) -> ImportReport:
         tenant = tenants.get(cells.get("tenant", "")) if cells.get("tenant") else own
         if tenant is not None and cells.get("username"):
             wanted.append((tenant.id, cells["username"]))
-    existing = set(_user_ids(session, wanted))
+    existing = _user_ids(session, wanted)
     seen: dict[tuple[int, str], int] = {}
     new: list[dict[str, Any]] = []
+    changes: list[dict[str, Any]] = []
     for line, cells in rows:
         if "__extra__" in cells:
             report.reject(line, {"row": ["more cells than columns"]})
@@ -153,7 +161,7 @@ def import_sip_users(session: Session, actor: Actor, text: str) -> ImportReport:
             data = None
         if data is not None and tenant is not None:
             key = (tenant.id, data["username"])
-            if key in existing:
+            if key in existing and not update_existing:
                 errors["username"] = ["the tenant already has a user with this username"]
             elif key in seen:
                 errors["username"] = [f"repeats line {seen[key]}"]
@@ -162,6 +170,12 @@ def import_sip_users(session: Session, actor: Actor, text: str) -> ImportReport:
             report.reject(line, errors)
             continue
         assert data is not None and tenant is not None
+        if (tenant.id, data["username"]) in existing:
+            change = {k: v for k, v in data.items() if k in UPDATABLE}
+            change["id"] = existing[(tenant.id, data["username"])]
+            change["a1_hash"] = secrets.sip_a1_hash(data["username"], tenant.sip_domain, data["password"])
+            changes.append(change)
+            continue
         new.append({
             "tenant_id": tenant.id, "username": data["username"], "kind": data.get("kind", "agent"),
             "a1_hash": secrets.sip_a1_hash(data["username"], tenant.sip_domain, data["password"]),
@@ -171,6 +185,8 @@ def import_sip_users(session: Session, actor: Actor, text: str) -> ImportReport:
         })
     if report.rejected:
         return report
+    _update_users(session, actor, changes)
+    report.updated = len(changes)
     _bulk_insert(session, SipUser, new)
     ids = _user_ids(session, [(row["tenant_id"], row["username"]) for row in new])
     _bulk_audit(session, actor, "sip_user", [
@@ -179,6 +195,29 @@ def import_sip_users(session: Session, actor: Actor, text: str) -> ImportReport:
     ])
     report.created = len(new)
     return report
+
+
+UPDATABLE = ("kind", "cid_name", "cid_number", "outbound_cid_name", "outbound_cid_number", "enabled")
+
+
+def _update_users(session: Session, actor: Actor, changes: list[dict[str, Any]]) -> None:
+    """Bulk update by primary key, audited with each user's state before and after."""
+    if not changes:
+        return
+    table = SipUser.__table__
+    before: dict[int, dict[str, Any]] = {}
+    ids = [change["id"] for change in changes]
+    for start in range(0, len(ids), CHUNK):
+        for row in session.execute(select(*table.c).where(table.c.id.in_(ids[start:start + CHUNK]))).mappings():
+            before[row["id"]] = {key: jsonable(value) for key, value in row.items()}
+    for start in range(0, len(changes), CHUNK * 5):
+        session.execute(update(SipUser), changes[start:start + CHUNK * 5])
+    entries = audit.rows(actor, "update", "sip_user", [
+        (change["id"], before[change["id"]]["tenant_id"], {**before[change["id"]], **change}) for change in changes])
+    for entry, change in zip(entries, changes):
+        entry["before_json"] = audit.dumps(before[change["id"]])
+    for start in range(0, len(entries), CHUNK * 5):
+        session.execute(insert(AuditEntry), entries[start:start + CHUNK * 5])
 
 
 def _user_ids(session: Session, keys: Sequence[tuple[int, str]]) -> dict[tuple[int, str], int]:
@@ -326,8 +365,15 @@ IMPORTERS: dict[str, Callable[[Session, Actor, str], ImportReport]] = {
 }
 
 
-def import_csv(session: Session, actor: Actor, kind: str, text: str) -> ImportReport:
-    """Import one file of `kind` (sip_users, dids or routes): every row or none."""
+def import_csv(session: Session, actor: Actor, kind: str, text: str, update_existing: bool = False) -> ImportReport:
+    """Import one file of `kind` (sip_users, dids or routes): every row or none.
+
+    update_existing applies to SIP users only (existing users get new passwords and fields).
+    """
+    if kind == "sip_users":
+        return import_sip_users(session, actor, text, update_existing)
+    if update_existing:
+        raise Invalid("only SIP user imports can update existing rows", {"existing": ["only for SIP users"]})
     return IMPORTERS[kind](session, actor, text)
 
 

@@ -119,6 +119,8 @@ def delete(session: Session, actor: Actor, tenant_id: int) -> None:
     if found:
         raise InUse(f"tenant {tenant.code} still has {describe_dependents(found)}", found)
     before = snapshot(tenant)
+    # The pinnings go with the tenant (ON DELETE CASCADE): record them in the same entry.
+    before["pinnings"] = [{"node_id": pin.node_id, "weight": pin.weight} for pin in tenant.pinnings]
     session.delete(tenant)
     flush(session)
     audit.record(session, actor, "delete", "tenant", tenant_id, tenant_id=tenant_id, before=before)
