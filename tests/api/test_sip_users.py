@@ -107,3 +107,9 @@ def test_tenant_admins_cannot_reach_each_others_users(api):
     assert_error(api.post("/sip-users", as_="globex", json=NEW), 404, "not_found")
     assert api.get(f"/sip-users?tenant_id={ACME}", as_="globex").get_json()["total"] == 0
     assert_error(api.patch("/sip-users/11", as_="globex", json={"tenant_id": ACME}), 422, "invalid", "tenant_id")
+
+
+def test_caller_names_that_look_like_spreadsheet_formulas_are_refused(api):
+    for name in ("=HYPERLINK(1)", "+1", "-x", "@SUM(1)"):
+        assert_error(api.patch("/sip-users/1", json={"cid_name": name}), 422, "invalid", "cid_name")
+    assert api.patch("/sip-users/1", json={"cid_name": "Sales - Desk 1"}).status_code == 200

@@ -61,3 +61,9 @@ def test_form_input_blank_secret_keeps_the_stored_one_and_blank_optional_means_n
     old_hash = user.a1_hash
     sip_users.update(session, actor, user.id, {"password": "", "tenant_id": "", "cid_name": "Front"})
     assert user.a1_hash == old_hash and user.cid_name == "Front"
+
+
+def test_a_login_is_recorded(session):
+    user = session.get(AdminUser, 1)
+    admin_users.record_login(session, user)
+    assert user.last_login_at is not None

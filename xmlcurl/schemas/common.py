@@ -27,9 +27,12 @@ def no_control(value: str) -> None:
 
 
 def caller_name(value: str) -> None:
-    """A caller ID name: printable, without $ { } (expansion) nor | , (bridge separators)."""
+    """A caller ID name: printable, without $ { } (expansion) nor | , (bridge separators), and not
+    starting like a spreadsheet formula (the CSV export is opened in spreadsheets)."""
     if _CALLER_NAME_BAD.search(value):
         raise ValidationError("must be printable text without '$', '{', '}', '|' or ','")
+    if value[:1] in ("=", "+", "-", "@"):
+        raise ValidationError("must not start with '=', '+', '-' or '@'")
 
 
 def dns_name(value: str) -> None:

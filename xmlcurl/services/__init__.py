@@ -15,6 +15,10 @@ dids, admin_users, api_tokens; plus audit and csv_io)::
         session.rollback()                                     # always roll back on any error
         show(exc.message, exc.errors)                          # errors: {field: [messages]} (+ 'constraint', 'dependents')
 
+Form input works as is: values may be strings ("12", "on"/"true"/"false"), an empty optional field
+means none, an empty secret (password, http_secret) means "keep the stored one"; an update only
+touches the fields it is given, so an unticked checkbox must be sent as "false".
+
 Every module has `search(session, actor, ListParams) -> Page` (items, total, page, per_page, pages;
 ListParams.from_args(request.args) reads page, per_page, sort ('name' / '-name') and filters),
 `get(session, actor, id)`, `create(session, actor, payload)`, `update(session, actor, id, payload)`

@@ -1,6 +1,7 @@
 """Admin users (superadmin only, except changing one's own password); passwords hashed with argon2."""
 from __future__ import annotations
 
+import datetime as dt
 import functools
 from typing import Any, Mapping
 
@@ -140,6 +141,12 @@ def authenticate(session: Session, username: str, password: str) -> AdminUser | 
         secrets.verify_admin_password(_dummy_hash(), password)
         return None
     return user if secrets.verify_admin_password(user.password_hash, password) else None
+
+
+def record_login(session: Session, user: AdminUser) -> None:
+    """Note a successful login (not audited: it changes nothing the nodes are served)."""
+    user.last_login_at = dt.datetime.now(dt.timezone.utc).replace(tzinfo=None, microsecond=0)
+    flush(session)
 
 
 @functools.cache

@@ -82,7 +82,8 @@ def _rows(text: str, kind: str, actor: Actor) -> list[tuple[int, dict[str, str]]
         if None in row:
             rows.append((reader.line_num, {"__extra__": "x"}))
             continue
-        cells = {k: (v or "").strip() for k, v in row.items()}
+        # Passwords are taken as written; other cells lose surrounding spaces.
+        cells = {k: (v or "") if k == "password" else (v or "").strip() for k, v in row.items()}
         if any(cells.values()):
             rows.append((reader.line_num, cells))
     return rows
