@@ -1,11 +1,72 @@
-"""CLI commands of the cluster push (`xmlcurl push`) and the dispatcher (`xmlcurl dispatcher`)."""
+"""CLI commands of the cluster push (`xmlcurl push`, `xmlcurl esl-password`) and `xmlcurl dispatcher`."""
 from __future__ import annotations
 
-from flask import Flask
+import sys
+
+import click
+from flask import Flask, current_app
+from flask.cli import with_appcontext
 
 
 def register(app: Flask) -> None:
-    """Add `xmlcurl dispatcher` and `xmlcurl push`."""
+    """Add `xmlcurl dispatcher`, `xmlcurl push` and `xmlcurl esl-password`; install the after-commit push hook."""
     from .dispatcher import dispatcher
+    from .push.hooks import install
 
     app.cli.add_command(dispatcher)
+    app.cli.add_command(push)
+    app.cli.add_command(esl_password)
+    install()
+
+
+@click.command("push")
+@click.option("--node", "node_name", help="only this node (by name), even if disabled")
+@click.option("--dry-run", is_flag=True, help="print the commands without connecting to any node")
+@with_appcontext
+def push(node_name: str | None, dry_run: bool) -> None:
+    """Resync running nodes: reloadacl, then killgw _all_ + rescan on the carrier (routers) or cluster (media) profile."""
+    from .push import plan_resync, run_plans
+
+    plans = plan_resync(node_name)
+    if node_name is not None and not plans:
+        raise click.ClickException(f"no node named {node_name!r}")
+    results = run_plans(plans, current_app.config["XMLCURL"], dry_run=dry_run)
+    for result in results:
+        click.echo(f"{result.node}: {result.status}" + (f" after {result.attempts} attempt(s)" if result.attempts else "")
+                   + (f" ({result.error})" if result.error else ""))
+        replies = dict(result.replies)
+        for command in result.commands:
+            reply = replies.get(command)
+            click.echo(f"  {command}" + (f"  -> {reply.splitlines()[0] if reply else '(empty)'}" if reply is not None else ""))
+    if any(r.status == "failed" for r in results):
+        sys.exit(1)
+
+
+@click.command("esl-password")
+@click.argument("node_name")
+@click.option("--port", type=click.IntRange(1, 65535), default=8021, show_default=True, help="event-socket port")
+@click.option("--password-stdin", is_flag=True, help="read the password from the first line of stdin")
+@with_appcontext
+def esl_password(node_name: str, port: int, password_stdin: bool) -> None:
+    """Store NODE's event-socket port and password (encrypted with XMLCURL_ESL_KEY or one derived from XMLCURL_SECRET_KEY)."""
+    from sqlalchemy import select
+
+    from . import db
+    from .models import Node
+    from .push.secret import EslKeyError, encrypt_password
+
+    if password_stdin:
+        password = sys.stdin.readline().rstrip("\r\n")
+    else:
+        password = click.prompt("event-socket password", hide_input=True, confirmation_prompt=True)
+    session = db.session()
+    node = session.scalar(select(Node).where(Node.name == node_name))
+    if node is None:
+        raise click.ClickException(f"no node named {node_name!r}")
+    try:
+        node.esl_password_enc = encrypt_password(current_app.config["XMLCURL"], password)
+    except (ValueError, EslKeyError) as exc:
+        raise click.ClickException(str(exc)) from None
+    node.esl_port = port
+    session.commit()
+    click.echo(f"stored the event-socket port and password of {node_name}")

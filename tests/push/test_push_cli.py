@@ -1,0 +1,76 @@
+"""`xmlcurl push`: a full resync of every node (or one), and --dry-run which sends nothing."""
+from __future__ import annotations
+
+from sqlalchemy import select
+
+from tests.push.conftest import ESL_KEY
+from xmlcurl.models import Node
+from xmlcurl.push.secret import decrypt_password, encrypt_password
+
+
+def point_nodes_at(app, session, doubles) -> None:
+    settings = app.config["XMLCURL"]
+    settings.update(ESL_KEY=ESL_KEY, PUSH_BACKOFF=0.01, PUSH_TIMEOUT=2)
+    for node in session.scalars(select(Node)):
+        node.esl_port = doubles[node.name].port
+        node.esl_password_enc = encrypt_password(settings, f"{node.name}-esl")
+    session.commit()
+
+
+def test_dry_run_prints_every_nodes_commands_without_connecting(app, session, doubles):
+    point_nodes_at(app, session, doubles)
+    result = app.test_cli_runner().invoke(args=["push", "--dry-run"])
+    assert result.exit_code == 0, result.output
+    assert result.output.splitlines() == [
+        "router-1: dry-run",
+        "  reloadacl",
+        "  sofia profile carrier killgw _all_",
+        "  sofia profile carrier rescan",
+        "media-1: dry-run",
+        "  reloadacl",
+        "  sofia profile cluster killgw _all_",
+        "  sofia profile cluster rescan",
+        "media-2: dry-run",
+        "  reloadacl",
+        "  sofia profile cluster killgw _all_",
+        "  sofia profile cluster rescan",
+    ]
+    assert sum(d.connections for d in doubles.values()) == 0
+
+
+def test_push_one_node_sends_its_resync_and_shows_the_replies(app, session, doubles):
+    point_nodes_at(app, session, doubles)
+    result = app.test_cli_runner().invoke(args=["push", "--node", "router-1"])
+    assert result.exit_code == 0, result.output
+    assert doubles["router-1"].commands == ["reloadacl", "sofia profile carrier killgw _all_",
+                                            "sofia profile carrier rescan"]
+    assert doubles["media-1"].commands == doubles["media-2"].commands == []
+    assert "router-1: ok after 1 attempt(s)" in result.output
+    assert "  sofia profile carrier killgw _all_  -> +OK gateway marked for deletion." in result.output
+
+
+def test_push_exits_non_zero_when_a_node_fails(app, session, doubles):
+    point_nodes_at(app, session, doubles)
+    app.config["XMLCURL"]["PUSH_ATTEMPTS"] = 2
+    doubles["media-2"].refuse_first = 5
+    result = app.test_cli_runner().invoke(args=["push"])
+    assert result.exit_code == 1
+    assert "media-2: failed after 2 attempt(s)" in result.output
+    assert doubles["router-1"].commands and doubles["media-1"].commands
+
+
+def test_push_to_an_unknown_node_is_an_error(app):
+    result = app.test_cli_runner().invoke(args=["push", "--node", "nope"])
+    assert result.exit_code != 0 and "no node named 'nope'" in result.output
+
+
+def test_esl_password_stores_the_port_and_the_password_encrypted(app, session):
+    app.config["XMLCURL"]["ESL_KEY"] = ESL_KEY
+    result = app.test_cli_runner().invoke(args=["esl-password", "media-1", "--port", "8022", "--password-stdin"],
+                                          input="s3cret-esl\n")
+    assert result.exit_code == 0, result.output
+    session.expire_all()
+    node = session.scalar(select(Node).where(Node.name == "media-1"))
+    assert node.esl_port == 8022
+    assert "s3cret" not in node.esl_password_enc
+    assert decrypt_password(app.config["XMLCURL"], node.esl_password_enc) == "s3cret-esl"

@@ -1,0 +1,73 @@
+"""Running plans: per-node results, retries with exponential backoff, skips, dry runs."""
+from __future__ import annotations
+
+from tests.push.conftest import ESL_KEY
+from tests.push.esl_double import EslDouble
+from xmlcurl import config
+from xmlcurl.push.plan import NodeInfo, NodePlan
+from xmlcurl.push.runner import run_plans
+from xmlcurl.push.secret import encrypt_password
+
+SETTINGS = config.load(environ={}, overrides={"ENV": "testing", "ESL_KEY": ESL_KEY, "PUSH_ATTEMPTS": 4,
+                                              "PUSH_BACKOFF": 0.5, "PUSH_TIMEOUT": 2})
+
+
+def node_for(double: EslDouble, password: str = "pw") -> NodeInfo:
+    return NodeInfo(1, "router-1", "router", double.host, esl_port=double.port,
+                    esl_password_enc=encrypt_password(SETTINGS, password))
+
+
+def test_refused_connections_are_retried_with_doubling_backoff():
+    double = EslDouble("127.0.0.1", "pw", refuse_first=2)
+    slept: list[float] = []
+    try:
+        [result] = run_plans([NodePlan(node_for(double), ("reloadacl",))], SETTINGS, sleep=slept.append)
+    finally:
+        double.close()
+    assert (result.status, result.attempts, result.error) == ("ok", 3, None)
+    assert slept == [0.5, 1.0]
+    assert double.commands == ["reloadacl"]
+    assert result.replies == [("reloadacl", "+OK")]
+
+
+def test_a_node_that_never_answers_fails_after_the_set_attempts(caplog):
+    double = EslDouble("127.0.0.1", "pw", refuse_first=100)
+    slept: list[float] = []
+    try:
+        [result] = run_plans([NodePlan(node_for(double), ("reloadacl",))], SETTINGS, sleep=slept.append)
+    finally:
+        double.close()
+    assert (result.status, result.attempts) == ("failed", 4)
+    assert slept == [0.5, 1.0, 2.0]
+    assert "push node=router-1 status=failed attempts=4" in caplog.text
+
+
+def test_a_wrong_password_fails_without_sending_commands():
+    double = EslDouble("127.0.0.1", "pw")
+    try:
+        [result] = run_plans([NodePlan(node_for(double, "other"), ("reloadacl",))], SETTINGS, sleep=lambda _s: None)
+    finally:
+        double.close()
+    assert result.status == "failed" and "authentication refused" in result.error
+    assert double.commands == []
+
+
+def test_nodes_without_an_event_socket_are_skipped_and_dry_runs_connect_nowhere():
+    bare = NodeInfo(2, "media-1", "media", "127.0.0.11")
+    double = EslDouble("127.0.0.1", "pw")
+    try:
+        results = run_plans([NodePlan(bare, ("reloadacl",)), NodePlan(node_for(double), ("reloadacl",))], SETTINGS,
+                            dry_run=True)
+        [skipped] = run_plans([NodePlan(bare, ("reloadacl",))], SETTINGS)
+    finally:
+        double.close()
+    assert [r.status for r in results] == ["dry-run", "dry-run"]
+    assert double.connections == 0
+    assert skipped.status == "skipped" and "no event socket" in skipped.error
+
+
+def test_a_password_stored_under_another_key_is_a_clear_failure():
+    node = NodeInfo(1, "router-1", "router", "127.0.0.1", esl_port=1,
+                    esl_password_enc=encrypt_password({**SETTINGS, "ESL_KEY": None, "SECRET_KEY": "x" * 40}, "pw"))
+    [result] = run_plans([NodePlan(node, ("reloadacl",))], SETTINGS)
+    assert result.status == "failed" and "does not decrypt" in result.error

@@ -1,0 +1,83 @@
+"""Run plans against the nodes: per node, commands in order, retries with exponential backoff."""
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import time
+from dataclasses import dataclass, field
+from typing import Any, Callable, Mapping, Sequence
+
+from .esl import EslClient, EslError
+from .plan import NodePlan
+from .secret import EslKeyError, decrypt_password
+
+log = logging.getLogger("xmlcurl.push")
+
+MAX_BACKOFF = 30.0
+
+
+@dataclass
+class NodeResult:
+    """What one node was told and what it answered; status ok, failed, skipped or dry-run."""
+
+    node: str
+    status: str
+    commands: tuple[str, ...]
+    replies: list[tuple[str, str]] = field(default_factory=list)
+    attempts: int = 0
+    error: str | None = None
+    at: dt.datetime = field(default_factory=lambda: dt.datetime.now(dt.timezone.utc))
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"node": self.node, "status": self.status, "commands": list(self.commands),
+                "replies": [{"command": c, "reply": r} for c, r in self.replies], "attempts": self.attempts,
+                "error": self.error, "at": self.at.isoformat()}
+
+
+Connect = Callable[[str, int, str, float], EslClient]
+
+
+def run_plans(plans: Sequence[NodePlan], settings: Mapping[str, Any], *, dry_run: bool = False,
+              connect: Connect = EslClient, sleep: Callable[[float], None] = time.sleep) -> list[NodeResult]:
+    """Execute every node's commands (one node after the other); never raises for a node's failure."""
+    results = [_run_node(p, settings, dry_run, connect, sleep) for p in plans]
+    for result in results:
+        level = logging.WARNING if result.status == "failed" else logging.INFO
+        log.log(level, "push node=%s status=%s attempts=%d commands=%d%s", result.node, result.status,
+                result.attempts, len(result.commands), f" error={result.error}" if result.error else "")
+    return results
+
+
+def _run_node(plan: NodePlan, settings: Mapping[str, Any], dry_run: bool, connect: Connect,
+              sleep: Callable[[float], None]) -> NodeResult:
+    node = plan.node
+    result = NodeResult(node.name, "dry-run" if dry_run else "ok", plan.commands)
+    if dry_run or not plan.commands:
+        return result
+    if not node.esl_port or not node.esl_password_enc:
+        result.status, result.error = "skipped", "no event socket configured (esl_port and password)"
+        return result
+    try:
+        password = decrypt_password(settings, node.esl_password_enc)
+    except EslKeyError as exc:
+        result.status, result.error = "failed", str(exc)
+        return result
+    attempts, delay = settings["PUSH_ATTEMPTS"], settings["PUSH_BACKOFF"]
+    done = 0
+    while True:
+        result.attempts += 1
+        try:
+            with connect(node.address, node.esl_port, password, settings["PUSH_TIMEOUT"]) as client:
+                # Resume where a broken attempt stopped: commands already answered are not repeated.
+                while done < len(plan.commands):
+                    command = plan.commands[done]
+                    result.replies.append((command, client.api(command).strip()))
+                    done += 1
+            result.error = None
+            return result
+        except EslError as exc:
+            result.error = str(exc)
+            if result.attempts >= attempts:
+                result.status = "failed"
+                return result
+            sleep(min(delay * 2 ** (result.attempts - 1), MAX_BACKOFF))
