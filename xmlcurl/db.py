@@ -1,20 +1,24 @@
 """Engines and the per-request session: one session a request, closed at teardown."""
 from __future__ import annotations
 
+import logging
 import re
 import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from flask import Flask, current_app, g, has_app_context
+from flask import Flask, current_app, g, has_app_context, request
 from sqlalchemy import Engine, create_engine, event, make_url, text
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.exc import InterfaceError, OperationalError, SQLAlchemyError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.orm import Session, sessionmaker
+from werkzeug.exceptions import ServiceUnavailable
 
 from .models import VERSIONED_TABLES, Base
 
 SCHEMA_SQL = Path(__file__).resolve().parent.parent / "schema.sql"
+log = logging.getLogger("xmlcurl.db")
 
 
 def is_sqlite(engine: Engine) -> bool:
@@ -25,13 +29,17 @@ class DeadlineExceeded(SQLAlchemyError):
     """The fetch's time budget ran out before a statement could start."""
 
 
+class FailedEarlier(SQLAlchemyError):
+    """The database already failed once in this fetch: it is not waited for again."""
+
+
 @dataclass(frozen=True)
 class FetchLimits:
     """Database limits that keep one fetch inside its budget, in seconds.
 
     A statement may run for `statement` (the server stops it), a socket waits `read` for an answer
-    (a frozen server), a connection or a free pooled one is waited for `connect`: a first statement
-    that meets a dead server fails after about `read + connect`, under the budget.
+    (a frozen server), a connection or a free pooled one is waited for `connect`. After the first
+    database error of a fetch, its other statements and connections fail at once.
     """
 
     connect: float
@@ -40,8 +48,10 @@ class FetchLimits:
 
     @classmethod
     def for_budget(cls, budget_ms: int) -> "FetchLimits":
+        # A dead server costs a failed pre-ping and a failed handshake (2 x read); a slow statement
+        # is stopped by the server (statement) before the socket gives up on it (read).
         budget = budget_ms / 1000
-        return cls(connect=budget / 4, read=budget / 2, statement=budget * 0.4)
+        return cls(connect=budget * 0.2, read=budget * 0.3, statement=budget * 0.25)
 
 
 def make_engine(url: str, settings: dict[str, Any], limits: FetchLimits | None = None) -> Engine:
@@ -69,6 +79,8 @@ def make_engine(url: str, settings: dict[str, Any], limits: FetchLimits | None =
     if limits is not None:
         event.listen(engine, "connect", _statement_limit(limits.statement))
         event.listen(engine, "before_cursor_execute", _check_deadline)
+        event.listen(engine, "do_connect", _check_deadline_before_connect)
+        event.listen(engine, "handle_error", _note_fetch_failure)
     return engine
 
 
@@ -94,11 +106,29 @@ def start_deadline(budget_ms: int) -> None:
     g.fetch_deadline = time.monotonic() + budget_ms / 1000
 
 
-def _check_deadline(_conn: Any, _cursor: Any, _statement: Any, _params: Any, _context: Any, _many: Any) -> None:
+def _refuse_if_out_of_time() -> None:
     if has_app_context():
         deadline = g.get("fetch_deadline")
-        if deadline is not None and time.monotonic() > deadline:
+        if deadline is None:
+            return
+        if g.get("fetch_database_failed"):
+            raise FailedEarlier("the database failed earlier in this fetch")
+        if time.monotonic() > deadline:
             raise DeadlineExceeded("the fetch's time budget ran out")
+
+
+def _check_deadline(_conn: Any, _cursor: Any, _statement: Any, _params: Any, _context: Any, _many: Any) -> None:
+    _refuse_if_out_of_time()
+
+
+def _check_deadline_before_connect(_dialect: Any, _record: Any, _cargs: Any, _cparams: Any) -> None:
+    _refuse_if_out_of_time()
+
+
+def _note_fetch_failure(context: Any) -> None:
+    """A database error during a fetch: the fetch's other statements fail at once instead of waiting again."""
+    if has_app_context() and g.get("fetch_deadline") is not None:
+        g.fetch_database_failed = True
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
@@ -132,6 +162,23 @@ class Database:
 def init_app(app: Flask, database: Database) -> None:
     app.extensions["xmlcurl.db"] = database
     app.teardown_appcontext(_close_sessions)
+    for error in UNAVAILABLE:
+        app.register_error_handler(error, _database_unavailable)
+
+
+#: Errors that mean the database cannot be reached or answer in time (not a bad statement).
+UNAVAILABLE = (OperationalError, InterfaceError, PoolTimeout, DeadlineExceeded, FailedEarlier)
+
+
+def _database_unavailable(exc: Exception):
+    """A page or API call that met an unreachable database: 503 in the surface's own format.
+
+    The view's transaction is rolled back (by its own error handling, or when the session is closed
+    at teardown), so nothing is half-written; the client retries once the database is back.
+    """
+    log.error("database unavailable: %s %s answered 503 (%s)", request.method, request.path, exc.__class__.__name__)
+    return current_app.handle_http_exception(
+        ServiceUnavailable("the database is unavailable: the request was not carried out; try again shortly"))
 
 
 def database() -> Database:
