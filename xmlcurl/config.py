@@ -53,6 +53,7 @@ SETTINGS: dict[str, Setting] = {
     "FROM_MEDIA_CONTEXT": Setting("from-media", str, "router context for calls from media nodes"),
     "FROM_CARRIER_CONTEXT": Setting("from-carrier", str, "router context for calls from carriers"),
     "ROUTER_GATEWAY_PREFIX": Setting("router-", str, "media node gateway name = prefix + router name"),
+    "ROUTER_GATEWAY_PING_SECONDS": Setting(15, int, "OPTIONS ping interval of a media node's gateways to the routers (5 or more)"),
     "NO_TENANT_CONTEXT": Setting("no-tenant", str, "context of the users profile; a user's own context wins"),
     "USER_CALL_TIMEOUT": Setting(30, int, "seconds a tenant user or DID destination rings (dialplan call_timeout)"),
     "DISPATCHER_LAYOUT": Setting("kamailio", str, "dispatcher rows shown by `xmlcurl dispatcher show`: kamailio or opensips"),

@@ -34,3 +34,4 @@ def load_handlers() -> None:
     """Import the section modules so their handlers register."""
     from . import directory  # noqa: F401
     from . import dialplan  # noqa: F401
+    from . import configuration  # noqa: F401

@@ -1,0 +1,68 @@
+"""Section `configuration`: `sofia.conf` and `acl.conf` for each node role; every other file is `not found`."""
+from __future__ import annotations
+
+from typing import Callable
+
+from lxml import etree
+
+from ..context import FetchContext
+from ..registry import handles
+from . import acl, sofia
+
+
+def sofia_conf(ctx: FetchContext) -> etree._Element | None:
+    """All of the node's profiles, or only the one named by `profile` (also on a rescan, `reconfig=true`)."""
+    names = sofia.profile_names(ctx.node.role, ctx.settings)
+    wanted = ctx.request.get("profile")
+    if wanted:
+        ctx.key = f"sofia.conf/{wanted}"
+        if wanted not in names:
+            ctx.outcome = f"profile {wanted} is not one of this node's"
+            return None
+        names = (wanted,)
+    profiles = [sofia.profile_for(ctx.node, name, ctx.settings, _gateways(ctx, name)) for name in names]
+    return sofia.build_sofia(profiles)
+
+
+def _gateways(ctx: FetchContext, profile: str) -> tuple[sofia.GatewayConf, ...]:
+    """The gateways a profile holds: routers on a media node's cluster profile, carriers on a router's carrier profile."""
+    settings = ctx.settings
+    if ctx.node.role == "media" and profile == settings["CLUSTER_PROFILE"]:
+        prefix, ping = settings["ROUTER_GATEWAY_PREFIX"], settings["ROUTER_GATEWAY_PING_SECONDS"]
+        return ctx.cached(("router-gateways", prefix, ping),
+                          lambda: sofia.enabled_router_gateways(ctx.session, prefix, ping))
+    if ctx.node.role == "router" and profile == settings["CARRIER_PROFILE"]:
+        return ctx.cached(("carrier-gateways",), lambda: sofia.enabled_carrier_gateways(ctx.session))
+    return ()
+
+
+def acl_conf(ctx: FetchContext) -> etree._Element:
+    """Every list this node's profiles reference: `routers` on media nodes, `media-nodes` and `carriers` on routers."""
+    if ctx.node.role == "media":
+        routers = ctx.cached(("nodes", "router"), lambda: acl.enabled_node_addresses(ctx.session, "router"))
+        return acl.build_acl([acl.AclList(acl.ROUTERS, acl.node_cidrs(routers))])
+    media = ctx.cached(("nodes", "media"), lambda: acl.enabled_node_addresses(ctx.session, "media"))
+    carriers = ctx.cached(("carrier-sources",), lambda: acl.enabled_carrier_sources(ctx.session))
+    return acl.build_acl([acl.AclList(acl.MEDIA_NODES, acl.node_cidrs(media)),
+                          acl.AclList(acl.CARRIERS, acl.carrier_cidrs(carriers))])
+
+
+FILES: dict[str, Callable[[FetchContext], "etree._Element | None"]] = {
+    "sofia.conf": sofia_conf,
+    "acl.conf": acl_conf,
+}
+
+
+@handles("configuration", "media", "router")
+def configuration(ctx: FetchContext) -> etree._Element | None:
+    """Answer the configuration files xmlcurl owns; the node keeps its local files for all others."""
+    req = ctx.request
+    ctx.key = req.key_value
+    if req.tag_name != "configuration" or req.key_name != "name":
+        ctx.outcome = "not a configuration file lookup"
+        return None
+    build = FILES.get(req.key_value)
+    if build is None:
+        ctx.outcome = f"{req.key_value or '-'} is left to the node's own files"
+        return None
+    return build(ctx)
