@@ -294,3 +294,7 @@ CREATE OR REPLACE VIEW dispatcher_opensips AS
          tn.weight AS priority, '' AS attrs, n.name AS description
   FROM tenant_nodes tn JOIN nodes n ON n.id = tn.node_id JOIN tenants t ON t.id = tn.tenant_id
   WHERE n.enabled = 1 AND n.`role` = 'media' AND t.enabled = 1;
+
+-- The proxy's tenant lookup: request domain -> dispatcher set (enabled tenants only).
+CREATE OR REPLACE VIEW dispatcher_domains AS
+  SELECT t.sip_domain AS domain, t.id AS setid FROM tenants t WHERE t.enabled = 1;

@@ -1,4 +1,5 @@
-"""Dispatcher sets for the SIP proxy: views over the pinning in Kamailio's and OpenSIPS's layouts.
+"""Dispatcher sets for the SIP proxy: views over the pinning in Kamailio's and OpenSIPS's layouts,
+and `dispatcher_domains` (tenant SIP domain -> set id) for the proxy's tenant lookup.
 
 schema.sql holds the MySQL views (the proxy reads MySQL); the same views are created here in SQLite's
 dialect so development databases and the tests show identical rows.
@@ -39,6 +40,7 @@ _SQLITE_SELECTS = {
         "NULL AS socket, 0 AS state, 0 AS probe_mode, CAST(tn.weight AS TEXT) AS weight, tn.weight AS priority, "
         f"'' AS attrs, n.name AS description {_FROM}"
     ),
+    "dispatcher_domains": "SELECT t.sip_domain AS domain, t.id AS setid FROM tenants t WHERE t.enabled = 1",
 }
 
 
@@ -57,7 +59,7 @@ def sqlite_statements() -> list[str]:
 
 def drop_statements() -> list[str]:
     """Drop the views (before their tables, so a re-created schema starts clean)."""
-    return [f"DROP VIEW IF EXISTS {view}" for view, _ in LAYOUTS.values()]
+    return [f"DROP VIEW IF EXISTS {view}" for view in _SQLITE_SELECTS]
 
 
 def rows(session: Session, layout: str) -> list[dict[str, Any]]:

@@ -32,14 +32,49 @@ auto_aliases=no
 listen=udp:127.0.0.1:{port}
 mpath="{mpath}"
 loadmodule "tm.so"
+loadmodule "sl.so"
+loadmodule "pv.so"
+loadmodule "textops.so"
 loadmodule "ctl.so"
 loadmodule "db_mysql.so"
+loadmodule "sqlops.so"
 loadmodule "dispatcher.so"
 modparam("ctl", "binrpc", "unix:{ctl}")
+modparam("sqlops", "sqlcon", "xc=>{db_url}")
 modparam("dispatcher", "db_url", "{db_url}")
 modparam("dispatcher", "table_name", "dispatcher_kamailio")
-request_route {{ drop; }}
+# The README's tenant lookup, answering with a redirect to the chosen media node instead of relaying.
+request_route {{
+    $var(setid) = 0;
+    sql_pvquery("xc", "SELECT setid FROM dispatcher_domains WHERE domain = '$(rd{{s.escape.common}})'", "$var(setid)");
+    if ($var(setid) == 0 || !ds_select_dst("$var(setid)", "8")) {{
+        sl_send_reply("404", "No media node for this domain");
+        exit;
+    }}
+    append_to_reply("Contact: <$du>\r\n");
+    sl_send_reply("302", "Media node");
+}}
 """
+
+
+def sip_options(port: int, domain: str) -> tuple[str, str | None]:
+    """Send an OPTIONS for user 1000 at DOMAIN; return the status line and the Contact of the reply."""
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        sock.settimeout(5)
+        local = sock.getsockname()[1]
+        message = (
+            f"OPTIONS sip:1000@{domain} SIP/2.0\r\n"
+            f"Via: SIP/2.0/UDP 127.0.0.1:{local};branch=z9hG4bK-{domain}-{time.monotonic_ns()}\r\n"
+            "Max-Forwards: 70\r\n"
+            f"From: <sip:test@127.0.0.1>;tag=t1\r\nTo: <sip:1000@{domain}>\r\n"
+            f"Call-ID: {time.monotonic_ns()}@127.0.0.1\r\nCSeq: 1 OPTIONS\r\nContent-Length: 0\r\n\r\n"
+        )
+        sock.sendto(message.encode(), ("127.0.0.1", port))
+        reply = sock.recv(65535).decode()
+    lines = reply.split("\r\n")
+    contact = next((line.split("<", 1)[1].split(">", 1)[0] for line in lines if line.lower().startswith("contact:")), None)
+    return lines[0], contact
 
 
 def free_udp_port() -> int:
@@ -86,7 +121,7 @@ def kamailio_db():
 
 @pytest.fixture
 def kamailio(kamailio_db, tmp_path: Path):
-    """Kamailio on 127.0.0.1 (a free UDP port, never 5060); yields its ctl socket; killed at the end."""
+    """Kamailio on 127.0.0.1 (a free UDP port, never 5060); yields (ctl socket, SIP port); killed at the end."""
     if not MODULES or shutil.which("kamailio") is None or shutil.which("kamcmd") is None:
         message = "kamailio with kamailio-mysql-modules is not installed (make system-deps)"
         if IN_CI:
@@ -96,7 +131,8 @@ def kamailio(kamailio_db, tmp_path: Path):
     ctl = tmp_path / "kamailio_ctl"
     config = tmp_path / "kamailio.cfg"
     db_url = f"mysql://{url.username}{':' + url.password if url.password else ''}@{url.host}:{url.port or 3306}/{url.database}"
-    config.write_text(CONFIG.format(port=free_udp_port(), mpath=os.path.dirname(MODULES[0]) + "/", ctl=ctl, db_url=db_url))
+    port = free_udp_port()
+    config.write_text(CONFIG.format(port=port, mpath=os.path.dirname(MODULES[0]) + "/", ctl=ctl, db_url=db_url))
     log = (tmp_path / "kamailio.log").open("wb")
     proc = subprocess.Popen(
         ["kamailio", "-f", str(config), "-DD", "-E", "-Y", str(tmp_path), "-P", str(tmp_path / "kamailio.pid")],
@@ -108,7 +144,7 @@ def kamailio(kamailio_db, tmp_path: Path):
             if proc.poll() is not None or time.monotonic() > deadline:
                 pytest.fail("kamailio did not start:\n" + (tmp_path / "kamailio.log").read_text(errors="replace"))
             time.sleep(0.1)
-        yield ctl
+        yield ctl, port
     finally:
         os.killpg(proc.pid, signal.SIGTERM)
         try:
@@ -120,7 +156,8 @@ def kamailio(kamailio_db, tmp_path: Path):
 
 
 def test_kamailio_loads_one_set_per_tenant_from_the_demo_pinning(kamailio):
-    assert dispatcher_sets(kamcmd(kamailio, "dispatcher.list")) == {
+    ctl, _port = kamailio
+    assert dispatcher_sets(kamcmd(ctl, "dispatcher.list")) == {
         1: [("sip:127.0.0.11:5060", 100, "weight=100")],
         2: [("sip:127.0.0.12:5060", 100, "weight=100")],
         3: [("sip:127.0.0.11:5060", 100, "weight=100"), ("sip:127.0.0.12:5060", 50, "weight=50")],
@@ -128,25 +165,41 @@ def test_kamailio_loads_one_set_per_tenant_from_the_demo_pinning(kamailio):
 
 
 def test_kamailio_follows_a_plain_sql_pinning_change_after_reload(kamailio, kamailio_db):
+    ctl, _port = kamailio
     engine, _url = kamailio_db
     with engine.begin() as conn:
         conn.execute(text("UPDATE tenant_nodes SET weight = 200 WHERE tenant_id = 3 AND node_id = 3"))
         conn.execute(text("INSERT INTO tenant_nodes (tenant_id, node_id, weight) VALUES (1, 3, 30)"))
         conn.execute(text("UPDATE nodes SET sip_address = '127.0.0.13', sip_port = 5062 WHERE name = 'media-1'"))
         conn.execute(text("UPDATE tenants SET enabled = 0 WHERE code = 'globex'"))
-    kamcmd(kamailio, "dispatcher.reload")
-    assert dispatcher_sets(kamcmd(kamailio, "dispatcher.list")) == {
+    kamcmd(ctl, "dispatcher.reload")
+    assert dispatcher_sets(kamcmd(ctl, "dispatcher.list")) == {
         1: [("sip:127.0.0.13:5062", 100, "weight=100"), ("sip:127.0.0.12:5060", 30, "weight=30")],
         3: [("sip:127.0.0.12:5060", 200, "weight=100"), ("sip:127.0.0.13:5062", 100, "weight=100")],
     }
 
 
 def test_kamailio_drops_a_disabled_media_node_after_reload(kamailio, kamailio_db):
+    ctl, _port = kamailio
     engine, _url = kamailio_db
     with engine.begin() as conn:
         conn.execute(text("UPDATE nodes SET enabled = 0 WHERE name = 'media-1'"))
-    kamcmd(kamailio, "dispatcher.reload")
-    assert dispatcher_sets(kamcmd(kamailio, "dispatcher.list")) == {
+    kamcmd(ctl, "dispatcher.reload")
+    assert dispatcher_sets(kamcmd(ctl, "dispatcher.list")) == {
         2: [("sip:127.0.0.12:5060", 100, "weight=100")],
         3: [("sip:127.0.0.12:5060", 50, "weight=50")],
     }
+
+
+def test_requests_go_to_the_tenants_preferred_media_node_by_domain(kamailio, kamailio_db):
+    ctl, port = kamailio
+    engine, _url = kamailio_db
+    assert sip_options(port, "acme.example.com") == ("SIP/2.0 302 Media node", "sip:127.0.0.11:5060")
+    assert sip_options(port, "globex.example.com") == ("SIP/2.0 302 Media node", "sip:127.0.0.12:5060")
+    assert sip_options(port, "initech.example.com") == ("SIP/2.0 302 Media node", "sip:127.0.0.11:5060")
+    assert sip_options(port, "unknown.example.com")[0] == "SIP/2.0 404 No media node for this domain"
+    with engine.begin() as conn:
+        conn.execute(text("UPDATE nodes SET enabled = 0 WHERE name = 'media-1'"))
+    kamcmd(ctl, "dispatcher.reload")
+    assert sip_options(port, "initech.example.com") == ("SIP/2.0 302 Media node", "sip:127.0.0.12:5060")
+    assert sip_options(port, "acme.example.com")[0] == "SIP/2.0 404 No media node for this domain"

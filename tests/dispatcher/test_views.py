@@ -79,3 +79,9 @@ def test_dispatcher_show_prints_the_rows(app):
     assert lines[0].split() == ["id", "setid", "destination", "flags", "priority", "attrs", "description"]
     assert lines[1].split()[1:] == ["1", "sip:127.0.0.11:5060", "0", "100", "weight=100", "media-1"]
     assert len(lines) == 5
+
+
+def test_the_proxy_maps_enabled_tenant_domains_to_their_sets(session):
+    session.execute(text("UPDATE tenants SET enabled = 0 WHERE code = 'globex'"))
+    rows = session.execute(text("SELECT domain, setid FROM dispatcher_domains ORDER BY setid")).all()
+    assert [tuple(r) for r in rows] == [("acme.example.com", 1), ("initech.example.com", 3)]
