@@ -69,6 +69,7 @@ CREATE TABLE nodes (
   http_username VARCHAR(64) NOT NULL,
   http_secret_hash VARCHAR(255) NOT NULL,
   allowed_sources VARCHAR(1024) NOT NULL DEFAULT '',
+  esl_address VARCHAR(45),
   esl_port INT,
   esl_password_enc VARCHAR(512),
   enabled BOOL NOT NULL DEFAULT '1',

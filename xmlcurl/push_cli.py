@@ -1,6 +1,7 @@
 """CLI commands of the cluster push (`xmlcurl push`, `xmlcurl esl-password`) and `xmlcurl dispatcher`."""
 from __future__ import annotations
 
+import ipaddress
 import sys
 
 import click
@@ -44,10 +45,11 @@ def push(node_name: str | None, dry_run: bool) -> None:
 
 @click.command("esl-password")
 @click.argument("node_name")
+@click.option("--address", default=None, help="event-socket address (default: the node's sip_address)")
 @click.option("--port", type=click.IntRange(1, 65535), default=8021, show_default=True, help="event-socket port")
 @click.option("--password-stdin", is_flag=True, help="read the password from the first line of stdin")
 @with_appcontext
-def esl_password(node_name: str, port: int, password_stdin: bool) -> None:
+def esl_password(node_name: str, address: str | None, port: int, password_stdin: bool) -> None:
     """Store NODE's event-socket port and password (encrypted with XMLCURL_ESL_KEY or one derived from XMLCURL_SECRET_KEY)."""
     from sqlalchemy import select
 
@@ -67,6 +69,11 @@ def esl_password(node_name: str, port: int, password_stdin: bool) -> None:
         node.esl_password_enc = encrypt_password(current_app.config["XMLCURL"], password)
     except (ValueError, EslKeyError) as exc:
         raise click.ClickException(str(exc)) from None
+    if address is not None:
+        try:
+            node.esl_address = str(ipaddress.ip_address(address))
+        except ValueError:
+            raise click.ClickException(f"not an IP address: {address!r}") from None
     node.esl_port = port
     session.commit()
     click.echo(f"stored the event-socket port and password of {node_name}")

@@ -66,11 +66,19 @@ def test_push_to_an_unknown_node_is_an_error(app):
 
 def test_esl_password_stores_the_port_and_the_password_encrypted(app, session):
     app.config["XMLCURL"]["ESL_KEY"] = ESL_KEY
-    result = app.test_cli_runner().invoke(args=["esl-password", "media-1", "--port", "8022", "--password-stdin"],
-                                          input="s3cret-esl\n")
+    result = app.test_cli_runner().invoke(
+        args=["esl-password", "media-1", "--address", "10.0.0.11", "--port", "8022", "--password-stdin"],
+        input="s3cret-esl\n")
     assert result.exit_code == 0, result.output
     session.expire_all()
     node = session.scalar(select(Node).where(Node.name == "media-1"))
-    assert node.esl_port == 8022
+    assert (node.esl_address, node.esl_port) == ("10.0.0.11", 8022)
     assert "s3cret" not in node.esl_password_enc
     assert decrypt_password(app.config["XMLCURL"], node.esl_password_enc) == "s3cret-esl"
+
+
+def test_esl_password_refuses_an_address_that_is_not_an_ip(app):
+    app.config["XMLCURL"]["ESL_KEY"] = ESL_KEY
+    result = app.test_cli_runner().invoke(
+        args=["esl-password", "media-1", "--address", "media-1; drop", "--password-stdin"], input="s3cret-esl\n")
+    assert result.exit_code != 0 and "not an IP address" in result.output

@@ -129,3 +129,14 @@ def test_deleting_a_gateway_kills_it_and_reloads_the_acl(live, session):
     session.commit()
     assert received(live) == {"router-1": ["reloadacl", "sofia profile carrier killgw carrier-b",
                                            "sofia profile carrier rescan"]}
+
+
+def test_a_node_with_its_own_event_socket_address_is_reached_there_after_a_readdress(live, session):
+    media2 = session.get(Node, 3)
+    media2.esl_address = "127.0.0.12"
+    session.commit()
+    nodes.update(session, ACTOR, 3, {"sip_address": "127.0.0.13"})
+    nodes.update(session, ACTOR, 1, {"cluster_port": 5081})
+    session.commit()
+    expected = ["reloadacl", "sofia profile cluster killgw router-router-1", "sofia profile cluster rescan"]
+    assert received(live) == {"router-1": ["reloadacl"], "media-1": expected, "media-2": expected}

@@ -25,6 +25,8 @@ class Node(Base):
     http_secret_hash: Mapped[str] = mapped_column(String(255), nullable=False)
     # Optional allow-list of source addresses/CIDRs for this node's fetches (space separated).
     allowed_sources: Mapped[str] = mapped_column(String(1024), nullable=False, server_default="")
+    # The event socket (mod_event_socket) for live changes; its address defaults to sip_address.
+    esl_address: Mapped[str | None] = mapped_column(String(45))
     esl_port: Mapped[int | None] = mapped_column(Integer)
     esl_password_enc: Mapped[str | None] = mapped_column(String(512))
     enabled: Mapped[bool] = mapped_column(Boolean, nullable=False, server_default="1")

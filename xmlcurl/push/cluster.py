@@ -11,7 +11,7 @@ from .plan import Cluster, NodeInfo
 def load_cluster(session: Session, tenant_ids: set[int] | None = None) -> Cluster:
     """Every node; pinning and domains of TENANT_IDS only (all tenants when None)."""
     nodes = tuple(
-        NodeInfo(id=n.id, name=n.name, role=n.role, address=n.sip_address, enabled=bool(n.enabled),
+        NodeInfo(id=n.id, name=n.name, role=n.role, address=n.esl_address or n.sip_address, enabled=bool(n.enabled),
                  esl_port=n.esl_port, esl_password_enc=n.esl_password_enc)
         for n in session.scalars(select(Node).order_by(Node.role.desc(), Node.name))
     )

@@ -28,7 +28,7 @@ class NodeInfo:
     id: int
     name: str
     role: str
-    address: str
+    address: str  # where its event socket listens
     enabled: bool = True
     esl_port: int | None = None
     esl_password_enc: str | None = None
