@@ -33,6 +33,8 @@ FETCH_SECONDS = Histogram("xmlcurl_fetch_seconds", "Time to answer a fetch", ["s
                           buckets=(0.0005, 0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5))
 CACHE_LOOKUPS = Counter("xmlcurl_cache_lookups", "Fetch cache lookups: hit, miss, or stale (served during a DB error)",
                         ["result"])
+# Bound once: a fetch counts a lookup several times, and labels() costs a dict lookup and a lock.
+CACHE_HIT, CACHE_MISS, CACHE_STALE = (CACHE_LOOKUPS.labels(result) for result in ("hit", "miss", "stale"))
 DATABASE_ERRORS = Counter("xmlcurl_database_errors", "Database errors on the fetch path", ["where"])
 AUTH_FAILURES = Counter("xmlcurl_auth_failures", "Fetches refused for their credentials or hostname", ["reason"])
 CONFIG_VERSION = Gauge("xmlcurl_config_version", "Configuration version the workers serve (highest)",

@@ -115,10 +115,10 @@ class FetchCache:
             if entry is not None and version is not None and entry.version == version:
                 self._entries.move_to_end(key)
                 self.hits += 1
-                metrics.CACHE_LOOKUPS.labels("hit").inc()
+                metrics.CACHE_HIT.inc()
                 return entry.value
             self.misses += 1
-        metrics.CACHE_LOOKUPS.labels("miss").inc()
+        metrics.CACHE_MISS.inc()
         try:
             value = loader()
         except SQLAlchemyError:
@@ -130,7 +130,7 @@ class FetchCache:
             with self._lock:
                 self.stale += 1
             metrics.DATABASE_ERRORS.labels("load").inc()
-            metrics.CACHE_LOOKUPS.labels("stale").inc()
+            metrics.CACHE_STALE.inc()
             return entry.value
         if version is not None:
             self._store(key, Entry(version, value, _size(value)))

@@ -1,0 +1,1 @@
+"""The fetch-path benchmark: `python -m bench` (see bench/run.py)."""

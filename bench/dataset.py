@@ -1,0 +1,101 @@
+"""The benchmark's data: a generated cluster in MariaDB, and request bodies sampled from it."""
+from __future__ import annotations
+
+import base64
+import random
+from dataclasses import dataclass
+
+from sqlalchemy import Engine, create_engine, func, make_url, select, text
+
+from xmlcurl import db
+from xmlcurl.generate import GeneratorOptions, generate_dataset
+from xmlcurl.models import Node, Route, SipUser, Tenant, TenantNode
+
+from .bodies import CAPTURES, captured, derive
+
+
+@dataclass(frozen=True)
+class Request:
+    """One prepared fetch: the body and the node's Basic credentials."""
+
+    body: bytes
+    authorization: str
+
+
+def _authorization(node: str) -> str:
+    return "Basic " + base64.b64encode(f"{node}:{node}-secret".encode()).decode()
+
+
+def prepare_database(url: str, options: GeneratorOptions, reuse: bool) -> Engine:
+    """(Re)create the database and fill it, unless `reuse` and it already holds this many users."""
+    parsed = make_url(url)
+    server = create_engine(parsed.set(database=""))
+    engine = db.make_engine(url, {"DB_POOL_SIZE": 2, "DB_POOL_RECYCLE": 3600, "DB_CONNECT_TIMEOUT": 5,
+                                  "DB_READ_TIMEOUT": 600})
+    if reuse:
+        try:
+            with engine.connect() as conn:
+                users = conn.scalar(select(func.count()).select_from(SipUser))
+            if users == options.users:
+                server.dispose()
+                return engine
+        except Exception:  # noqa: BLE001 - no database or no schema: build it below
+            pass
+    with server.begin() as conn:
+        conn.execute(text(f"DROP DATABASE IF EXISTS `{parsed.database}`"))
+        conn.execute(text(f"CREATE DATABASE `{parsed.database}` CHARACTER SET utf8mb4"))
+    server.dispose()
+    engine.dispose()
+    db.create_schema(engine)
+    generate_dataset(engine, options, progress=True)
+    return engine
+
+
+def _number(rng: random.Random, prefixes: list[str]) -> str:
+    """A 12-digit international number, usually under one of the routes' prefixes."""
+    prefix = rng.choice(prefixes) if prefixes and rng.random() < 0.9 else rng.choice(("44", "49", "33", "1"))
+    digits = "".join(rng.choice("0123456789") for _ in range(max(12 - len(prefix), 4)))
+    return (prefix + digits).lstrip("0") or "4420000000"
+
+
+def sample_requests(engine: Engine, cases: list[str], count: int, seed: int = 7) -> dict[str, list[Request]]:
+    """`count` requests per case, with random users, numbers and nodes of the generated data."""
+    rng = random.Random(seed)
+    with engine.connect() as conn:
+        pins = conn.execute(select(TenantNode.tenant_id, Node.name, Node.sip_address)
+                            .join(Node, Node.id == TenantNode.node_id)).all()
+        tenants = {row.id: row for row in conn.execute(select(Tenant.id, Tenant.code, Tenant.sip_domain,
+                                                              Tenant.context))}
+        routers = list(conn.scalars(select(Node.name).where(Node.role == "router")))
+        media = list(conn.scalars(select(Node.name).where(Node.role == "media")))
+        max_user = conn.scalar(select(func.max(SipUser.id))) or 0
+        user_ids = sorted({rng.randint(1, max_user) for _ in range(count)}) if max_user else []
+        users = conn.execute(select(SipUser.tenant_id, SipUser.username).where(SipUser.id.in_(user_ids))).all()
+        max_route = conn.scalar(select(func.max(Route.id))) or 0
+        route_ids = sorted({rng.randint(1, max_route) for _ in range(min(count, 2000))}) if max_route else []
+        prefixes = [p for p in conn.scalars(select(Route.prefix).where(Route.id.in_(route_ids))) if p]
+    pinned: dict[int, list[tuple[str, str]]] = {}
+    for tenant_id, name, address in pins:
+        pinned.setdefault(tenant_id, []).append((name, address))
+    out: dict[str, list[Request]] = {case: [] for case in cases}
+    for index in range(count):
+        tenant_id, username = users[index % len(users)]
+        tenant = tenants[tenant_id]
+        node, address = rng.choice(pinned[tenant_id])
+        names = {"domain": tenant.sip_domain, "context": tenant.context, "tenant": tenant.code, "user": username,
+                 "number": _number(rng, prefixes), "media": node, "media_address": address}
+        router = rng.choice(routers)
+        for case in cases:
+            if case == "directory sip_auth" or case == "media dialplan":
+                out[case].append(Request(derive(captured(CAPTURES[case]), **names), _authorization(node)))
+            elif case == "router dialplan":
+                out[case].append(Request(derive(captured(CAPTURES[case]), router=router, **names),
+                                         _authorization(router)))
+            elif case == "sofia.conf":
+                name = rng.choice(media)
+                out[case].append(Request(derive(captured(CAPTURES[case]), media=name), _authorization(name)))
+            elif case == "acl.conf":
+                name = rng.choice(routers + media)
+                body = derive(captured(CAPTURES[case]), router=name)
+                out[case].append(Request(body, _authorization(name)))
+    return out

@@ -1,0 +1,220 @@
+"""`python -m bench`: xmlcurl under gunicorn against the framework floor, driven by wrk on this machine.
+
+Builds the data set with the generator in MariaDB, then for each worker class starts the floor
+app and xmlcurl (cache on, then off) with the same gunicorn settings, drives every case with wrk
+(a new connection per request, as mod_xml_curl does) and prints the table; Markdown and JSON go
+to bench/results/.
+"""
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import os
+import platform
+import secrets
+import tempfile
+from dataclasses import asdict
+from pathlib import Path
+
+from xmlcurl.fetch.registry import handler_for, load_handlers
+from xmlcurl.fetch.xmldoc import NOT_FOUND
+from xmlcurl.generate import GeneratorOptions
+
+from . import wrk
+from .bodies import CAPTURES
+from .dataset import prepare_database, sample_requests
+from .server import cache_lookups, gunicorn, post, worker_rss_mb
+
+RESULTS = Path(__file__).resolve().parent / "results"
+#: Case -> (role, section) whose handler must exist for the case to run.
+NEEDS = {
+    "directory sip_auth": ("media", "directory"),
+    "media dialplan": ("media", "dialplan"),
+    "router dialplan": ("router", "dialplan"),
+    "sofia.conf": ("media", "configuration"),
+    "acl.conf": ("router", "configuration"),
+}
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.splitlines()[0])
+    parser.add_argument("--database-url", default=os.environ.get(
+        "BENCH_DATABASE_URL", "mysql+pymysql://root@127.0.0.1:3306/xmlcurl_bench"))
+    parser.add_argument("--tenants", type=int, default=1000)
+    parser.add_argument("--users", type=int, default=100_000)
+    parser.add_argument("--routes", type=int, default=20_000)
+    parser.add_argument("--dids", type=int, default=10_000)
+    parser.add_argument("--routers", type=int, default=4)
+    parser.add_argument("--media", type=int, default=40)
+    parser.add_argument("--gateways", type=int, default=50)
+    parser.add_argument("--reuse", action="store_true", help="keep the database if it already has --users users")
+    parser.add_argument("--duration", type=int, default=10, help="seconds of load per case")
+    parser.add_argument("--warmup", type=int, default=5, help="seconds of load before each measured run")
+    parser.add_argument("--connections", type=int, default=64)
+    parser.add_argument("--wrk-threads", type=int, default=2)
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--threads", type=int, default=4, help="threads per gthread worker")
+    parser.add_argument("--worker-classes", default="sync,gthread")
+    parser.add_argument("--cache", default="on,off", help="xmlcurl cache settings to measure")
+    parser.add_argument("--cases", default=",".join(CAPTURES))
+    parser.add_argument("--bodies", type=int, default=2000, help="distinct request bodies per case")
+    parser.add_argument("--keepalive", action="store_true", help="also measure with keep-alive connections")
+    parser.add_argument("--port", type=int, default=18080)
+    return parser.parse_args(argv)
+
+
+def served_cases(requested: list[str]) -> tuple[list[str], list[str]]:
+    load_handlers()
+    served = [c for c in requested if handler_for(*NEEDS[c]) is not None]
+    return served, [c for c in requested if c not in served]
+
+
+def check_answers(port: int, requests) -> tuple[float, str]:
+    """Share of sampled fetches that got a real answer (not `not found`), and one status problem if any."""
+    sample = requests[:50]
+    answered, problem = 0, ""
+    for request in sample:
+        status, body = post(port, request.body, request.authorization)
+        if status != 200:
+            problem = problem or f"HTTP {status}: {body[:80]!r}"
+        elif body != NOT_FOUND:
+            answered += 1
+    return answered / len(sample), problem
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = parse_args(argv)
+    wrk.check_wrk()
+    cases, skipped = served_cases(args.cases.split(","))
+    options = GeneratorOptions(tenants=args.tenants, users=args.users, routes=args.routes, dids=args.dids,
+                               routers=args.routers, media=args.media, gateways=args.gateways)
+    print(f"data set: {options}", flush=True)
+    engine = prepare_database(args.database_url, options, reuse=args.reuse)
+    requests = sample_requests(engine, cases, args.bodies)
+    engine.dispose()
+    RESULTS.mkdir(exist_ok=True)
+    workdir = Path(tempfile.mkdtemp(prefix="xmlcurl-bench-"))
+    log = RESULTS / "gunicorn.log"
+    base_env = {"XMLCURL_DATABASE_URL": args.database_url, "XMLCURL_ENV": "production",
+                "XMLCURL_SECRET_KEY": secrets.token_urlsafe(48), "XMLCURL_LOG_LEVEL": "WARNING"}
+    modes = [False, True] if args.keepalive else [False]
+    rows = []
+
+    def measure(label: str, port: int, case_requests, process, **extra) -> dict:
+        cached = label == "xmlcurl" and extra["cache"] != "off"
+        warm_up(port, case_requests, cached)
+        before = cache_lookups(port) if cached else None
+        results = {}
+        for keepalive in modes:
+            load = wrk.run(port, case_requests, args.duration, args.connections, args.wrk_threads, workdir,
+                           keepalive=keepalive)
+            results["keepalive" if keepalive else "close"] = asdict(load)
+        row = {"server": label, **extra, **results["close"], "rss_mb": round(worker_rss_mb(process), 1)}
+        if before is not None:
+            after = cache_lookups(port)
+            hits, misses = after["hit"] - before["hit"], after["miss"] - before["miss"]
+            row["cache_hit_ratio"] = round(hits / (hits + misses), 4) if hits + misses else None
+        if "keepalive" in results:
+            row["keepalive_rps"] = results["keepalive"]["requests_per_second"]
+        print(_line(row), flush=True)
+        return row
+
+    def warm_up(port: int, case_requests, cached: bool) -> None:
+        """Load until the cache stops missing (at most 8 rounds), so `cache on` measures a warm cache."""
+        for _ in range(8 if cached else 1):
+            before = cache_lookups(port) if cached else None
+            wrk.run(port, case_requests, args.warmup, args.connections, args.wrk_threads, workdir)
+            if before is None:
+                return
+            after = cache_lookups(port)
+            lookups = after["hit"] + after["miss"] - before["hit"] - before["miss"]
+            if lookups and (after["miss"] - before["miss"]) / lookups < 0.01:
+                return
+
+    for worker_class in args.worker_classes.split(","):
+        with gunicorn("bench.floor:app", args.port, worker_class, args.workers, args.threads, {}, log) as process:
+            floor_requests = requests[cases[0]]
+            rows.append(measure("floor", args.port, floor_requests, process, worker_class=worker_class,
+                                cache="-", case="floor"))
+        for cache in args.cache.split(","):
+            metrics_dir = Path(tempfile.mkdtemp(prefix="metrics-", dir=workdir))
+            env = {**base_env, "XMLCURL_CACHE": cache, "PROMETHEUS_MULTIPROC_DIR": str(metrics_dir)}
+            with gunicorn("wsgi:app", args.port, worker_class, args.workers, args.threads, env, log) as process:
+                for case in cases:
+                    answered, problem = check_answers(args.port, requests[case])
+                    row = measure("xmlcurl", args.port, requests[case], process, worker_class=worker_class,
+                                  cache=cache, case=case)
+                    row.update(answered=answered, problem=problem)
+                    rows.append(row)
+    _add_ratios(rows)
+    meta = {
+        "when": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+        "machine": {"cpus": os.cpu_count(), "cpu": _cpu_model(), "python": platform.python_version(),
+                    "system": platform.platform()},
+        "data_set": asdict(options),
+        "settings": {k: getattr(args, k) for k in ("duration", "connections", "wrk_threads", "workers", "threads",
+                                                   "bodies")},
+        "skipped_cases": skipped,
+    }
+    markdown = render_markdown(rows, meta)
+    stamp = dt.datetime.now().strftime("%Y%m%d-%H%M%S")
+    for name in (f"bench-{stamp}", "latest"):
+        (RESULTS / f"{name}.md").write_text(markdown, encoding="utf-8")
+        (RESULTS / f"{name}.json").write_text(json.dumps({"meta": meta, "rows": rows}, indent=2), encoding="utf-8")
+    print()
+    print(markdown)
+
+
+def _add_ratios(rows: list[dict]) -> None:
+    floors = {row["worker_class"]: row for row in rows if row["server"] == "floor"}
+    for row in rows:
+        floor = floors[row["worker_class"]]
+        row["rps_vs_floor"] = round(row["requests_per_second"] / floor["requests_per_second"], 2)
+        row["p99_vs_floor"] = round(row["p99_ms"] / floor["p99_ms"], 2) if floor["p99_ms"] else None
+
+
+def _line(row: dict) -> str:
+    return (f"{row['worker_class']:8} {row['server']:8} cache={row['cache']:3} {row['case']:20} "
+            f"{row['requests_per_second']:8.0f} req/s p50={row['p50_ms']:.2f} ms p99={row['p99_ms']:.2f} ms "
+            f"errors={row['errors']} rss={row['rss_mb']} MB")
+
+
+def render_markdown(rows: list[dict], meta: dict) -> str:
+    m = meta["machine"]
+    lines = [
+        f"Benchmark {meta['when']} on {m['cpus']} CPUs ({m['cpu']}), Python {m['python']}; "
+        f"wrk and gunicorn on the same machine, {meta['settings']['connections']} connections, "
+        f"a new TCP connection per request, {meta['settings']['duration']} s per case, "
+        f"{meta['settings']['workers']} workers (gthread: {meta['settings']['threads']} threads).",
+        "",
+        "Data set: " + ", ".join(f"{k}={v}" for k, v in meta["data_set"].items() if k not in ("batch", "seed")),
+        "",
+        "| worker | server | cache | case | req/s | p50 ms | p99 ms | errors | RSS MB/worker | req/s vs floor "
+        "| p99 vs floor | answered | cache hits |",
+        "|---|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for r in rows:
+        answered = f"{r['answered']:.0%}" if "answered" in r else "-"
+        hit_ratio = f"{r['cache_hit_ratio']:.1%}" if r.get("cache_hit_ratio") is not None else "-"
+        lines.append(
+            f"| {r['worker_class']} | {r['server']} | {r['cache']} | {r['case']} | {r['requests_per_second']:.0f} "
+            f"| {r['p50_ms']:.2f} | {r['p99_ms']:.2f} | {r['errors']} | {r['rss_mb']} | {r['rps_vs_floor']:.2f} "
+            f"| {r['p99_vs_floor']} | {answered} | {hit_ratio} |"
+        )
+    if meta["skipped_cases"]:
+        lines += ["", "Not measured (no handler yet): " + ", ".join(meta["skipped_cases"])]
+    problems = [f"{r['worker_class']}/{r['cache']}/{r['case']}: {r['problem']}" for r in rows if r.get("problem")]
+    if problems:
+        lines += ["", "Problems seen before the load:"] + [f"- {p}" for p in problems]
+    return "\n".join(lines) + "\n"
+
+
+def _cpu_model() -> str:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or "unknown"
