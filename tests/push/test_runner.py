@@ -1,6 +1,8 @@
 """Running plans: per-node results, retries with exponential backoff, skips, dry runs."""
 from __future__ import annotations
 
+import time
+
 from tests.push.conftest import ESL_KEY
 from tests.push.esl_double import EslDouble
 from xmlcurl import config
@@ -71,3 +73,28 @@ def test_a_password_stored_under_another_key_is_a_clear_failure():
                     esl_password_enc=encrypt_password({**SETTINGS, "ESL_KEY": None, "SECRET_KEY": "x" * 40}, "pw"))
     [result] = run_plans([NodePlan(node, ("reloadacl",))], SETTINGS)
     assert result.status == "failed" and "does not decrypt" in result.error
+
+
+def test_a_dead_node_does_not_delay_the_others():
+    dead = EslDouble("127.0.0.1", "pw", refuse_first=100)
+    alive = EslDouble("127.0.0.1", "pw")
+    served_during_retries: list[int] = []
+
+    def slow_sleep(seconds: float) -> None:
+        time.sleep(0.2)
+        served_during_retries.append(len(alive.commands))
+
+    try:
+        dead_node = NodeInfo(1, "media-1", "media", dead.host, esl_port=dead.port,
+                             esl_password_enc=encrypt_password(SETTINGS, "pw"))
+        alive_node = NodeInfo(2, "media-2", "media", alive.host, esl_port=alive.port,
+                              esl_password_enc=encrypt_password(SETTINGS, "pw"))
+        results = run_plans([NodePlan(dead_node, ("reloadacl",)), NodePlan(alive_node, ("reloadacl",))], SETTINGS,
+                            sleep=slow_sleep)
+    finally:
+        dead.close()
+        alive.close()
+    assert [(r.node, r.status) for r in results] == [("media-1", "failed"), ("media-2", "ok")]
+    assert alive.commands == ["reloadacl"]
+    # The live node (listed second) was served while the dead one was still backing off.
+    assert served_during_retries[-1] == 1

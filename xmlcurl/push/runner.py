@@ -4,6 +4,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any, Callable, Mapping, Sequence
 
@@ -14,6 +15,7 @@ from .secret import EslKeyError, decrypt_password
 log = logging.getLogger("xmlcurl.push")
 
 MAX_BACKOFF = 30.0
+PARALLEL_NODES = 16
 
 
 @dataclass
@@ -39,8 +41,12 @@ Connect = Callable[[str, int, str, float], EslClient]
 
 def run_plans(plans: Sequence[NodePlan], settings: Mapping[str, Any], *, dry_run: bool = False,
               connect: Connect = EslClient, sleep: Callable[[float], None] = time.sleep) -> list[NodeResult]:
-    """Execute every node's commands (one node after the other); never raises for a node's failure."""
-    results = [_run_node(p, settings, dry_run, connect, sleep) for p in plans]
+    """Execute every node's commands, nodes in parallel (a dead node never delays the others); never raises."""
+    if len(plans) <= 1:
+        results = [_run_node(p, settings, dry_run, connect, sleep) for p in plans]
+    else:
+        with ThreadPoolExecutor(max_workers=min(PARALLEL_NODES, len(plans)), thread_name_prefix="xmlcurl-push") as pool:
+            results = list(pool.map(lambda p: _run_node(p, settings, dry_run, connect, sleep), plans))
     for result in results:
         level = logging.WARNING if result.status == "failed" else logging.INFO
         log.log(level, "push node=%s status=%s attempts=%d commands=%d%s", result.node, result.status,
