@@ -21,7 +21,7 @@ serve: $(STAMP)
 test: $(STAMP) system-deps
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
-## Debian packages the tests drive (headless Chromium for the admin pages).
+## Debian packages the tests drive (headless Chromium for the admin pages, Kamailio for the dispatcher).
 system-deps:
 	@bash scripts/system-deps.sh
 
