@@ -12,6 +12,7 @@ from .answer import answer
 from .auth import SOURCE_NOT_ALLOWED, AuthFailure, CredentialLookup, authenticate, check_hostname, failure_log, loggable
 from .cache import FetchCache, fetch_cache
 from .context import FetchContext
+from .recent import recent_failures
 from .request import BadFetch, parse_fetch
 from .xmldoc import NOT_FOUND
 
@@ -53,6 +54,8 @@ def fetch() -> Response:
             log.info("fetch node=%s section=%s key=%s status=%d result=%s ms=%.1f peer=%s",
                      node, section, loggable(key, 128) or "-", status, result, elapsed * 1000, peer)
         metrics.observe_fetch(section, role, status, not_found, elapsed)
+        if status != 200 or not_found:  # for the admin dashboard's recent fetch errors
+            recent_failures(current_app.extensions).record(node, section, loggable(key, 128), status, result, peer)
         return response
 
     def refused(failure: AuthFailure, section: str = "-", role: str = "-") -> Response:

@@ -1,0 +1,136 @@
+"""List, create, edit and delete pages shared by every resource (what differs is in resources.py)."""
+from __future__ import annotations
+
+from typing import Any
+
+from flask import abort, flash, redirect, render_template, request, url_for
+from sqlalchemy import select
+
+from xmlcurl import db
+from xmlcurl.models import Gateway, SipUser
+from xmlcurl.services import InUse, ListParams, ServiceError, pinning
+
+from .. import forms
+from ..auth import current_actor
+from ..resources import DEPENDENT_PAGES, RESOURCES, Resource, media_node_choices
+from ..web import dry_run, field_errors, list_params, run, tenant_codes
+
+
+def resource_or_404(slug: str) -> Resource:
+    resource = RESOURCES.get(slug)
+    if resource is None or (resource.superadmin_only and not current_actor().is_superadmin):
+        abort(404)
+    return resource
+
+
+def _display_context(resource: Resource, rows: list[Any]) -> dict[str, Any]:
+    """Names for the ids a list shows (tenant codes, gateway names, usernames)."""
+    ctx: dict[str, Any] = {"tenants": tenant_codes(), "gateways": {}, "users": {}}
+    session = db.session()
+    if resource.slug == "routes":
+        ctx["gateways"] = dict(session.execute(select(Gateway.id, Gateway.name)).tuples().all())
+    if resource.slug == "dids" and rows:
+        ids = {row.user_id for row in rows}
+        ctx["users"] = dict(session.execute(select(SipUser.id, SipUser.username).where(SipUser.id.in_(ids))).tuples().all())
+    return ctx
+
+
+def list_rows(resource: str):
+    """One page of a resource, filtered."""
+    res = resource_or_404(resource)
+    actor = current_actor()
+    filters = [f for f in res.filters if actor.is_superadmin or not f.superadmin_only]
+    errors: dict[str, str] = {}
+    try:
+        params, applied = list_params(tuple(f.name for f in filters))
+        page = run(False, res.service.search, params)
+    except ServiceError as exc:
+        errors = field_errors(exc.errors)
+        applied = {}
+        page = run(False, res.service.search, ListParams())
+    columns = [c for c in res.columns if actor.is_superadmin or not c.superadmin_only]
+    return render_template("admin/list.html", res=res, page=page, filters=filters, applied=applied,
+                           columns=columns, ctx=_display_context(res, list(page.items)), errors=errors,
+                           filter_choices={f.name: f.choices(actor) for f in filters if f.choices})
+
+
+def _form_page(res: Resource, creating: bool, values: dict[str, Any], errors: dict[str, str],
+               row: Any = None, message: str = "", status: int = 200):
+    actor = current_actor()
+    fields = res.visible_fields(actor, creating)
+    extra: dict[str, Any] = {}
+    if res.slug == "tenants" and row is not None:
+        extra["pins"] = run(False, pinning.search, ListParams(per_page=500, filters={"tenant_id": str(row.id)})).items
+        extra["media_nodes"] = media_node_choices(actor)
+    return render_template("admin/form.html", res=res, creating=creating, fields=fields, values=values,
+                           errors=errors, row=row, message=message,
+                           choices={f.name: f.choices(actor) for f in fields if f.choices}, **extra), status
+
+
+def create(resource: str):
+    """A form for a new row; on success back to the list with a confirmation."""
+    res = resource_or_404(resource)
+    actor = current_actor()
+    if request.method == "GET":
+        return _form_page(res, True, forms.initial_values(res, actor), {})
+    try:
+        row = run(True, res.service.create, forms.payload(res, request.form, actor, creating=True))
+    except ServiceError as exc:
+        values = forms.submitted_values(res.visible_fields(actor, True), request.form)
+        return _form_page(res, True, values, field_errors(exc.errors), message=exc.message, status=exc.status)
+    flash(f"Created {res.describe(row)}.", "ok")
+    return redirect(url_for("admin.edit", resource=res.slug, ident=row.id) if res.slug == "tenants"
+                    else url_for("admin.list", resource=res.slug))
+
+
+def edit(resource: str, ident: int):
+    """A stored row's form; saving changes only what the form holds."""
+    res = resource_or_404(resource)
+    actor = current_actor()
+    row = run(False, res.service.get, ident)
+    if request.method == "GET":
+        return _form_page(res, False, forms.row_values(res, row, actor), {}, row=row)
+    try:
+        row = run(True, res.service.update, ident, forms.payload(res, request.form, actor, creating=False))
+    except ServiceError as exc:
+        if exc.status == 404:
+            raise
+        values = forms.submitted_values(res.visible_fields(actor, False), request.form)
+        row = run(False, res.service.get, ident)
+        return _form_page(res, False, values, field_errors(exc.errors), row=row, message=exc.message,
+                          status=exc.status)
+    flash(f"Saved {res.describe(row)}.", "ok")
+    return redirect(url_for("admin.list", resource=res.slug))
+
+
+def _dependents(exc: ServiceError | None) -> list[dict[str, Any]]:
+    """A refused delete's dependents, each with a link to its list page when there is one."""
+    if not isinstance(exc, InUse):
+        return []
+    out = []
+    for label, info in exc.dependents.items():
+        page = DEPENDENT_PAGES.get(label)
+        out.append({"label": label.replace("_", " "), "count": info["count"],
+                    "links": [(ident, url_for("admin.edit", resource=page, ident=ident) if page else None)
+                              for ident in info["ids"]]})
+    return out
+
+
+def delete(resource: str, ident: int):
+    """GET: a confirmation page listing what still depends on the row; POST: delete it."""
+    res = resource_or_404(resource)
+    row = run(False, res.service.get, ident)
+    label = res.describe(row)
+    if request.method == "GET":
+        refusal = dry_run(res.service.delete, ident)
+        return render_template("admin/confirm_delete.html", res=res, row=row, label=label,
+                               refusal=refusal, dependents=_dependents(refusal))
+    try:
+        run(True, res.service.delete, ident)
+    except ServiceError as exc:
+        if exc.status == 404:
+            raise
+        return render_template("admin/confirm_delete.html", res=res, row=row, label=label, refusal=exc,
+                               dependents=_dependents(exc)), exc.status
+    flash(f"Deleted {label}.", "ok")
+    return redirect(url_for("admin.list", resource=res.slug))
