@@ -1,13 +1,22 @@
 """Section `configuration`: `sofia.conf` and `acl.conf` for each node role; every other file is `not found`."""
 from __future__ import annotations
 
+import logging
 from typing import Callable
 
 from lxml import etree
 
 from ..context import FetchContext
 from ..registry import handles
+from ..xmldoc import serialise
 from . import acl, sofia
+
+log = logging.getLogger("xmlcurl.fetch.configuration")
+
+#: mod_xml_curl's hard-coded XML_CURL_MAX_BYTES.
+MAX_ANSWER_BYTES = 1024 * 1024
+# Above this many gateways (about 180 bytes each) the answer's size is measured and an overflow logged.
+LARGE_ANSWER_GATEWAYS = 2000
 
 
 def sofia_conf(ctx: FetchContext) -> etree._Element | None:
@@ -21,7 +30,15 @@ def sofia_conf(ctx: FetchContext) -> etree._Element | None:
             return None
         names = (wanted,)
     profiles = [sofia.profile_for(ctx.node, name, ctx.settings, _gateways(ctx, name)) for name in names]
-    return sofia.build_sofia(profiles)
+    doc = sofia.build_sofia(profiles)
+    if sum(len(p.gateways) for p in profiles) > LARGE_ANSWER_GATEWAYS:
+        size = len(serialise(doc))
+        if size > MAX_ANSWER_BYTES:
+            # mod_xml_curl drops it ("Oversized file detected") and the node keeps its static file.
+            log.error("sofia.conf for %s is %d bytes, over mod_xml_curl's %d: the node will not load it",
+                      ctx.node.name, size, MAX_ANSWER_BYTES)
+            ctx.outcome = f"answer of {size} bytes exceeds mod_xml_curl's limit"
+    return doc
 
 
 def _gateways(ctx: FetchContext, profile: str) -> tuple[sofia.GatewayConf, ...]:
