@@ -261,8 +261,14 @@ def test_ping_below_sofias_minimum_is_left_out():
 
 
 def test_non_udp_transport_is_written_even_without_registration():
-    assert dict(gateway_params(GatewayConf("g", "192.0.2.9", transport="tls")))["register-transport"] == "tls"
+    assert dict(gateway_params(GatewayConf("g", "192.0.2.9", transport="tcp")))["register-transport"] == "tcp"
     assert "register-transport" not in dict(gateway_params(GatewayConf("g", "192.0.2.9")))
+
+
+def test_tls_gateway_is_skipped_because_sofia_would_drop_it_on_a_profile_without_tls():
+    gateways = (GatewayConf("tls", "192.0.2.9", transport="tls"), GatewayConf("tcp", "192.0.2.10", transport="tcp"))
+    doc = build_sofia([ProfileConf(**{**CARRIER.__dict__, "gateways": gateways})])
+    assert list(_gateways(doc)) == ["tcp"]
 
 
 def test_ipv6_router_address_is_bracketed_in_the_proxy():

@@ -173,6 +173,9 @@ def gateway_problem(gw: GatewayConf) -> str | None:
         return "its name is not letters, digits, '_', '.' or '-'"
     if gw.register and not (gw.username and gw.password):
         return "it registers but has no username and password"
+    if gw.transport == "tls":
+        # sofia drops a TLS gateway on a profile without TLS ("unsupported transport"); ours have none.
+        return "TLS is not enabled on xmlcurl's profiles"
     return None
 
 
