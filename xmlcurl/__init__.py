@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any, Mapping
 
 from flask import Flask
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from . import config, db
 from .logging_setup import configure as configure_logging
@@ -21,6 +22,10 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     configure_logging(settings["LOG_LEVEL"])
     secret = settings["SECRET_KEY"] or _secrets.token_urlsafe(48)  # development and tests only (checked)
     app.config.update(SECRET_KEY=secret, XMLCURL=settings, TESTING=settings["ENV"] == "testing")
+    if settings["PROXY_HOPS"]:
+        # Behind a TLS-terminating proxy: the client address (node allow-lists, logs) comes from its headers.
+        hops = settings["PROXY_HOPS"]
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops)  # type: ignore[method-assign]
 
     url = settings["DATABASE_URL"]
     fresh_sqlite = False

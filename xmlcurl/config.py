@@ -39,6 +39,7 @@ SETTINGS: dict[str, Setting] = {
     "DB_READ_TIMEOUT": Setting(5, int, "seconds to wait for a MySQL answer"),
     "DB_POOL_SIZE": Setting(5, int, "connections kept per worker"),
     "FETCH_BUDGET_MS": Setting(1500, int, "time budget of one fetch: database waits are cut to fit, then 503 (set the xml_curl binding timeout above it)"),
+    "PROXY_HOPS": Setting(0, int, "reverse proxies in front of gunicorn whose X-Forwarded-For/-Proto are trusted (0: the TCP peer is the client)"),
     "DB_POOL_RECYCLE": Setting(1800, int, "seconds before a pooled connection is replaced"),
     "SEED_DEMO": Setting(True, _bool, "seed a new SQLite database with the demo data"),
     "CACHE": Setting(True, _bool, "per-worker cache of the fetch path's data (off: every fetch queries the database)"),
@@ -96,6 +97,8 @@ def _check(values: dict[str, Any]) -> None:
             "(e.g. python -c 'import secrets; print(secrets.token_urlsafe(48))'), "
             "or set XMLCURL_ENV=development on a development machine"
         )
+    if not 0 <= values["PROXY_HOPS"] <= 5:
+        raise ConfigError("XMLCURL_PROXY_HOPS must be between 0 and 5")
     if not 100 <= values["FETCH_BUDGET_MS"] <= 60_000:
         raise ConfigError("XMLCURL_FETCH_BUDGET_MS must be between 100 and 60000")
     if values["MAX_BODY_BYTES"] < 1024:

@@ -34,3 +34,25 @@ def xmlcurl_log():
     yield handler
     logger.removeHandler(handler)
     logger.setLevel(old_level)
+
+
+@pytest.fixture
+def make_sqlite_app(sqlite_template, tmp_path):
+    """Apps with extra settings, each on its own copy of the demo SQLite database."""
+    import shutil
+
+    from tests.conftest import BASE_SETTINGS
+    from xmlcurl import create_app
+
+    made = []
+
+    def make(**overrides):
+        path = tmp_path / f"xmlcurl-{len(made)}.sqlite3"
+        shutil.copy(sqlite_template, path)
+        application = create_app({**BASE_SETTINGS, "DATABASE_URL": f"sqlite:///{path}", **overrides})
+        made.append(application)
+        return application
+
+    yield make
+    for application in made:
+        application.extensions["xmlcurl.db"].dispose()

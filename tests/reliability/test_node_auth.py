@@ -185,3 +185,40 @@ def test_a_rotated_secret_takes_effect_at_once(app, fetch):
         sess.commit()
     assert fetch(SIP_AUTH).status_code == 401
     assert fetch(SIP_AUTH, secret="rotated").status_code == 200
+
+
+# --- behind a reverse proxy -------------------------------------------------------------------------
+
+def allow_only(app, sources: str) -> None:
+    set_sources(app, "media-1", sources)
+
+
+def test_behind_a_trusted_proxy_the_allow_list_sees_the_forwarded_address(make_sqlite_app):
+    app = make_sqlite_app(PROXY_HOPS=1)
+    allow_only(app, "10.1.2.3")
+    client = app.test_client()
+    headers = {**basic_auth("media-1", "media-1-secret"), "X-Forwarded-For": "10.1.2.3"}
+    ok = client.post("/freeswitch", data=SIP_AUTH, headers=headers, content_type="application/x-www-form-urlencoded")
+    assert ok.status_code == 200
+    headers["X-Forwarded-For"] = "10.9.9.9"
+    refused = client.post("/freeswitch", data=SIP_AUTH, headers=headers, content_type="application/x-www-form-urlencoded")
+    assert refused.status_code == 403
+
+
+def test_a_forwarded_address_counts_only_one_hop_back(make_sqlite_app):
+    """A node cannot forge its address: the proxy appends the real peer, and only the last hop is believed."""
+    app = make_sqlite_app(PROXY_HOPS=1)
+    allow_only(app, "10.1.2.3")
+    headers = {**basic_auth("media-1", "media-1-secret"), "X-Forwarded-For": "10.1.2.3, 192.0.2.66"}
+    response = app.test_client().post("/freeswitch", data=SIP_AUTH, headers=headers,
+                                      content_type="application/x-www-form-urlencoded")
+    assert response.status_code == 403
+
+
+def test_without_proxy_hops_a_forwarded_header_is_ignored(make_sqlite_app):
+    app = make_sqlite_app()
+    allow_only(app, "10.1.2.3")
+    headers = {**basic_auth("media-1", "media-1-secret"), "X-Forwarded-For": "10.1.2.3"}
+    response = app.test_client().post("/freeswitch", data=SIP_AUTH, headers=headers,
+                                      content_type="application/x-www-form-urlencoded")
+    assert response.status_code == 403
