@@ -203,7 +203,11 @@ def _close_sessions(_exc: BaseException | None) -> None:
     for key in ("db_session", "db_read_session"):
         sess = g.pop(key, None)
         if sess is not None:
-            sess.close()
+            try:
+                sess.close()
+            except SQLAlchemyError:
+                # A connection that timed out cannot even roll back: drop it, never fail an answered request.
+                sess.invalidate()
 
 
 # --- creating the schema -------------------------------------------------------------------

@@ -86,3 +86,20 @@ def test_a_database_error_answers_the_api_with_a_json_503(sqlite_app, monkeypatc
     response = sqlite_app.test_client().get("/api/v1/tenants", headers={"Authorization": "Bearer x"})
     assert response.status_code == 503
     assert response.get_json()["code"] == "service_unavailable"
+
+
+def test_a_session_that_cannot_roll_back_at_teardown_does_not_fail_the_answered_fetch(sqlite_app, monkeypatch):
+    """Under overload a timed-out connection cannot even roll back; the answer already built still goes out."""
+    from sqlalchemy.exc import OperationalError
+    from sqlalchemy.orm import Session
+
+    invalidated = []
+
+    def close(self):
+        raise OperationalError("ROLLBACK", {}, Exception("Lost connection to MySQL server during query (timed out)"))
+
+    monkeypatch.setattr(Session, "close", close)
+    monkeypatch.setattr(Session, "invalidate", lambda self: invalidated.append(self))
+    response = post(sqlite_app)
+    assert response.status_code == 200
+    assert invalidated
