@@ -5,11 +5,11 @@ import base64
 import random
 from dataclasses import dataclass
 
-from sqlalchemy import Engine, create_engine, func, make_url, select, text
+from sqlalchemy import Engine, create_engine, func, inspect, make_url, select, text
 
 from xmlcurl import db
 from xmlcurl.generate import GeneratorOptions, generate_dataset
-from xmlcurl.models import Node, Route, SipUser, Tenant, TenantNode
+from xmlcurl.models import Base, Node, Route, SipUser, Tenant, TenantNode
 
 from .bodies import CAPTURES, captured, derive
 
@@ -26,21 +26,28 @@ def _authorization(node: str) -> str:
     return "Basic " + base64.b64encode(f"{node}:{node}-secret".encode()).decode()
 
 
+def _reusable(engine: Engine, options: GeneratorOptions) -> bool:
+    """Whether the database has the current schema (every model column) and this many users."""
+    try:
+        found = inspect(engine)
+        for table in Base.metadata.sorted_tables:
+            if {c.name for c in table.columns} - {c["name"] for c in found.get_columns(table.name)}:
+                return False
+        with engine.connect() as conn:
+            return conn.scalar(select(func.count()).select_from(SipUser)) == options.users
+    except Exception:  # noqa: BLE001 - no database or no schema: build it
+        return False
+
+
 def prepare_database(url: str, options: GeneratorOptions, reuse: bool) -> Engine:
     """(Re)create the database and fill it, unless `reuse` and it already holds this many users."""
     parsed = make_url(url)
     server = create_engine(parsed.set(database=""))
     engine = db.make_engine(url, {"DB_POOL_SIZE": 2, "DB_POOL_RECYCLE": 3600, "DB_CONNECT_TIMEOUT": 5,
                                   "DB_READ_TIMEOUT": 600})
-    if reuse:
-        try:
-            with engine.connect() as conn:
-                users = conn.scalar(select(func.count()).select_from(SipUser))
-            if users == options.users:
-                server.dispose()
-                return engine
-        except Exception:  # noqa: BLE001 - no database or no schema: build it below
-            pass
+    if reuse and _reusable(engine, options):
+        server.dispose()
+        return engine
     with server.begin() as conn:
         conn.execute(text(f"DROP DATABASE IF EXISTS `{parsed.database}`"))
         conn.execute(text(f"CREATE DATABASE `{parsed.database}` CHARACTER SET utf8mb4"))
