@@ -111,6 +111,8 @@ def login():
                 admin_users.record_login(dbs, user)
                 dbs.commit()
                 session.clear()  # a fresh session (and CSRF token) after signing in
+                # Permanent: the signed cookie is refused after 12 hours without a request (idle timeout).
+                session.permanent = True
                 session["admin_user_id"] = user.id
                 session["pw"] = password_mark(user)
                 flash(f"Signed in as {user.username}.", "ok")

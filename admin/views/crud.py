@@ -103,14 +103,20 @@ def edit(resource: str, ident: int):
     return redirect(url_for("admin.list", resource=res.slug))
 
 
-def _dependents(exc: ServiceError | None) -> list[dict[str, Any]]:
-    """A refused delete's dependents, each with a link to its list page when there is one."""
+def _dependents(res: Resource, row: Any, exc: ServiceError | None) -> list[dict[str, Any]]:
+    """A refused delete's dependents: a few linked by id, and all of them when a list can filter for them."""
     if not isinstance(exc, InUse):
         return []
     out = []
     for label, info in exc.dependents.items():
         page = DEPENDENT_PAGES.get(label)
-        out.append({"label": label.replace("_", " "), "count": info["count"],
+        if res.slug == "tenants" and page in ("sip-users", "dids", "routes"):
+            every = url_for("admin.list", resource=page, tenant_id=row.id)
+        elif res.slug == "nodes" and label == "pinned_tenants":
+            every = url_for("admin.pinning_list", node_id=row.id)
+        else:
+            every = None
+        out.append({"label": label.replace("_", " "), "count": info["count"], "all": every,
                     "links": [(ident, url_for("admin.edit", resource=page, ident=ident) if page else None)
                               for ident in info["ids"]]})
     return out
@@ -124,13 +130,13 @@ def delete(resource: str, ident: int):
     if request.method == "GET":
         refusal = dry_run(res.service.delete, ident)
         return render_template("admin/confirm_delete.html", res=res, row=row, label=label,
-                               refusal=refusal, dependents=_dependents(refusal))
+                               refusal=refusal, dependents=_dependents(res, row, refusal))
     try:
         run(True, res.service.delete, ident)
     except ServiceError as exc:
         if exc.status == 404:
             raise
         return render_template("admin/confirm_delete.html", res=res, row=row, label=label, refusal=exc,
-                               dependents=_dependents(exc)), exc.status
+                               dependents=_dependents(res, row, exc)), exc.status
     flash(f"Deleted {label}.", "ok")
     return redirect(url_for("admin.list", resource=res.slug))

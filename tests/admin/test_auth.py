@@ -124,3 +124,14 @@ def _user_id(app, username: str) -> int:
 
     with app.app_context():
         return admin_users.by_username(db.session(), username).id
+
+
+def test_changing_ones_own_password_needs_the_current_one(app, acme_admin):
+    wrong = post(acme_admin, "/admin/account", {"current_password": "not-it", "new_password": "another-long-pass"})
+    assert wrong.status_code == 422
+    assert 'id="current_password-error">wrong password' in wrong.get_data(as_text=True)
+    done = post(acme_admin, "/admin/account", {"current_password": ACME_ADMIN[1], "new_password": "another-long-pass"},
+                follow_redirects=True)
+    assert "Your password was changed" in done.get_data(as_text=True)
+    assert acme_admin.get("/admin/sip-users/").status_code == 200  # this session stays signed in
+    assert login(app.test_client(), ACME_ADMIN[0], ACME_ADMIN[1]).status_code == 401

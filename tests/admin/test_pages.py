@@ -34,7 +34,7 @@ def test_every_page_renders_for_a_superadmin(superadmin):
 
 
 def test_every_tenant_admin_page_renders(acme_admin):
-    for path in ("/admin/", "/admin/sip-users/", "/admin/sip-users/new", "/admin/sip-users/1", "/admin/dids/",
+    for path in ("/admin/", "/admin/account", "/admin/sip-users/", "/admin/sip-users/new", "/admin/sip-users/1", "/admin/dids/",
                  "/admin/dids/new", "/admin/dids/1", "/admin/tokens/", "/admin/audit/", "/admin/import",
                  "/admin/export/sip_users.csv", "/admin/export/dids.csv"):
         assert acme_admin.get(path).status_code == 200, path
@@ -103,7 +103,8 @@ def test_changing_a_domain_with_users_asks_for_confirmation(superadmin, session)
 def test_delete_confirmation_lists_dependents_and_refuses(superadmin, session):
     page = superadmin.get("/admin/tenants/1/delete").get_data(as_text=True)
     assert "It cannot be deleted" in page and "10 sip users" in page and "1 dids" in page
-    assert 'href="/admin/sip-users/1"' in page and "<button" not in page.split("<main>")[1]
+    assert 'href="/admin/sip-users/1"' in page and 'href="/admin/sip-users/?tenant_id=1">see all' in page
+    assert "<button" not in page.split("<main>")[1]
     response = post(superadmin, "/admin/tenants/1/delete")
     assert response.status_code == 409
     session.expire_all()
