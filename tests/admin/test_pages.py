@@ -254,3 +254,22 @@ def test_dashboard_counts_and_recent_fetch_errors(superadmin, fetch):
     assert "<strong>3</strong> tenants" in page and "<strong>30</strong> SIP users" in page
     assert re.search(r"media-1</a></td><td>media</td>\s*<td>127.0.0.11</td>\s*<td>acme \(100\), initech \(100\)", page)
     assert "acme.example.com/4242/sip_auth" in page
+
+
+def test_data_is_escaped_on_every_page_it_appears(superadmin):
+    name = '<script>alert("x")</script>'
+    post(superadmin, "/admin/tenants/new", {"code": "xss", "name": name, "sip_domain": "xss.example.com",
+                                            "enabled": "true"})
+    for path in ("/admin/tenants/?q=xss", "/admin/", "/admin/audit/?entity=tenant"):
+        page = superadmin.get(path).get_data(as_text=True)
+        assert "<script>" not in page and "&lt;script&gt;" in page, path
+
+
+def test_recent_fetch_failures_keep_only_the_newest():
+    from xmlcurl.fetch.recent import RecentFailures
+
+    recent = RecentFailures(size=3)
+    for n in range(5):
+        recent.record("media-1", "directory", f"key-{n}", 200, "not found", "127.0.0.1")
+    assert [item.key for item in recent.newest()] == ["key-4", "key-3", "key-2"]
+    assert [item.key for item in recent.newest(limit=1)] == ["key-4"]
