@@ -37,7 +37,8 @@ def test_every_tenant_admin_page_renders(acme_admin):
     for path in ("/admin/", "/admin/account", "/admin/sip-users/", "/admin/sip-users/new", "/admin/sip-users/1", "/admin/dids/",
                  "/admin/dids/new", "/admin/dids/1", "/admin/tokens/", "/admin/audit/", "/admin/import",
                  "/admin/export/sip_users.csv", "/admin/export/dids.csv"):
-        assert acme_admin.get(path).status_code == 200, path
+        response = acme_admin.get(path)
+        assert response.status_code == 200 and response.get_data(), path
 
 
 def test_list_pages_page_through_rows(superadmin):
