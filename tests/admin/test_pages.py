@@ -125,6 +125,9 @@ def test_pinning_from_the_tenant_page(superadmin, session):
                                                        "back": "tenant"}, follow_redirects=True)
     assert "Pinned tenant globex to media-1 (weight 40)." in response.get_data(as_text=True)
     assert session.get(TenantNode, (2, 2)).weight == 40
+    acme = superadmin.get("/admin/tenants/1").get_data(as_text=True)
+    assert '<option value="3">media-2' in acme and '<option value="2">' not in acme.split("pin-node")[1]
+    assert "Pinned to every media node." in superadmin.get("/admin/tenants/2").get_data(as_text=True)
     router = post(superadmin, "/admin/pinning/new", {"tenant_id": "2", "node_id": "1", "back": "tenant"},
                   follow_redirects=True)
     assert "only media nodes can be pinned" in router.get_data(as_text=True)
