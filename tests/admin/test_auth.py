@@ -135,3 +135,13 @@ def test_changing_ones_own_password_needs_the_current_one(app, acme_admin):
     assert "Your password was changed" in done.get_data(as_text=True)
     assert acme_admin.get("/admin/sip-users/").status_code == 200  # this session stays signed in
     assert login(app.test_client(), ACME_ADMIN[0], ACME_ADMIN[1]).status_code == 401
+
+
+def test_an_idle_session_expires(app, superadmin):
+    import datetime as dt
+    import time
+
+    assert superadmin.get("/admin/").status_code == 200
+    app.permanent_session_lifetime = dt.timedelta(seconds=1)
+    time.sleep(2.1)
+    assert superadmin.get("/admin/").status_code == 302
