@@ -29,7 +29,9 @@ IN_CI = os.environ.get("CI", "").lower() == "true"
 
 # The fetch cache polls the config version on every fetch here, so a test that changes data sees
 # the change on its next fetch (tests/fetch/test_cache.py covers the polling interval itself).
-BASE_SETTINGS = {"ENV": "testing", "LOG_LEVEL": "WARNING", "SEED_DEMO": False, "CACHE_POLL_SECONDS": 0}
+# A generous fetch budget: the deadline tests set their own, the others must not fail on a busy CI machine.
+BASE_SETTINGS = {"ENV": "testing", "LOG_LEVEL": "WARNING", "SEED_DEMO": False, "CACHE_POLL_SECONDS": 0,
+                 "FETCH_BUDGET_MS": 20000}
 
 
 # --- databases -------------------------------------------------------------------------------

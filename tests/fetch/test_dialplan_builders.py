@@ -7,7 +7,7 @@ import pytest
 from lxml import etree
 
 from xmlcurl.fetch.dialplan.data import Candidate, NodeInfo, TenantInfo, UserInfo
-from xmlcurl.fetch.dialplan.extension import Action, build_extension, build_rejection, check_action
+from xmlcurl.fetch.dialplan.extension import FINAL_CAUSES, Action, build_extension, build_rejection, check_action
 from xmlcurl.fetch.dialplan.media import CallerId, build_outbound, build_user_bridge, caller_id
 from xmlcurl.fetch.dialplan.numbers import NumberingPlan
 from xmlcurl.fetch.dialplan.router import build_did, build_route
@@ -74,6 +74,7 @@ def test_outbound_extension_sets_the_tenant_and_bridges_every_router_with_failov
         ("set", "hangup_after_bridge=true"),
         ("set", "effective_caller_id_number=8657100000000"),
         ("set", "effective_caller_id_name=Acme"),
+        ("set", f"fail_on_single_reject={FINAL_CAUSES}"),
         ("bridge", "{sip_h_X-Tenant=acme}sofia/gateway/router-router-1/8613800138000"
                    "|sofia/gateway/router-router-2/8613800138000"),
     ]
@@ -95,8 +96,16 @@ def test_route_extension_carries_limits_and_bypass_and_the_plan_legs():
         ("set", "sip_copy_custom_headers=false"),
         ("set", "hangup_after_bridge=true"),
         ("set", "bypass_media=true"),
+        ("set", f"fail_on_single_reject={FINAL_CAUSES}"),
         ("bridge", "sofia/gateway/carrier-b/8613800138000|sofia/gateway/carrier-a/08613800138000"),
     ]
+
+
+def test_busy_or_refused_calls_are_not_retried_on_the_next_leg():
+    causes = FINAL_CAUSES.split(":")
+    assert {"USER_BUSY", "CALL_REJECTED", "UNALLOCATED_NUMBER", "NO_ROUTE_DESTINATION"} <= set(causes)
+    # Faults of a router or carrier (503, timeouts, unreachable) must still fail over.
+    assert not {"NORMAL_TEMPORARY_FAILURE", "RECOVERY_ON_TIMER_EXPIRE", "DESTINATION_OUT_OF_ORDER"} & set(causes)
 
 
 def test_did_extension_bridges_media_nodes_in_order_with_ipv6_in_brackets():

@@ -4,6 +4,7 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import delete, insert, update
 
+from xmlcurl.fetch.dialplan.extension import FINAL_CAUSES
 from tests.conftest import CONFORMANCE, captured_request, cluster_body, retarget
 from tests.fetch.test_dialplan_builders import assert_rejected, bridge_of, parse_answer
 from xmlcurl.fetch.xmldoc import NOT_FOUND
@@ -44,7 +45,8 @@ def test_acme_outbound_matches_the_answer_the_real_cluster_accepted(fetch):
     assert (got.context, got.extension, got.field, got.expression) == (
         reference.context, reference.extension, reference.field, reference.expression)
     caller_id = [("set", "effective_caller_id_number=8657100000000"), ("set", "effective_caller_id_name=Acme")]
-    assert got.actions == reference.actions[:-1] + caller_id + reference.actions[-1:]
+    final = [("set", f"fail_on_single_reject={FINAL_CAUSES}")]
+    assert got.actions == reference.actions[:-1] + caller_id + final + reference.actions[-1:]
 
 
 @pytest.mark.parametrize("node", sorted(PINNED))

@@ -4,6 +4,7 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import insert, update
 
+from xmlcurl.fetch.dialplan.extension import FINAL_CAUSES
 from tests.conftest import CONFORMANCE, captured_request, cluster_body, retarget
 from tests.fetch.test_dialplan_builders import assert_rejected, bridge_of, parse_answer
 from xmlcurl.fetch.xmldoc import NOT_FOUND
@@ -38,7 +39,8 @@ def test_acme_from_media_1_matches_the_answer_the_real_cluster_accepted(fetch):
     reference = parse_answer((CONFORMANCE / "cluster" / "router-1_dialplan_from-media.xml").read_bytes())
     assert (got.context, got.extension, got.expression) == (reference.context, reference.extension, reference.expression)
     limits = [("limit", "hash tenant-calls-router acme 100 !USER_BUSY"), ("limit", "hash tenant-cps acme 10/1 !USER_BUSY")]
-    assert got.actions == reference.actions[:1] + limits + reference.actions[1:]
+    final = [("set", f"fail_on_single_reject={FINAL_CAUSES}")]
+    assert got.actions == reference.actions[:1] + limits + reference.actions[1:-1] + final + reference.actions[-1:]
     assert bridge_of(got) == B_THEN_A
 
 

@@ -75,7 +75,7 @@ def test_body_that_is_not_a_fetch_is_a_400_in_plain_text(fetch):
 
 
 def test_body_over_the_limit_is_a_413(fetch):
-    response = fetch(SIP_AUTH + b"&pad=" + b"x" * 70000)
+    response = fetch(SIP_AUTH + b"&pad=" + b"x" * 300000)
     assert response.status_code == 413
     assert response.mimetype == "text/plain"
 

@@ -96,3 +96,10 @@ def test_vendored_conformance_copy_matches_shared_when_present():
     for path in shared.rglob("*"):
         if path.is_file():
             assert (CONFORMANCE / path.relative_to(shared)).read_bytes() == path.read_bytes(), path
+
+
+def test_caller_header_names_xmlcurl_never_reads_are_skipped_not_refused():
+    request = parse_fetch(b"hostname=media-1&section=dialplan&tag_name=&key_name=&key_value="
+                          b"&variable_sip_h_X-A!b=1&Hunt-Destination-Number=100")
+    assert request.get("Hunt-Destination-Number") == "100"
+    assert "variable_sip_h_X-A!b" not in request.params

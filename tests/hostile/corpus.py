@@ -112,7 +112,7 @@ def _form_entries():
     yield ("xml-body", b"<document/>", None)
     yield ("huge-key-value", retarget(SIP_AUTH, key_value="a" * 20000), None)
     yield ("huge-user", retarget(SIP_AUTH, user="1" * 30000), None)
-    yield ("oversized-body", SIP_AUTH + b"&pad=" + b"x" * 70000, None)
+    yield ("oversized-body", SIP_AUTH + b"&pad=" + b"x" * 300000, None)
     yield ("oversized-many-fields", SIP_AUTH + b"".join(b"&f%d=1" % i for i in range(20000)), None)
     yield ("hostname-other-node", retarget(SIP_AUTH, hostname="media-2"), None)
     yield ("hostname-router", retarget(SIP_AUTH, hostname="router-1"), None)

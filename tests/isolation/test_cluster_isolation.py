@@ -25,7 +25,7 @@ from xmlcurl.fetch.xmldoc import NOT_FOUND
 from xmlcurl.models import Did, Gateway, Node, Route, SipUser, Tenant, TenantNode
 from xmlcurl.secrets import hash_node_secret
 
-EXAMPLES = 40
+EXAMPLES = 25
 # No shrinking: an example costs a database and ~150 fetches, and the failing cluster is printed whole.
 CLUSTERS = settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=[HealthCheck.too_slow],
                     phases=[Phase.explicit, Phase.reuse, Phase.generate])

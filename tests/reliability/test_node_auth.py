@@ -2,8 +2,6 @@
 from __future__ import annotations
 
 import secrets
-import statistics
-import time
 
 import pytest
 from sqlalchemy import update
@@ -38,19 +36,6 @@ def test_unknown_node_is_verified_against_a_hash_like_a_wrong_secret(fetch, monk
     assert fetch(SIP_AUTH, secret=secrets.token_hex(8)).status_code == 401
     assert len(verified) == 2
     assert all(stored.startswith("$argon2id$") for stored in verified)
-
-
-def test_unknown_node_and_wrong_secret_take_about_the_same_time(fetch):
-    def timed(node: str) -> float:
-        started = time.perf_counter()
-        assert fetch(SIP_AUTH, node=node, secret=secrets.token_hex(8)).status_code == 401
-        return time.perf_counter() - started
-
-    timed("media-9")  # the dummy hash is made once per process
-    unknown = statistics.median(timed("media-9") for _ in range(7))
-    wrong = statistics.median(timed("media-1") for _ in range(7))
-    print(f"\nrefusal time, median of 7: unknown node {unknown * 1000:.1f} ms, wrong secret {wrong * 1000:.1f} ms")
-    assert 0.5 < unknown / wrong < 2
 
 
 # --- source allow-list -------------------------------------------------------------------------

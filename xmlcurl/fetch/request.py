@@ -81,7 +81,10 @@ def _parse_params(rest: str) -> dict[str, str]:
         if not sep:
             raise BadFetch(f"field without '=' in the encoded part: {name[:40]!r}")
         if not _PARAM_NAME.fullmatch(name):
-            raise BadFetch(f"malformed field name: {name[:40]!r}")
+            # Caller SIP headers (X-*) arrive under their own names, unencoded, and a SIP token may
+            # hold '!', '%', '*', ... xmlcurl never reads such a field: refusing the fetch would let
+            # any caller push its node onto the static files.
+            continue
         if _BAD_PERCENT.search(value):
             raise BadFetch(f"invalid percent-encoding in {name}")
         if name in params:

@@ -19,6 +19,16 @@ _BRIDGE_VARS = re.compile(r"\{[A-Za-z0-9_-]+=[A-Za-z0-9_.-]+\}")
 _PLAIN_DATA = re.compile(r"[^${}|,\\]*")
 
 
+#: Answers that end the call instead of trying the next bridge leg. Without it a busy callee, an
+#: unknown number or a router's own refusal (its limits, no route) would be retried on every other
+#: router or carrier. originate reads it from the calling channel and matches cause names as
+#: substrings, so ':' separates them (a ',' would split the action data).
+FINAL_CAUSES = ":".join([
+    "USER_BUSY", "CALL_REJECTED", "UNALLOCATED_NUMBER", "NO_ROUTE_DESTINATION",
+    "INVALID_NUMBER_FORMAT", "NUMBER_CHANGED", "NO_ANSWER", "ORIGINATOR_CANCEL",
+])
+
+
 @dataclass(frozen=True)
 class Action:
     application: str

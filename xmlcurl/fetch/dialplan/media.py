@@ -10,7 +10,7 @@ from ..registry import handles
 from . import queries
 from .common import Call, describe, reject
 from .data import NodeInfo, TenantInfo, UserInfo
-from .extension import Action, build_extension
+from .extension import FINAL_CAUSES, Action, build_extension
 from .numbers import (
     CID_NAME, CID_NUMBER, CONTEXT, DID, DIALLED, DOMAIN, GATEWAY_NAME, TENANT_CODE, USERNAME,
     InvalidValue, anchored, did_forms, is_ip, matches, normalise,
@@ -55,6 +55,7 @@ def build_outbound(context: str, dialled: str, number: str, tenant: TenantInfo, 
         actions.append(Action("set", f"effective_caller_id_number={cid.number}"))
     if cid.name:
         actions.append(Action("set", f"effective_caller_id_name={cid.name}"))
+    actions.append(Action("set", f"fail_on_single_reject={FINAL_CAUSES}"))
     # The leading {..} block applies to every leg and wins over a header the caller sent.
     actions.append(Action("bridge", f"{{sip_h_X-Tenant={code}}}{legs}"))
     return build_extension(context, "outbound", anchored(dialled), actions)

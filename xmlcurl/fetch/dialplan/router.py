@@ -8,7 +8,7 @@ from ..registry import handles
 from . import queries
 from .common import Call, describe, reject
 from .data import NodeInfo, TenantInfo
-from .extension import Action, build_extension
+from .extension import FINAL_CAUSES, Action, build_extension
 from .numbers import CONTEXT, DID, GATEWAY_NAME, TENANT_CODE, anchored, did_forms, is_ip, matches, sip_host
 from .routing import RoutePlan, Rejection, decide
 
@@ -27,6 +27,7 @@ def build_route(context: str, tenant: TenantInfo, plan: RoutePlan) -> etree._Ele
     ]
     if plan.bypass_media:
         actions.append(Action("set", "bypass_media=true"))
+    actions.append(Action("set", f"fail_on_single_reject={FINAL_CAUSES}"))
     actions.append(Action("bridge", plan.bridge))
     return build_extension(context, "route", anchored(plan.number), actions)
 
