@@ -28,7 +28,9 @@ def directory(hostname: str, domain: str, user: str, action: str, profile: str) 
     """A user lookup: sofia's REGISTER/INVITE digest check (sip_auth) or a bridge to user/ (user_call)."""
     if action == "sip_auth":
         params = [("action", "sip_auth"), ("sip_profile", profile), ("sip_auth_username", user),
-                  ("sip_auth_realm", domain), ("sip_auth_method", "REGISTER"), ("key", "id"), ("user", user),
+                  ("sip_auth_realm", domain), ("sip_to_user", user), ("sip_to_host", domain),
+                  ("sip_from_user", user), ("sip_from_host", domain), ("sip_auth_method", "REGISTER"),
+                  ("key", "id"), ("user", user),
                   ("domain", domain)]
     else:
         params = [("as_channel", "true"), ("action", "user_call"), ("key", "id"), ("user", user), ("domain", domain)]

@@ -32,8 +32,10 @@ SETTINGS: dict[str, Setting] = {
     "SECRET_KEY": Setting(None, str, "signs admin sessions; 32+ characters outside development"),
     "DATABASE_URL": Setting(None, str, "SQLAlchemy URL, e.g. mysql+pymysql://u:p@host/db; SQLite in the instance folder when unset"),
     "READ_DATABASE_URL": Setting(None, str, "replica URL for the fetch path; the primary when unset"),
-    "MAX_BODY_BYTES": Setting(65536, int, "largest fetch body accepted (413 above)"),
-    "DIRECTORY_CACHEABLE_MS": Setting(60000, int, "cacheable= on directory users, in ms; 0 leaves it off"),
+    "MAX_BODY_BYTES": Setting(262144, int, "largest fetch body accepted (413 above)"),
+    # Off by default: FreeSWITCH answers from its user cache before fetching, which would skip the
+    # directory's sip_auth host checks (cross-tenant REGISTER) for a cached user.
+    "DIRECTORY_CACHEABLE_MS": Setting(0, int, "cacheable= on directory users, in ms; 0 (default) leaves it off"),
     "LOG_LEVEL": Setting("INFO", str, "logging level"),
     "DB_CONNECT_TIMEOUT": Setting(2, int, "seconds to connect to MySQL"),
     "DB_READ_TIMEOUT": Setting(5, int, "seconds to wait for a MySQL answer"),

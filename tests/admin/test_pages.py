@@ -144,11 +144,11 @@ def test_did_form_names_the_user_by_username(superadmin, session):
 
 def test_user_variables_are_edited_as_lines(superadmin, session):
     response = post(superadmin, "/admin/sip-users/3", {"username": "1002", "kind": "agent", "enabled": "true",
-                                                       "variables": "hold_music=local_stream://moh\nrecord=true"})
+                                                       "variables": "x_hold_music=local_stream://moh\ntoll_allow=local"})
     assert response.status_code == 302
     session.expire_all()
     assert {v.name: v.value for v in session.get(SipUser, 3).variables} == {
-        "hold_music": "local_stream://moh", "record": "true"}
+        "x_hold_music": "local_stream://moh", "toll_allow": "local"}
     bad = post(superadmin, "/admin/sip-users/3", {"username": "1002", "kind": "agent", "variables": "9bad=x"})
     assert bad.status_code == 422 and "line 1: name:" in bad.get_data(as_text=True)
 

@@ -8,7 +8,7 @@ from xmlcurl.secrets import sip_a1_hash
 from tests.api.conftest import ACME, GLOBEX, assert_error
 
 NEW = {"tenant_id": ACME, "username": "3000", "password": "robot-password", "kind": "robot",
-       "cid_number": "8657100003000", "cid_name": "Robot 3000", "variables": [{"name": "campaign", "value": "spring"}]}
+       "cid_number": "8657100003000", "cid_name": "Robot 3000", "variables": [{"name": "x_campaign", "value": "spring"}]}
 
 
 def stored_hash(app, user_id: int) -> str:
@@ -21,7 +21,7 @@ def test_create_stores_only_the_a1_hash(api, app):
     assert response.status_code == 201
     body = response.get_json()
     assert "password" not in body and "a1_hash" not in body and body["has_password"] is True
-    assert body["variables"] == [{"name": "campaign", "value": "spring"}]
+    assert body["variables"] == [{"name": "x_campaign", "value": "spring"}]
     assert stored_hash(app, body["id"]) == sip_a1_hash("3000", "acme.example.com", "robot-password")
 
 
@@ -30,7 +30,7 @@ def test_created_user_is_served_to_its_node(api, fetch):
     api.post("/sip-users", json=NEW)
     answer = fetch(make_body("media-1", "directory", "domain", "name", "acme.example.com", user="3000",
                              domain="acme.example.com", action="sip_auth")).get_data(as_text=True)
-    assert sip_a1_hash("3000", "acme.example.com", "robot-password") in answer and "campaign" in answer
+    assert sip_a1_hash("3000", "acme.example.com", "robot-password") in answer and "x_campaign" in answer
 
 
 def test_get_and_list_users(api):
@@ -41,11 +41,11 @@ def test_get_and_list_users(api):
 
 def test_update_password_kind_and_variables(api, app):
     body = api.patch("/sip-users/2", json={"password": "new-password-1", "kind": "robot",
-                                           "variables": [{"name": "a", "value": "1"}, {"name": "b", "value": "2"}]}).get_json()
-    assert body["kind"] == "robot" and [v["name"] for v in body["variables"]] == ["a", "b"]
+                                           "variables": [{"name": "x_a", "value": "1"}, {"name": "toll_allow", "value": "2"}]}).get_json()
+    assert body["kind"] == "robot" and [v["name"] for v in body["variables"]] == ["toll_allow", "x_a"]
     assert stored_hash(app, 2) == sip_a1_hash("1001", "acme.example.com", "new-password-1")
-    body = api.patch("/sip-users/2", json={"variables": [{"name": "b", "value": "3"}]}).get_json()
-    assert body["variables"] == [{"name": "b", "value": "3"}]
+    body = api.patch("/sip-users/2", json={"variables": [{"name": "toll_allow", "value": "3"}]}).get_json()
+    assert body["variables"] == [{"name": "toll_allow", "value": "3"}]
 
 
 def test_a_new_username_needs_the_password_again(api, app):
@@ -66,7 +66,7 @@ def test_bad_user_fields_answer_422(api):
         "variables": [{"name": "user_context", "value": "x"}, {"name": "1bad", "value": "y"}, {"name": "ok", "value": "${x}"}],
     }), 422, "invalid", "username", "password", "kind", "cid_number", "cid_name", "outbound_cid_name", "variables")
     assert set(body["errors"]["variables"]) == {"0", "1", "2"}
-    assert_error(api.post("/sip-users", json={**NEW, "variables": [{"name": "a", "value": "1"}, {"name": "a", "value": "2"}]}),
+    assert_error(api.post("/sip-users", json={**NEW, "variables": [{"name": "x_a", "value": "1"}, {"name": "X_A", "value": "2"}]}),
                  422, "invalid", "variables")
     assert_error(api.post("/sip-users", json={**NEW, "tenant_id": None}), 422, "invalid")
     no_tenant = {key: value for key, value in NEW.items() if key != "tenant_id"}
@@ -113,3 +113,27 @@ def test_caller_names_that_look_like_spreadsheet_formulas_are_refused(api):
     for name in ("=HYPERLINK(1)", "+1", "-x", "@SUM(1)"):
         assert_error(api.patch("/sip-users/1", json={"cid_name": name}), 422, "invalid", "cid_name")
     assert api.patch("/sip-users/1", json={"cid_name": "Sales - Desk 1"}).status_code == 200
+
+
+def test_variables_that_could_run_commands_or_override_xmlcurls_are_refused(api):
+    for name in ("api_hangup_hook", "execute_on_answer", "USER_CONTEXT", "Tenant", "hold_music"):
+        body = assert_error(api.post("/sip-users", json={**NEW, "variables": [{"name": name, "value": "system id"}]}),
+                            422, "invalid", "variables")
+        message = body["errors"]["variables"]["0"]["name"][0]
+        assert ("set by xmlcurl itself" in message) if name.lower() in {"user_context", "tenant"} else (
+            "must start with 'x_'" in message and "toll_allow" in message), (name, message)
+    assert_error(api.patch("/sip-users/2", json={"variables": [{"name": "api_hangup_hook", "value": "system id"}]}),
+                 422, "invalid", "variables")
+
+
+def test_a_dotted_username_is_accepted_and_a_trailing_newline_is_not(api):
+    assert api.post("/sip-users", json={**NEW, "username": "john.doe"}).status_code == 201
+    assert_error(api.post("/sip-users", json={**NEW, "username": "john\n"}), 422, "invalid", "username")
+
+
+def test_a_dotted_username_made_through_the_api_can_be_dialled(api, fetch):
+    from tests.fetch.test_dialplan_media import answer, bridge_of, media_call
+    assert api.post("/sip-users", json={**NEW, "username": "john.doe"}).status_code == 201
+    got = answer(fetch, media_call("acme", "john.doe"))
+    assert (got.extension, got.expression) == ("user", r"^john\.doe$")
+    assert bridge_of(got) == "user/john.doe@acme.example.com"

@@ -168,7 +168,8 @@ def test_an_entry_cached_for_one_node_is_never_served_to_another(app, fetch):
     assert acme_on_media_2.data == NOT_FOUND
     # And the other way round: initech is pinned to both, globex only to media-2.
     globex = retarget(cluster_body(SIP_AUTH), hostname="media-2", key_value="globex.example.com",
-                      domain="globex.example.com", sip_auth_realm="globex.example.com")
+                      domain="globex.example.com", sip_auth_realm="globex.example.com",
+                      sip_to_host="globex.example.com", sip_from_host="globex.example.com")
     assert _a1(fetch(globex, node="media-2"))
     assert fetch(retarget(globex, hostname="media-1"), node="media-1").data == NOT_FOUND
 

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 from lxml import etree
-from sqlalchemy import update
+from sqlalchemy import select, update
 
 from tests.conftest import captured_request, cluster_body, make_body, retarget
 from xmlcurl import db
@@ -29,7 +29,9 @@ def _for(node: str, tenant: str, user: str, capture: str) -> bytes:
     domain = f"{tenant}.example.com"
     body = retarget(captured_request(capture), hostname=node, key_value=domain, domain=domain, user=user)
     if b"sip_auth_username" in body:
-        body = retarget(body, sip_auth_username=user, sip_auth_realm=domain)
+        body = retarget(body, sip_auth_username=user, sip_auth_realm=domain, sip_from_host=domain)
+    if b"sip_auth_method=REGISTER" in body:
+        body = retarget(body, sip_to_host=domain)
     return body
 
 
@@ -86,9 +88,14 @@ def _reference(name):
     return CONFORMANCE / "cluster" / f"{name}.xml"
 
 
-def test_user_is_cacheable_for_the_configured_milliseconds(fetch):
+def test_user_is_cacheable_for_the_configured_milliseconds():
+    domain = DirectoryDomain("a.example.com", "a", "tenant-a", users=(DirectoryUser("1", "0" * 32, "agent"),))
+    assert build_directory(domain, cacheable_ms=60000).find(".//user").get("cacheable") == "60000"
+
+
+def test_user_is_not_cacheable_by_default_so_every_auth_is_checked_here(fetch):
     user = _user(fetch(cluster_body("media-1_directory_sip_auth_acme-1000")))
-    assert user.get("cacheable") == "60000"
+    assert user.get("cacheable") is None
 
 
 def test_user_variables_give_context_tenant_and_caller_id(fetch):
@@ -196,4 +203,87 @@ def test_builder_without_cacheable_leaves_the_attribute_off():
 def test_domain_is_matched_without_regard_to_case_as_freeswitch_does(fetch):
     body = retarget(cluster_body("media-1_directory_sip_auth_acme-1000"), key_value="ACME.Example.com",
                     domain="ACME.Example.com")
+    assert _user(fetch(body)).get("id") == "1000"
+
+
+# --- user variables: allow-listed, reserved names in any case -----------------------------------
+
+def _store_variables(app, pairs):
+    """Variables stored by plain SQL, as a script or an old release could have left them."""
+    from sqlalchemy import text
+    with app.app_context():
+        sess = db.session()
+        user_id = sess.scalar(select(SipUser.id).where(SipUser.username == "1000", SipUser.tenant_id == 1))
+        for name, value in pairs:
+            sess.execute(text("INSERT INTO sip_user_variables (user_id, name, value) VALUES (:u, :n, :v)"),
+                         {"u": user_id, "n": name, "v": value})
+        sess.commit()
+
+
+def test_directory_skips_variables_outside_the_allow_list_stored_by_sql(app, fetch, caplog):
+    _store_variables(app, [("api_hangup_hook", "system touch /tmp/pwned"), ("execute_on_answer", "system id"),
+                           ("USER_CONTEXT", "tenant-initech"), ("X_Campaign", "spring"), ("toll_allow", "local")])
+    with caplog.at_level("WARNING", logger="xmlcurl.fetch.directory"):
+        user = _user(fetch(cluster_body("media-1_directory_sip_auth_acme-1000")))
+    variables = [(v.get("name"), v.get("value")) for v in user.find("variables")]
+    names = {name.lower() for name, _ in variables}
+    assert not names & {"api_hangup_hook", "execute_on_answer"}
+    assert [value for name, value in variables if name.lower() == "user_context"] == ["tenant-acme"]
+    assert ("X_Campaign", "spring") in variables and ("toll_allow", "local") in variables
+    assert "USER_CONTEXT, api_hangup_hook, execute_on_answer" in caplog.text
+
+
+@pytest.mark.parametrize("name, allowed", [
+    ("x_campaign", True), ("X_CAMPAIGN", True), ("toll_allow", True), ("Language", True),
+    ("api_hangup_hook", False), ("execute_on_answer", False), ("USER_CONTEXT", False), ("Tenant", False),
+    ("x", False), ("hold_music", False),
+])
+def test_variable_allow_list_ignores_case(name, allowed):
+    from xmlcurl.fetch.directory import is_allowed_variable
+    assert is_allowed_variable(name) is allowed
+
+
+# --- sip_auth: the SIP hosts must be the domain asked for ---------------------------------------
+
+def _register(**hosts):
+    return retarget(cluster_body("media-1_directory_sip_auth_acme-1000"), **hosts)
+
+
+def test_register_with_the_to_host_of_another_tenant_is_answered_without_the_user(fetch):
+    # acme's 1000 authenticates in acme's realm but asks to be filed under initech's domain.
+    body = _register(key_value="initech.example.com", domain="initech.example.com",
+                     sip_auth_realm="initech.example.com", sip_to_host="acme.example.com",
+                     sip_from_host="initech.example.com")
+    doc = etree.fromstring(fetch(body).data)
+    assert doc.find("section/domain").get("name") == "initech.example.com"
+    assert list(doc.iter("user")) == []
+
+
+def test_register_to_another_tenants_to_host_in_its_own_realm_is_answered_without_the_user(fetch):
+    body = _register(sip_to_host="initech.example.com")
+    doc = etree.fromstring(fetch(body).data)
+    assert doc.find("section/domain").get("name") == "acme.example.com"
+    assert list(doc.iter("user")) == []
+
+
+def test_register_with_a_foreign_from_host_is_answered_without_the_user(fetch):
+    doc = etree.fromstring(fetch(_register(sip_from_host="initech.example.com")).data)
+    assert list(doc.iter("user")) == []
+
+
+def test_register_with_its_own_hosts_in_any_case_gets_the_user(fetch):
+    body = _register(sip_to_host="ACME.example.COM", sip_from_host="Acme.Example.Com")
+    assert _user(fetch(body)).get("id") == "1000"
+
+
+def test_invite_with_a_foreign_from_host_is_answered_without_the_user(fetch):
+    body = _for("media-1", "acme", "1000", ACTIONS["sip_auth-invite"])
+    assert _user(fetch(body)).get("id") == "1000"
+    doc = etree.fromstring(fetch(retarget(body, sip_from_host="initech.example.com")).data)
+    assert doc.find("section/domain").get("name") == "acme.example.com"
+    assert list(doc.iter("user")) == []
+
+
+def test_invite_to_another_domain_from_its_own_is_answered_with_the_user(fetch):
+    body = retarget(_for("media-1", "acme", "1000", ACTIONS["sip_auth-invite"]), sip_to_host="example.org")
     assert _user(fetch(body)).get("id") == "1000"

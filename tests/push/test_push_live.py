@@ -58,7 +58,7 @@ def test_user_password_change_flushes_the_user_on_its_tenants_media_nodes(live, 
 
 def test_user_of_a_tenant_on_two_nodes_is_flushed_on_both(live, session):
     initech_2000 = session.scalar(select(SipUser).where(SipUser.tenant_id == 3, SipUser.username == "2000"))
-    sip_users.update(session, ACTOR, initech_2000.id, {"variables": [{"name": "campaign", "value": "spring"}]})
+    sip_users.update(session, ACTOR, initech_2000.id, {"variables": [{"name": "x_campaign", "value": "spring"}]})
     session.commit()
     assert received(live) == {"media-1": ["xml_flush_cache id 2000 initech.example.com"],
                               "media-2": ["xml_flush_cache id 2000 initech.example.com"]}
@@ -112,7 +112,7 @@ def test_retries_when_the_node_refuses_first(live, session):
 
 def test_removing_a_user_variable_flushes_the_user(live, session):
     user = session.scalar(select(SipUser).where(SipUser.tenant_id == 2, SipUser.username == "1001"))
-    sip_users.update(session, ACTOR, user.id, {"variables": [{"name": "campaign", "value": "x"}]})
+    sip_users.update(session, ACTOR, user.id, {"variables": [{"name": "x_campaign", "value": "x"}]})
     session.commit()
     assert received(live) == {"media-2": ["xml_flush_cache id 1001 globex.example.com"]}
     sip_users.update(session, ACTOR, user.id, {"variables": []})

@@ -1,6 +1,7 @@
 """Section `directory`: a tenant's domain and one user, only for tenants pinned to the asking node."""
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass, field, replace
 
 from lxml import etree
@@ -10,7 +11,10 @@ from sqlalchemy.orm import Session
 from ..models import SipUser, SipUserVariable, Tenant, TenantNode
 from .context import FetchContext
 from .registry import handles
+from .request import FetchRequest
 from .xmldoc import document, element, params
+
+log = logging.getLogger(__name__)
 
 # The stock dial-string: bridging to user/<u>@<domain> finds the registration on any profile.
 # `${...}` is expanded at call time, which is what is wanted here; only `$${` would be expanded
@@ -26,6 +30,31 @@ RESERVED_VARIABLES = frozenset({
     "effective_caller_id_number", "effective_caller_id_name",
     "outbound_caller_id_number", "outbound_caller_id_name",
 })
+
+#: Harmless variable names a user may carry besides its own `x_...` ones. sofia copies every user
+#: variable onto the channel, where names such as api_hangup_hook or execute_on_answer run commands
+#: on the shared media node; so names are allow-listed, never deny-listed.
+ALLOWED_VARIABLES = frozenset({"toll_allow", "callgroup", "language", "default_language", "timezone"})
+#: Prefix of a tenant's own variables. Channel variable names are case-insensitive: names are compared lower-cased.
+CUSTOM_VARIABLE_PREFIX = "x_"
+VARIABLES_ALLOWED_MESSAGE = (
+    f"variable names must start with '{CUSTOM_VARIABLE_PREFIX}' or be one of {', '.join(sorted(ALLOWED_VARIABLES))}: "
+    "FreeSWITCH copies user variables onto the call, where others (api_hangup_hook, execute_on_answer, ...) "
+    "run commands on the media node"
+)
+
+
+def is_reserved_variable(name: str) -> bool:
+    """True for a name xmlcurl sets itself, in any case."""
+    return name.lower() in RESERVED_VARIABLES
+
+
+def is_allowed_variable(name: str) -> bool:
+    """True for a user variable name that may reach the channel (allow-listed, not reserved)."""
+    lower = name.lower()
+    return not is_reserved_variable(lower) and (
+        lower.startswith(CUSTOM_VARIABLE_PREFIX) or lower in ALLOWED_VARIABLES)
+
 
 #: Lookup keys that name a user by its id (FreeSWITCH's `key` parameter).
 USER_KEYS = frozenset({"", "id"})
@@ -79,6 +108,9 @@ def find_user(session: Session, tenant_id: int, username: str) -> DirectoryUser 
         .where(SipUserVariable.user_id == user.id)
         .order_by(SipUserVariable.name)
     ).all()
+    skipped = sorted(name for name, _ in variables if not is_allowed_variable(name))
+    if skipped:
+        log.warning("user %s of tenant %s: variables not allowed, skipped: %s", user.username, tenant_id, ", ".join(skipped))
     return DirectoryUser(
         username=user.username,
         a1_hash=user.a1_hash,
@@ -87,7 +119,7 @@ def find_user(session: Session, tenant_id: int, username: str) -> DirectoryUser 
         cid_number=user.cid_number,
         outbound_cid_name=user.outbound_cid_name,
         outbound_cid_number=user.outbound_cid_number,
-        variables=tuple((name, value) for name, value in variables if name not in RESERVED_VARIABLES),
+        variables=tuple((name, value) for name, value in variables if is_allowed_variable(name)),
     )
 
 
@@ -133,6 +165,24 @@ def build_directory(domain: DirectoryDomain, cacheable_ms: int = 0) -> etree._El
 
 
 # --- handler ---------------------------------------------------------------------------------
+
+def foreign_host(req: FetchRequest, sip_domain: str) -> str | None:
+    """Why a sip_auth lookup names a host other than the domain asked for, or None.
+
+    sofia checks the digest against the realm but files a REGISTER under the To host, and
+    inbound-reg-force-matching-username compares only user parts: without this, a user of one
+    tenant could register as the same user name of another tenant sharing the node.
+    """
+    method = req.get("sip_auth_method").upper()
+    to_host, from_host = req.get("sip_to_host").lower(), req.get("sip_from_host").lower()
+    if method == "REGISTER" and to_host != sip_domain:
+        return "REGISTER To host is not the domain"
+    if method == "INVITE" and from_host != sip_domain:
+        return "INVITE From host is not the domain"
+    if from_host and from_host != sip_domain:
+        return f"{method or 'request'} From host is not the domain"
+    return None
+
 
 def pinned_domain(session: Session, node_id: int, sip_domain: str) -> tuple[int, DirectoryDomain] | None:
     """The pinned tenant's id and its domain as plain data (what the fetch cache keeps)."""
@@ -185,6 +235,13 @@ def directory(ctx: FetchContext) -> etree._Element | None:
     if req.get("key") not in USER_KEYS:
         ctx.outcome = f"lookup key {req.get('key')!r} not served"
         return None
+    if action == "sip_auth":
+        reason = foreign_host(req, sip_domain)
+        if reason is not None:
+            # The domain without the user is a valid answer: FreeSWITCH answers 403 "Can't find user"
+            # and does not fall back to its static files.
+            ctx.outcome = f"sip_auth refused: {reason}"
+            return build_directory(domain)
     user = ctx.cached(("user", tenant_id, username), lambda: find_user(ctx.session, tenant_id, username))
     if user is None:
         ctx.outcome = "user unknown or disabled"

@@ -3,21 +3,26 @@ from __future__ import annotations
 
 from marshmallow import ValidationError, fields, validate
 
-from ..fetch.directory import RESERVED_VARIABLES
+from ..fetch.dialplan.numbers import USERNAME as USERNAME_PATTERN
+from ..fetch.directory import VARIABLES_ALLOWED_MESSAGE, is_allowed_variable, is_reserved_variable
 from ..models import KINDS
 from .common import BaseSchema, caller_name, digits, no_control, plain_text
 
-USERNAME = r"^[A-Za-z0-9][A-Za-z0-9_.+-]{0,63}$"
-VARIABLE_NAME = r"^[A-Za-z_][A-Za-z0-9_]{0,63}$"
+# One pattern for the API and the dialplan; \Z (not $) so that a trailing newline is refused.
+USERNAME = rf"^{USERNAME_PATTERN.pattern}\Z"
+VARIABLE_NAME = r"^[A-Za-z_][A-Za-z0-9_]{0,63}\Z"
 
 
-def not_reserved(name: str) -> None:
-    if name in RESERVED_VARIABLES:
+def allowed_variable(name: str) -> None:
+    """Refuse names xmlcurl sets itself and any name outside the allow-list (case-insensitively)."""
+    if is_reserved_variable(name):
         raise ValidationError(f"{name} is set by xmlcurl itself and cannot be overridden")
+    if not is_allowed_variable(name):
+        raise ValidationError(VARIABLES_ALLOWED_MESSAGE)
 
 
 class VariableSchema(BaseSchema):
-    name = fields.String(required=True, validate=[validate.Regexp(VARIABLE_NAME, error="must be a letter or '_' then letters, digits or '_' (64 at most)"), not_reserved])
+    name = fields.String(required=True, validate=[validate.Regexp(VARIABLE_NAME, error="must be a letter or '_' then letters, digits or '_' (64 at most)"), allowed_variable])
     value = fields.String(required=True, validate=[validate.Length(max=255), plain_text])
 
 

@@ -60,11 +60,12 @@ def _check_username(session: Session, tenant_id: int, username: str, own_id: int
 
 
 def _check_variables(variables: Sequence[Mapping[str, str]]) -> None:
+    # Channel variable names are case-insensitive: X_a and x_a would be the same variable.
     seen: set[str] = set()
     for index, var in enumerate(variables):
-        if var["name"] in seen:
+        if var["name"].lower() in seen:
             raise Invalid("a variable name appears twice", {"variables": {index: {"name": ["appears twice"]}}})
-        seen.add(var["name"])
+        seen.add(var["name"].lower())
 
 
 def _set_variables(user: SipUser, variables: Sequence[Mapping[str, str]]) -> None:

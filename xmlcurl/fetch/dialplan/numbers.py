@@ -2,7 +2,7 @@
 
 FreeSWITCH expands ``${...}`` (``${api(...)}`` included) in action data and splits bridge strings on
 ``|`` and ``,``; a value is used only after it matched one of these patterns in full.
-Each pattern's alphabet is also literal in PCRE, so ``^value$`` is an exact condition expression.
+``anchored`` escapes a checked value, so ``^value$`` is an exact condition expression.
 """
 from __future__ import annotations
 
@@ -18,8 +18,9 @@ NUMBER_MAX_DIGITS = 20
 NUMBER = re.compile(rf"[0-9]{{{NUMBER_MIN_DIGITS},{NUMBER_MAX_DIGITS}}}")
 #: A DID as a carrier may send it.
 DID = re.compile(r"\+?[0-9]{1,32}")
-#: A user name that may be dialled to reach another user of the same tenant.
-USERNAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,63}")
+#: A SIP user name: what the API stores and what may be dialled to reach another user of the same tenant.
+#: None of its characters is special in a bridge string; '.' and '+' are escaped by ``anchored``.
+USERNAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.+-]{0,63}")
 TENANT_CODE = re.compile(r"[a-z0-9][a-z0-9-]{1,31}")
 CONTEXT = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}")
 #: Gateway and node names as FreeSWITCH accepts them in a gateway name (``^[\w.-]+$``, ASCII).
