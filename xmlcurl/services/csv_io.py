@@ -137,12 +137,7 @@ def import_sip_users(session: Session, actor: Actor, text: str, update_existing:
     schema = SipUserSchema()
     own = _own_tenant(session, actor)
     tenants = _tenants_by_code(session, actor, (cells.get("tenant", "") for _, cells in rows))
-    wanted = []
-    for _, cells in rows:
-        tenant = tenants.get(cells.get("tenant", "")) if cells.get("tenant") else own
-        if tenant is not None and cells.get("username"):
-            wanted.append((tenant.id, cells["username"]))
-    existing = _user_ids(session, wanted)
+    existing = _user_ids(session, _named_users(rows, tenants, own))
     seen: dict[tuple[int, str], int] = {}
     new: list[dict[str, Any]] = []
     changes: list[dict[str, Any]] = []
@@ -235,6 +230,16 @@ def _user_ids(session: Session, keys: Sequence[tuple[int, str]]) -> dict[tuple[i
     return found
 
 
+def _named_users(rows, tenants, own) -> list[tuple[int, str]]:
+    """(tenant id, username) of every row naming a user of a known tenant (its own tenant if blank)."""
+    keys = []
+    for _, cells in rows:
+        tenant = tenants.get(cells.get("tenant", "")) if cells.get("tenant") else own
+        if tenant is not None and cells.get("username"):
+            keys.append((tenant.id, cells["username"]))
+    return keys
+
+
 # --- DIDs ----------------------------------------------------------------------------------------
 
 def import_dids(session: Session, actor: Actor, text: str) -> ImportReport:
@@ -244,12 +249,7 @@ def import_dids(session: Session, actor: Actor, text: str) -> ImportReport:
     schema = DidSchema()
     own = _own_tenant(session, actor)
     tenants = _tenants_by_code(session, actor, (cells.get("tenant", "") for _, cells in rows))
-    keys = []
-    for _, cells in rows:
-        tenant = tenants.get(cells.get("tenant", "")) if cells.get("tenant") else own
-        if tenant is not None and cells.get("username"):
-            keys.append((tenant.id, cells["username"]))
-    users = _user_ids(session, keys)
+    users = _user_ids(session, _named_users(rows, tenants, own))
     numbers = sorted({cells.get("number", "") for _, cells in rows} - {""})
     taken: set[str] = set()
     for start in range(0, len(numbers), CHUNK):
