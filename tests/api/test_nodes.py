@@ -78,3 +78,11 @@ def test_tenant_admins_never_see_nodes(api):
     assert_error(api.get("/nodes/2", as_="acme"), 404, "not_found")
     assert_error(api.post("/nodes", as_="globex", json=NEW), 404, "not_found")
     assert_error(api.patch("/nodes/2", as_="globex", json={"enabled": False}), 404, "not_found")
+
+
+
+def test_ipv6_node_address_is_stored_in_the_form_sofia_reports(api):
+    response = api.post("/nodes", json={**NEW, "name": "media-v6", "sip_address": "2001:DB8:0::11",
+                                        "allowed_sources": ""})
+    assert response.status_code == 201, response.get_json()
+    assert response.get_json()["sip_address"] == "2001:db8::11"

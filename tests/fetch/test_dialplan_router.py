@@ -9,6 +9,7 @@ from tests.conftest import CONFORMANCE, captured_request, cluster_body, retarget
 from tests.fetch.test_dialplan_builders import assert_rejected, bridge_of, parse_answer
 from xmlcurl.fetch.xmldoc import NOT_FOUND
 from xmlcurl.models import Did, Gateway, Node, Route, Tenant, TenantNode
+from xmlcurl import db
 
 MEDIA_IP = {"media-1": "127.0.0.11", "media-2": "127.0.0.12"}
 PINNED = {"media-1": {"acme", "initech"}, "media-2": {"globex", "initech"}}
@@ -248,3 +249,12 @@ def test_a_stored_tenant_code_that_only_collates_equal_is_never_served(fetch, se
     session.commit()
     got = answer(fetch, from_media("acme", "8613800138000"))
     assert got.extension == "reject" and got.actions[-1][1] in {"403 Unknown Tenant", "503 Configuration Error"}
+
+
+def test_media_node_address_matches_whatever_way_sofia_writes_it(app, fetch):
+    with app.app_context():
+        sess = db.session()
+        sess.execute(update(Node).where(Node.name == "media-1").values(sip_address="2001:db8::11"))
+        sess.commit()
+    body = retarget(cluster_body("router-1_dialplan_from-media"), variable_sip_network_ip="2001:0DB8:0:0::11")
+    assert bridge_of(answer(fetch, body)) == B_THEN_A

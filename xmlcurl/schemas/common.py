@@ -96,6 +96,17 @@ def digits(low: int, high: int):
     return check
 
 
+class IpAddress(fields.String):
+    """An IPv4 or IPv6 address, stored in the compressed lower-case form sofia reports calls from."""
+
+    def _deserialize(self, value: Any, attr: Any, data: Any, **kwargs: Any) -> str:
+        text = super()._deserialize(value, attr, data, **kwargs)
+        try:
+            return ipaddress.ip_address(text.strip()).compressed
+        except ValueError:
+            raise ValidationError("must be an IPv4 or IPv6 address") from None
+
+
 class CidrList(fields.Field):
     """Addresses or CIDRs: accepts a list or a space/comma separated string, stored space separated."""
 

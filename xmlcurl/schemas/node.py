@@ -4,7 +4,7 @@ from __future__ import annotations
 from marshmallow import fields, validate
 
 from ..models import ROLES
-from .common import BaseSchema, CidrList, ip_address, no_control
+from .common import BaseSchema, CidrList, IpAddress, no_control
 
 NAME = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$"
 PORT = validate.Range(min=1, max=65535)
@@ -14,7 +14,7 @@ class NodeSchema(BaseSchema):
     id = fields.Integer(dump_only=True)
     name = fields.String(required=True, validate=validate.Regexp(NAME, error="must be letters, digits, '_', '.' or '-' (64 at most)"))
     role = fields.String(required=True, validate=validate.OneOf(ROLES))
-    sip_address = fields.String(required=True, validate=ip_address)
+    sip_address = IpAddress(required=True)
     sip_port = fields.Integer(validate=PORT)
     cluster_port = fields.Integer(validate=PORT)
     http_username = fields.String(allow_none=True, validate=validate.Regexp(NAME, error="must be letters, digits, '_', '.' or '-' (64 at most)"))

@@ -8,7 +8,7 @@ from lxml import etree
 from ..context import FetchContext
 from ..request import FetchRequest
 from .extension import build_rejection
-from .numbers import CONTEXT, DID, matches
+from .numbers import CONTEXT, DID, matches, normal_ip
 from .routing import Rejection
 
 
@@ -30,7 +30,7 @@ class Call:
             context=request.get("Hunt-Context") or request.get("Caller-Context"),
             destination=request.get("Hunt-Destination-Number") or request.get("Caller-Destination-Number"),
             x_tenant=request.get("variable_sip_h_X-Tenant"),
-            network_ip=request.get("variable_sip_network_ip"),
+            network_ip=normal_ip(request.get("variable_sip_network_ip")),
             profile=request.get("variable_sofia_profile_name"),
             user_name=request.get("variable_user_name"),
             tenant_var=request.get("variable_tenant"),

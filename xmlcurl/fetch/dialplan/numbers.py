@@ -91,6 +91,14 @@ def sip_host(address: str) -> str:
     return f"[{ip.compressed}]" if ip.version == 6 else ip.compressed
 
 
+def normal_ip(address: str | None) -> str:
+    """An address in the compressed lower-case form sofia reports (and nodes are stored in); other text as is."""
+    try:
+        return ipaddress.ip_address(address or "").compressed
+    except ValueError:
+        return address or ""
+
+
 def is_ip(address: str | None) -> bool:
     """True for a plain IPv4 or IPv6 address (as sofia reports `sip_network_ip`)."""
     try:
