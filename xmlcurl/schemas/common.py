@@ -44,13 +44,6 @@ def dns_name(value: str) -> None:
         raise ValidationError("must be a DNS name, not an address")
 
 
-def ip_address(value: str) -> None:
-    try:
-        ipaddress.ip_address(value)
-    except ValueError:
-        raise ValidationError("must be an IPv4 or IPv6 address") from None
-
-
 def host(value: str) -> None:
     """A DNS name, an IPv4 address or a bracketed IPv6 address."""
     if value.startswith("[") and value.endswith("]"):
