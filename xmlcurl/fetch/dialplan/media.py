@@ -94,8 +94,10 @@ def tenant_call(ctx: FetchContext, call: Call, tenant: TenantInfo) -> etree._Ele
         if caller is None:
             return reject(ctx, context, Rejection(403, "Unknown Caller", "calling user unknown or disabled"))
     dialled = call.destination
-    if matches(USERNAME, dialled):
-        # Not cached: keyed by the dialled number, mostly outbound numbers that are nobody.
+    longest = ctx.cached(("longest-username", tenant.id), lambda: queries.longest_username(session, tenant.id))
+    if matches(USERNAME, dialled) and len(dialled) <= longest:
+        # Not cached: keyed by the dialled number. Outbound numbers longer than every username of
+        # the tenant (the usual case) skip the lookup altogether.
         callee = queries.user(session, tenant.id, dialled)
         if callee is not None and matches(USERNAME, callee.username):
             ctx.outcome = "user"

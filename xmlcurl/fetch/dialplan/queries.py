@@ -1,7 +1,7 @@
 """The dialplan's database lookups: each one indexed, each returning plain data."""
 from __future__ import annotations
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from ...models import Did, Gateway, Node, Route, SipUser, Tenant, TenantNode
@@ -84,6 +84,11 @@ def is_enabled_router_address(session: Session, address: str) -> bool:
     return found is not None
 
 
+def longest_username(session: Session, tenant_id: int) -> int:
+    """The length of the tenant's longest username (0 without users)."""
+    return session.scalar(select(func.max(func.length(SipUser.username))).where(SipUser.tenant_id == tenant_id)) or 0
+
+
 def user(session: Session, tenant_id: int, username: str) -> UserInfo | None:
     """An enabled user of the tenant (unique key lookup)."""
     row = session.execute(
@@ -113,12 +118,19 @@ def prefixes_of(number: str, longest: int = 32) -> list[str]:
     return [number[:n] for n in range(min(len(number), longest) + 1)]
 
 
-def route_candidates(session: Session, tenant_id: int, number: str) -> list[Candidate]:
-    """Routes of this tenant and of all tenants whose prefix starts the number, with their gateways.
+def route_prefixes(session: Session, scope: int) -> frozenset[str]:
+    """The distinct prefixes routed for one scope (a tenant's id, or 0 for all tenants)."""
+    return frozenset(session.scalars(select(Route.prefix).where(Route.tenant_scope == scope).distinct()))
+
+
+def route_candidates(session: Session, tenant_id: int, prefixes: tuple[str, ...]) -> tuple[Candidate, ...]:
+    """Routes of this tenant and of all tenants with one of these prefixes, with their gateways.
 
     One query on the (tenant_scope, prefix, gateway_id) key; disabled rows come back too so
     route-test can say why they were not used.
     """
+    if not prefixes:
+        return ()
     rows = session.execute(
         select(
             Route.id, Route.prefix, Route.tenant_id, Route.priority, Route.weight, Route.enabled.label("route_enabled"),
@@ -126,17 +138,17 @@ def route_candidates(session: Session, tenant_id: int, number: str) -> list[Cand
             Gateway.enabled.label("gateway_enabled"),
         )
         .join(Gateway, Gateway.id == Route.gateway_id)
-        .where(Route.tenant_scope.in_([0, tenant_id]), Route.prefix.in_(prefixes_of(number)))
+        .where(Route.tenant_scope.in_([0, tenant_id]), Route.prefix.in_(prefixes))
     ).all()
     # Plain columns, not ORM objects: a default route may have dozens of gateways.
-    return [
+    return tuple(
         Candidate(
             route_id=r.id, prefix=r.prefix, tenant_id=r.tenant_id, priority=r.priority, weight=r.weight,
             gateway=r.name, strip_digits=r.strip_digits, prepend=r.prepend, media_mode=r.media_mode,
             route_enabled=bool(r.route_enabled), gateway_enabled=bool(r.gateway_enabled),
         )
         for r in rows
-    ]
+    )
 
 
 def node_by_name(session: Session, name: str) -> NodeInfo | None:

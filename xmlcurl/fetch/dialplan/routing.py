@@ -189,14 +189,27 @@ def _uncached(key_parts: tuple, loader: Callable[[], T]) -> T:
     return loader()
 
 
+def route_candidates(session: Session, tenant_id: int, number: str,
+                     cached: Callable[[tuple, Callable[[], T]], T] = _uncached) -> tuple[Candidate, ...]:
+    """The routes whose prefix starts the number, found without a per-number query on a warm cache.
+
+    The prefixes routed for all tenants and for this tenant are kept per configuration version;
+    the candidates are then keyed by the prefixes that match, which are few, unlike numbers.
+    """
+    routed_global = cached(("route-prefixes", 0), lambda: queries.route_prefixes(session, 0))
+    routed_own = cached(("route-prefixes", tenant_id), lambda: queries.route_prefixes(session, tenant_id))
+    matching = tuple(p for p in queries.prefixes_of(number) if p in routed_global or p in routed_own)
+    return cached(("route-candidates", tenant_id, matching),
+                  lambda: queries.route_candidates(session, tenant_id, matching))
+
+
 def decide(session: Session, tenant_code: str, number: str, media_address: str | None,
            rng: random.Random | None = None, check_pinning: bool = True,
            cached: Callable[[tuple, Callable[[], T]], T] = _uncached) -> RouteDecision:
     """Everything the router checks for a call from a media node, in the order it checks it.
 
     The router dialplan calls this with the calling node's address and its fetch cache
-    (`cached(key_parts, loader)`, for the per-tenant lookups; route candidates depend on the
-    number and are always read); route-test calls it with a media node's address, or with
+    (`cached(key_parts, loader)`); route-test calls it with a media node's address, or with
     check_pinning=False to see a tenant's routes from anywhere.
     """
     decision = RouteDecision(tenant_code=tenant_code, number=number)
@@ -234,7 +247,7 @@ def decide(session: Session, tenant_code: str, number: str, media_address: str |
         decision.media_node = node
     else:
         decision.notes.append("no calling media node given: pinning not checked")
-    plan = plan_route(queries.route_candidates(session, tenant.id, number), number, tenant.id, rng)
+    plan = plan_route(route_candidates(session, tenant.id, number, cached), number, tenant.id, rng)
     decision.plan = plan
     if not plan.legs:
         decision.rejection = Rejection(404, "No Route", "no enabled route matches the number")
