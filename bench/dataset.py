@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import base64
+import os
 import random
 from dataclasses import dataclass
 
@@ -106,3 +107,12 @@ def sample_requests(engine: Engine, cases: list[str], count: int, seed: int = 7)
                 body = derive(captured(CAPTURES[case]), router=name)
                 out[case].append(Request(body, _authorization(name)))
     return out
+
+
+def add_dataset_arguments(parser, env_var: str, database: str, sizes: dict[str, int]) -> None:
+    """The data-set options `bench` and `bench.soak` share, with each one's own defaults."""
+    parser.add_argument("--database-url", default=os.environ.get(
+        env_var, f"mysql+pymysql://root@127.0.0.1:3306/{database}"))
+    for name in ("tenants", "users", "routes", "dids", "routers", "media", "gateways"):
+        parser.add_argument(f"--{name}", type=int, default=sizes[name])
+    parser.add_argument("--reuse", action="store_true", help="keep the database if it already has --users users")

@@ -23,7 +23,7 @@ from xmlcurl.generate import GeneratorOptions
 
 from . import wrk
 from .bodies import CAPTURES
-from .dataset import prepare_database, sample_requests
+from .dataset import add_dataset_arguments, prepare_database, sample_requests
 from .server import cache_lookups, gunicorn, post, worker_rss_mb
 
 RESULTS = Path(__file__).resolve().parent / "results"
@@ -39,16 +39,8 @@ NEEDS = {
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.splitlines()[0])
-    parser.add_argument("--database-url", default=os.environ.get(
-        "BENCH_DATABASE_URL", "mysql+pymysql://root@127.0.0.1:3306/xmlcurl_bench"))
-    parser.add_argument("--tenants", type=int, default=1000)
-    parser.add_argument("--users", type=int, default=100_000)
-    parser.add_argument("--routes", type=int, default=20_000)
-    parser.add_argument("--dids", type=int, default=10_000)
-    parser.add_argument("--routers", type=int, default=4)
-    parser.add_argument("--media", type=int, default=40)
-    parser.add_argument("--gateways", type=int, default=50)
-    parser.add_argument("--reuse", action="store_true", help="keep the database if it already has --users users")
+    add_dataset_arguments(parser, "BENCH_DATABASE_URL", "xmlcurl_bench", dict(
+        tenants=1000, users=100_000, routes=20_000, dids=10_000, routers=4, media=40, gateways=50))
     parser.add_argument("--duration", type=int, default=10, help="seconds of load per case")
     parser.add_argument("--warmup", type=int, default=5, help="seconds of load before each measured run")
     parser.add_argument("--connections", type=int, default=64)

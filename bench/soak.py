@@ -8,7 +8,6 @@ RSS at start and end; exits 1 if any request failed.
 from __future__ import annotations
 
 import argparse
-import os
 import random
 import secrets
 import tempfile
@@ -21,23 +20,15 @@ from xmlcurl.generate import GeneratorOptions
 
 from . import wrk
 from .bodies import CAPTURES
-from .dataset import prepare_database, sample_requests
+from .dataset import add_dataset_arguments, prepare_database, sample_requests
 from .run import served_cases
 from .server import gunicorn, post
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m bench.soak", description=__doc__.splitlines()[0])
-    parser.add_argument("--database-url", default=os.environ.get(
-        "SOAK_DATABASE_URL", "mysql+pymysql://root@127.0.0.1:3306/xmlcurl_soak"))
-    parser.add_argument("--tenants", type=int, default=100)
-    parser.add_argument("--users", type=int, default=10_000)
-    parser.add_argument("--routes", type=int, default=2000)
-    parser.add_argument("--dids", type=int, default=1000)
-    parser.add_argument("--routers", type=int, default=2)
-    parser.add_argument("--media", type=int, default=10)
-    parser.add_argument("--gateways", type=int, default=10)
-    parser.add_argument("--reuse", action="store_true", help="keep the database if it already has --users users")
+    add_dataset_arguments(parser, "SOAK_DATABASE_URL", "xmlcurl_soak", dict(
+        tenants=100, users=10_000, routes=2000, dids=1000, routers=2, media=10, gateways=10))
     parser.add_argument("--duration", type=int, default=300, help="seconds of measured load")
     parser.add_argument("--segment", type=int, default=30, help="seconds between memory samples")
     parser.add_argument("--warmup", type=int, default=10, help="seconds of load before the start sample")
