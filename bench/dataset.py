@@ -116,3 +116,17 @@ def add_dataset_arguments(parser, env_var: str, database: str, sizes: dict[str, 
     for name in ("tenants", "users", "routes", "dids", "routers", "media", "gateways"):
         parser.add_argument(f"--{name}", type=int, default=sizes[name])
     parser.add_argument("--reuse", action="store_true", help="keep the database if it already has --users users")
+
+
+def prepare_from_arguments(args, cases: list[str]) -> tuple:
+    """Build (or reuse) the data set the options name; its GeneratorOptions and `args.bodies` requests per case."""
+    from xmlcurl.generate import GeneratorOptions
+
+    options = GeneratorOptions(tenants=args.tenants, users=args.users, routes=args.routes, dids=args.dids,
+                               routers=args.routers, media=args.media, gateways=args.gateways)
+    print(f"data set: {options}", flush=True)
+    engine = prepare_database(args.database_url, options, reuse=args.reuse)
+    try:
+        return options, sample_requests(engine, cases, args.bodies)
+    finally:
+        engine.dispose()

@@ -19,11 +19,10 @@ from pathlib import Path
 
 from xmlcurl.fetch.registry import handler_for, load_handlers
 from xmlcurl.fetch.xmldoc import NOT_FOUND
-from xmlcurl.generate import GeneratorOptions
 
 from . import wrk
 from .bodies import CAPTURES
-from .dataset import add_dataset_arguments, prepare_database, sample_requests
+from .dataset import add_dataset_arguments, prepare_from_arguments
 from .server import cache_lookups, gunicorn, post, worker_rss_mb
 
 RESULTS = Path(__file__).resolve().parent / "results"
@@ -79,12 +78,7 @@ def main(argv: list[str] | None = None) -> None:
     args = parse_args(argv)
     wrk.check_wrk()
     cases, skipped = served_cases(args.cases.split(","))
-    options = GeneratorOptions(tenants=args.tenants, users=args.users, routes=args.routes, dids=args.dids,
-                               routers=args.routers, media=args.media, gateways=args.gateways)
-    print(f"data set: {options}", flush=True)
-    engine = prepare_database(args.database_url, options, reuse=args.reuse)
-    requests = sample_requests(engine, cases, args.bodies)
-    engine.dispose()
+    options, requests = prepare_from_arguments(args, cases)
     RESULTS.mkdir(exist_ok=True)
     workdir = Path(tempfile.mkdtemp(prefix="xmlcurl-bench-"))
     log = RESULTS / "gunicorn.log"

@@ -16,11 +16,10 @@ from pathlib import Path
 
 import psutil
 
-from xmlcurl.generate import GeneratorOptions
 
 from . import wrk
 from .bodies import CAPTURES
-from .dataset import add_dataset_arguments, prepare_database, sample_requests
+from .dataset import add_dataset_arguments, prepare_from_arguments
 from .run import served_cases
 from .server import gunicorn, post
 
@@ -53,12 +52,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     wrk.check_wrk()
     cases, skipped = served_cases(args.cases.split(","))
-    options = GeneratorOptions(tenants=args.tenants, users=args.users, routes=args.routes, dids=args.dids,
-                               routers=args.routers, media=args.media, gateways=args.gateways)
-    print(f"data set: {options}", flush=True)
-    engine = prepare_database(args.database_url, options, reuse=args.reuse)
-    by_case = sample_requests(engine, cases, args.bodies)
-    engine.dispose()
+    _, by_case = prepare_from_arguments(args, cases)
     mixed = [request for case in cases for request in by_case[case]]
     random.Random(11).shuffle(mixed)
     workdir = Path(tempfile.mkdtemp(prefix="xmlcurl-soak-"))
