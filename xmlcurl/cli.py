@@ -87,7 +87,10 @@ def generate(**options: object) -> None:
 @with_appcontext
 def serve(host: str, port: int) -> None:
     """Run the development server (production: gunicorn wsgi:app)."""
-    current_app.run(host=host, port=port, debug=False, use_reloader=False)
+    from werkzeug.serving import run_simple
+
+    # Flask's app.run() refuses to start inside its own CLI, so serve through werkzeug directly.
+    run_simple(host, port, current_app._get_current_object(), use_reloader=False, threaded=True)
 
 
 @click.command("render")
@@ -122,3 +125,7 @@ def main() -> None:
     cli = FlaskGroup(create_app=_create_app, add_default_commands=False, add_version_option=False,
                      load_dotenv=False, help="xmlcurl: configuration server for FreeSWITCH clusters.")
     cli.main(prog_name="xmlcurl")
+
+
+if __name__ == "__main__":
+    main()
