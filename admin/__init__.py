@@ -24,7 +24,7 @@ def init_app(app: Flask) -> None:
 
 
 def create_blueprint() -> Blueprint:
-    bp = Blueprint("admin", __name__, url_prefix="/admin", template_folder="templates", static_folder="static")
+    bp = Blueprint("admin", __name__, url_prefix=auth.ADMIN_PATH, template_folder="templates", static_folder="static")
     bp.before_request(auth.load_user)
     bp.before_request(csrf.protect)
     bp.after_request(_headers)

@@ -17,11 +17,22 @@ from .throttle import LoginThrottle
 
 #: Pages anyone may open (the static files and the login page itself).
 PUBLIC_ENDPOINTS = {"admin.login", "admin.static"}
+#: Where the admin pages live (the blueprint's url_prefix).
+ADMIN_PATH = "/admin"
 THROTTLE_KEY = "xmlcurl.admin.throttle"
 
 
 class AdminSessionInterface(SecureCookieSessionInterface):
-    """Flask's signed cookie session, marked Secure whenever the request came over HTTPS."""
+    """Flask's signed cookie session, marked Secure whenever the request came over HTTPS.
+
+    Only the admin pages have a session: fetches, the API and the probes get Flask's null session,
+    so they never pay for reading or signing a cookie.
+    """
+
+    def open_session(self, app: Flask, request):  # type: ignore[override]
+        if not request.path.startswith(ADMIN_PATH):
+            return None  # Flask then uses its null session (empty, refuses writes)
+        return super().open_session(app, request)
 
     def get_cookie_secure(self, app: Flask) -> bool:
         # Behind a TLS-terminating proxy, wrap the app in werkzeug's ProxyFix so is_secure is right.

@@ -42,7 +42,7 @@ def readyz():
         if database == "ok":
             return jsonify(status="ok", database=database, cache="off")
         return jsonify(status="unavailable", database=database, cache="off"), 503
-    cache.refresh(session)
+    cache.refresh(lambda: session)
     age = cache.seconds_since_poll()
     fresh = age is not None and age <= max(FRESH_FLOOR_SECONDS, FRESH_POLLS * cache.poll_seconds)
     body = {"database": database, "cache": "on", "version_read_seconds_ago": None if age is None else round(age, 3)}

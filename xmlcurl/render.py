@@ -59,7 +59,7 @@ def render_for_node(session: Session, node_name: str, raw: bytes, settings: Mapp
             f"the body's hostname is {request.hostname!r}; over HTTP {node.name} would be refused (403) "
             f"for it, rendered here as {node.name}"
         )
-    ctx = FetchContext(request=request, node=node, session=session, settings=settings)
+    ctx = FetchContext(request=request, node=node, open_session=lambda: session, settings=settings)
     xml = answer(ctx)
     notes.append(f"{node.name} ({node.role}) section={request.section} key={ctx.key or '-'} result={ctx.outcome}")
     return Rendered(body=xml, outcome=ctx.outcome, notes=notes)

@@ -55,25 +55,25 @@ def test_version_is_polled_at_most_once_per_interval():
     clock, session = Clock(), VersionSession()
     cache = FetchCache(100, 10**6, 0.5, clock=clock)
     for _ in range(5):
-        cache.refresh(session)
+        cache.refresh(lambda: session)
     assert session.polls == 1 and cache.version == 7
     clock.now += 0.49
-    cache.refresh(session)
+    cache.refresh(lambda: session)
     assert session.polls == 1
     clock.now += 0.02
-    cache.refresh(session)
+    cache.refresh(lambda: session)
     assert session.polls == 2
 
 
 def test_an_entry_is_served_only_under_the_version_it_was_loaded_for():
     clock, session = Clock(), VersionSession()
     cache = FetchCache(100, 10**6, 0.5, clock=clock)
-    cache.refresh(session)
+    cache.refresh(lambda: session)
     assert cache.get_or_load(("k",), lambda: "old") == "old"
     assert cache.get_or_load(("k",), lambda: "new") == "old"
     session.version = 8
     clock.now += 0.5
-    cache.refresh(session)
+    cache.refresh(lambda: session)
     assert cache.get_or_load(("k",), lambda: "new") == "new"
     assert (cache.hits, cache.misses) == (1, 2)
 
@@ -87,7 +87,7 @@ def test_nothing_is_kept_before_a_version_was_read():
 def test_least_recently_used_entries_go_first_when_entries_or_bytes_run_out():
     session = VersionSession()
     by_count = FetchCache(2, 10**6, 0.5)
-    by_count.refresh(session)
+    by_count.refresh(lambda: session)
     for key in ("a", "b"):
         by_count.get_or_load(key, lambda: key)
     by_count.get_or_load("a", lambda: "reloaded")  # a is now the most recent
@@ -96,7 +96,7 @@ def test_least_recently_used_entries_go_first_when_entries_or_bytes_run_out():
     assert by_count.get_or_load("b", lambda: "reloaded") == "reloaded"
 
     by_bytes = FetchCache(1000, 3 * (1000 + 200), 0.5)
-    by_bytes.refresh(session)
+    by_bytes.refresh(lambda: session)
     for index in range(10):
         by_bytes.get_or_load(index, lambda: b"x" * 1000)
     assert len(by_bytes) == 3 and by_bytes.bytes <= 3 * 1200
@@ -107,11 +107,11 @@ def test_least_recently_used_entries_go_first_when_entries_or_bytes_run_out():
 def test_a_failed_load_serves_the_last_good_value_or_raises_without_one():
     clock, session = Clock(), VersionSession()
     cache = FetchCache(100, 10**6, 0.5, clock=clock)
-    cache.refresh(session)
+    cache.refresh(lambda: session)
     cache.get_or_load("k", lambda: "good")
     session.version = 8
     clock.now += 1
-    cache.refresh(session)
+    cache.refresh(lambda: session)
     assert cache.get_or_load("k", _failing_loader, recover=session.rollback) == "good"
     assert cache.stale == 1 and cache.degraded and session.rollbacks == 1
     with pytest.raises(OperationalError):
@@ -121,16 +121,16 @@ def test_a_failed_load_serves_the_last_good_value_or_raises_without_one():
 def test_a_failed_poll_keeps_the_version_and_marks_the_cache_degraded_until_a_poll_succeeds():
     clock, session = Clock(), VersionSession()
     cache = FetchCache(100, 10**6, 0.5, clock=clock)
-    cache.refresh(session)
+    cache.refresh(lambda: session)
     cache.get_or_load("k", lambda: "good")
     session.down = True
     clock.now += 1
-    cache.refresh(session)
+    cache.refresh(lambda: session)
     assert cache.degraded and cache.version == 7 and session.rollbacks == 1
     assert cache.get_or_load("k", _failing_loader) == "good"
     session.down = False
     clock.now += 1
-    cache.refresh(session)
+    cache.refresh(lambda: session)
     assert not cache.degraded
 
 

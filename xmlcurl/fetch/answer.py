@@ -22,4 +22,4 @@ def answer(ctx: FetchContext) -> bytes:
         if ctx.outcome == "ok":
             ctx.outcome = "not found"
         return NOT_FOUND
-    return serialise(doc)
+    return doc if isinstance(doc, bytes) else serialise(doc)

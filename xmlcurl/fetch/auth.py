@@ -108,18 +108,19 @@ def _dummy_hash() -> str:
     return hash_node_secret(secrets.token_urlsafe(32))
 
 
-def authenticate(session: Session, username: str | None, secret: str | None,
+def authenticate(open_session: Callable[[], Session], username: str | None, secret: str | None,
                  lookup: CredentialLookup | None = None, peer: str | None = None) -> NodeIdentity | AuthFailure:
     """The enabled node whose credentials these are, asking from an allowed address, or why not.
 
     An unknown username costs the same as a wrong secret (both verify an argon2 hash), and where a
-    node may fetch from is only checked, and told, once its secret is right.
+    node may fetch from is only checked, and told, once its secret is right. `open_session` is
+    called only when the credentials must be loaded.
     """
     if not username or secret is None:
         return AuthFailure(401, NO_CREDENTIALS)
 
     def load() -> NodeCredentials | None:
-        return load_credentials(session, username)
+        return load_credentials(open_session(), username)
 
     node = lookup(("node", username), load) if lookup is not None else load()
     if node is None:

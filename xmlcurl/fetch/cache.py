@@ -65,10 +65,11 @@ class FetchCache:
 
     # --- the version -------------------------------------------------------------------------
 
-    def refresh(self, session: Session) -> None:
+    def refresh(self, open_session: Callable[[], Session]) -> None:
         """Poll the version if the last poll is older than the interval; never raises on DB errors.
 
         Only one thread of the worker polls at a time; the others go on with the version they have.
+        `open_session` is called only when a poll is due.
         """
         now = self._clock()
         with self._lock:
@@ -76,12 +77,15 @@ class FetchCache:
                 return
             self._polling = True
             self._poll_due = now + self.poll_seconds
+        session: Session | None = None
         try:
+            session = open_session()
             row = session.execute(
                 select(ConfigVersion.version, ConfigVersion.changed_at).where(ConfigVersion.id == 1)
             ).first()
         except SQLAlchemyError:
-            session.rollback()
+            if session is not None:
+                session.rollback()
             self.degraded = True
             metrics.DATABASE_ERRORS.labels("version poll").inc()
             return

@@ -7,8 +7,11 @@ from typing import TYPE_CHECKING, Any, Callable, Hashable, Mapping, TypeVar
 from sqlalchemy.orm import Session
 
 from .request import FetchRequest
+from .xmldoc import serialise
 
 if TYPE_CHECKING:
+    from lxml import etree
+
     from .cache import FetchCache
 
 T = TypeVar("T")
@@ -30,7 +33,8 @@ class NodeIdentity:
 class FetchContext:
     request: FetchRequest
     node: NodeIdentity
-    session: Session
+    #: Opens (or returns) the request's read session; a fetch answered from the cache never opens one.
+    open_session: Callable[[], Session]
     settings: Mapping[str, Any]
     #: Short description of what was looked up, for the fetch log line.
     key: str = ""
@@ -38,6 +42,11 @@ class FetchContext:
     outcome: str = "ok"
     #: The worker's fetch cache; None when it is switched off (and in `xmlcurl render`).
     cache: "FetchCache | None" = None
+
+    @property
+    def session(self) -> Session:
+        """The request's read session, opened on first use."""
+        return self.open_session()
 
     def cached(self, key_parts: tuple[Hashable, ...], loader: Callable[[], T]) -> T:
         """`loader()`'s plain, immutable result, remembered for this node and section until the config changes.
@@ -47,4 +56,28 @@ class FetchContext:
         if self.cache is None:
             return loader()
         key = (self.node.id, self.request.section, *key_parts)
-        return self.cache.get_or_load(key, loader, recover=self.session.rollback)
+        return self.cache.get_or_load(key, loader, recover=self._rollback)
+
+    def cached_document(self, key_parts: tuple[Hashable, ...],
+                        build: Callable[[], "etree._Element | None"]) -> bytes | None:
+        """`build()`'s document, serialised once and remembered like `cached` (None stays None).
+
+        For answers that depend only on the configuration and the fetch's key (directory users,
+        configuration files): a warm fetch then sends stored bytes. The fetch log's key and outcome
+        that `build` sets are remembered with them (only what `build` itself changed).
+        """
+        def load() -> tuple[bytes | None, str | None, str | None]:
+            outcome, key = self.outcome, self.key
+            doc = build()
+            return ((None if doc is None else serialise(doc)),
+                    None if self.outcome == outcome else self.outcome, None if self.key == key else self.key)
+
+        data, outcome, key = self.cached(("document", *key_parts), load)
+        if outcome is not None:
+            self.outcome = outcome
+        if key is not None:
+            self.key = key
+        return data
+
+    def _rollback(self) -> None:
+        self.open_session().rollback()

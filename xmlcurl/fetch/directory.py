@@ -199,7 +199,7 @@ def pinned_domain(session: Session, node_id: int, sip_domain: str) -> tuple[int,
 
 
 @handles("directory", "media")
-def directory(ctx: FetchContext) -> etree._Element | None:
+def directory(ctx: FetchContext) -> bytes | None:
     """Answer domain and user lookups of the asking media node's own tenants."""
     req = ctx.request
     purpose = req.get("purpose")
@@ -231,7 +231,7 @@ def directory(ctx: FetchContext) -> etree._Element | None:
         ctx.outcome = "group_call not served"
         return None
     if not username:
-        return build_directory(domain)
+        return ctx.cached_document(("domain", sip_domain), lambda: build_directory(domain))
     if req.get("key") not in USER_KEYS:
         ctx.outcome = f"lookup key {req.get('key')!r} not served"
         return None
@@ -241,9 +241,14 @@ def directory(ctx: FetchContext) -> etree._Element | None:
             # The domain without the user is a valid answer: FreeSWITCH answers 403 "Can't find user"
             # and does not fall back to its static files.
             ctx.outcome = f"sip_auth refused: {reason}"
-            return build_directory(domain)
-    user = ctx.cached(("user", tenant_id, username), lambda: find_user(ctx.session, tenant_id, username))
-    if user is None:
-        ctx.outcome = "user unknown or disabled"
-        return None
-    return build_directory(replace(domain, users=(user,)), ctx.settings["DIRECTORY_CACHEABLE_MS"])
+            return ctx.cached_document(("domain", sip_domain), lambda: build_directory(domain))
+    cacheable_ms = ctx.settings["DIRECTORY_CACHEABLE_MS"]
+
+    def user_document() -> etree._Element | None:
+        user = find_user(ctx.session, tenant_id, username)
+        if user is None:
+            ctx.outcome = "user unknown or disabled"
+            return None
+        return build_directory(replace(domain, users=(user,)), cacheable_ms)
+
+    return ctx.cached_document(("user", tenant_id, username, cacheable_ms), user_document)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from typing import Mapping
+from typing import Iterator, Mapping
 from urllib.parse import unquote
 
 LEADING_FIELDS = ("hostname", "section", "tag_name", "key_name", "key_value")
@@ -31,6 +31,44 @@ _HOSTNAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}")
 
 class BadFetch(ValueError):
     """The body is not a mod_xml_curl fetch; the message says why."""
+
+
+class EncodedParams(Mapping[str, str]):
+    """The encoded part's fields, each URL-decoded only when read.
+
+    A dialplan fetch carries some two hundred event headers of which a handler reads a handful:
+    decoding them all would cost more than answering. Names that are not event-header names
+    (caller SIP headers, read by nobody) are not part of the mapping.
+    """
+
+    __slots__ = ("_raw",)
+
+    def __init__(self, raw: dict[str, str]) -> None:
+        self._raw = raw
+
+    def __getitem__(self, name: str) -> str:
+        value = self._raw[name]
+        if not _PARAM_NAME.fullmatch(name):
+            raise KeyError(name)
+        return unquote(value, encoding="utf-8", errors="replace") if "%" in value else value
+
+    def get(self, name: str, default: str = "") -> str:  # type: ignore[override]
+        try:
+            return self[name]
+        except KeyError:
+            return default
+
+    def __iter__(self) -> Iterator[str]:
+        return (name for name in self._raw if _PARAM_NAME.fullmatch(name))
+
+    def __len__(self) -> int:
+        return sum(1 for _ in self)
+
+    def __repr__(self) -> str:
+        return f"EncodedParams({dict(self)!r})"
+
+
+NO_PARAMS = EncodedParams({})
 
 
 @dataclass(frozen=True)
@@ -61,20 +99,37 @@ def parse_fetch(body: bytes) -> FetchRequest:
     section = match["section"]
     if not _SECTION.fullmatch(section):
         raise BadFetch("section is empty or malformed")
-    params = _parse_params(match["rest"]) if match["rest"] else {}
+    rest = match["rest"]
     return FetchRequest(
         hostname=hostname,
         section=section,
         tag_name=match["tag_name"],
         key_name=match["key_name"],
         key_value=match["key_value"],
-        params=params,
+        params=EncodedParams(_split_params(rest)) if rest else NO_PARAMS,
     )
 
 
-def _parse_params(rest: str) -> dict[str, str]:
+def _split_params(rest: str) -> dict[str, str]:
+    """The encoded part as name -> raw value, checked as strictly as `_checked_params` but in C loops.
+
+    Anything unusual (an empty field, a field without '=', a repeated name, a '%' that starts no
+    escape) is handed to `_checked_params`, which decides field by field and says what is wrong.
+    """
+    pairs = rest.split("&")
+    if "" not in pairs and not ("%" in rest and _BAD_PERCENT.search(rest)):
+        try:
+            raw = dict(pair.split("=", 1) for pair in pairs)  # type: ignore[misc]
+        except ValueError:
+            raw = None  # a field without '='
+        if raw is not None and len(raw) == len(pairs):
+            return raw
+    return _checked_params(pairs)
+
+
+def _checked_params(pairs: list[str]) -> dict[str, str]:
     params: dict[str, str] = {}
-    for pair in rest.split("&"):
+    for pair in pairs:
         if not pair:
             raise BadFetch("empty field in the encoded part")
         name, sep, value = pair.partition("=")
@@ -90,5 +145,5 @@ def _parse_params(rest: str) -> dict[str, str]:
         if name in params:
             # FreeSWITCH serialises each event header once; a repeat means a forged body.
             raise BadFetch(f"field {name} is repeated")
-        params[name] = unquote(value, encoding="utf-8", errors="replace")
+        params[name] = value
     return params

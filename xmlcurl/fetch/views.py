@@ -33,11 +33,15 @@ def _read_body(limit: int) -> bytes | None:
     return None if len(data) > limit else data
 
 
-def _credential_lookup(cache: FetchCache | None, session) -> CredentialLookup | None:
+def _rollback_read_session() -> None:
+    db.read_session().rollback()
+
+
+def _credential_lookup(cache: FetchCache | None) -> CredentialLookup | None:
     """Node credentials through the cache, under a key no node's own entries can take (node id 0)."""
     if cache is None:
         return None
-    return lambda parts, loader: cache.get_or_load((0, "auth", *parts), loader, recover=session.rollback)
+    return lambda parts, loader: cache.get_or_load((0, "auth", *parts), loader, recover=_rollback_read_session)
 
 
 @bp.post("/freeswitch")
@@ -76,12 +80,12 @@ def fetch() -> Response:
     username = auth.username if auth and auth.type == "basic" else None
     secret = auth.password if auth and auth.type == "basic" else None
     try:
-        session = db.read_session()
         cache = fetch_cache()
         if cache is not None:
             # At most every CACHE_POLL_SECONDS; a failed poll keeps the last version's entries serving.
-            cache.refresh(session)
-        node = authenticate(session, username, secret, _credential_lookup(cache, session), peer=peer)
+            cache.refresh(db.read_session)
+        # The read session is opened only by what needs the database: a warm fetch runs no SQL.
+        node = authenticate(db.read_session, username, secret, _credential_lookup(cache), peer=peer)
         if isinstance(node, AuthFailure):
             return refused(node)
         try:
@@ -91,7 +95,8 @@ def fetch() -> Response:
         mismatch = check_hostname(node, fetch_request.hostname)
         if mismatch is not None:
             return refused(mismatch, fetch_request.section, node.role)
-        ctx = FetchContext(request=fetch_request, node=node, session=session, settings=settings, cache=cache)
+        ctx = FetchContext(request=fetch_request, node=node, open_session=db.read_session, settings=settings,
+                           cache=cache)
         xml = answer(ctx)
     except SQLAlchemyError as exc:
         log.error("fetch database error: %s", exc.__class__.__name__)

@@ -71,7 +71,7 @@ FILES: dict[str, Callable[[FetchContext], "etree._Element | None"]] = {
 
 
 @handles("configuration", "media", "router")
-def configuration(ctx: FetchContext) -> etree._Element | None:
+def configuration(ctx: FetchContext) -> bytes | None:
     """Answer the configuration files xmlcurl owns; the node keeps its local files for all others."""
     req = ctx.request
     ctx.key = req.key_value
@@ -82,4 +82,5 @@ def configuration(ctx: FetchContext) -> etree._Element | None:
     if build is None:
         ctx.outcome = f"{req.key_value or '-'} is left to the node's own files"
         return None
-    return build(ctx)
+    # A file depends only on the node (first in every cache key) and the profile asked for.
+    return ctx.cached_document((req.key_value, req.get("profile")), lambda: build(ctx))

@@ -79,7 +79,7 @@ def _stored_ok(tenant: TenantInfo) -> bool:
 
 def tenant_call(ctx: FetchContext, call: Call, tenant: TenantInfo) -> etree._Element:
     """A call from a user of `tenant` (its context), on a node the tenant is pinned to."""
-    session, settings, context = ctx.session, ctx.settings, call.context
+    settings, context = ctx.settings, call.context
     if call.profile == settings["CLUSTER_PROFILE"]:
         return reject(ctx, context, Rejection(403, "Forbidden", "a tenant context on the cluster profile"))
     if tenant.max_calls <= 0:
@@ -90,15 +90,15 @@ def tenant_call(ctx: FetchContext, call: Call, tenant: TenantInfo) -> etree._Ele
     if call.user_name:
         if matches(USERNAME, call.user_name):
             caller = ctx.cached(("user", tenant.id, call.user_name),
-                                lambda: queries.user(session, tenant.id, call.user_name))
+                                lambda: queries.user(ctx.session, tenant.id, call.user_name))
         if caller is None:
             return reject(ctx, context, Rejection(403, "Unknown Caller", "calling user unknown or disabled"))
     dialled = call.destination
-    longest = ctx.cached(("longest-username", tenant.id), lambda: queries.longest_username(session, tenant.id))
+    longest = ctx.cached(("longest-username", tenant.id), lambda: queries.longest_username(ctx.session, tenant.id))
     if matches(USERNAME, dialled) and len(dialled) <= longest:
         # Not cached: keyed by the dialled number. Outbound numbers longer than every username of
         # the tenant (the usual case) skip the lookup altogether.
-        callee = queries.user(session, tenant.id, dialled)
+        callee = queries.user(ctx.session, tenant.id, dialled)
         if callee is not None and matches(USERNAME, callee.username):
             ctx.outcome = "user"
             return build_user_bridge(context, "user", dialled, tenant.code, callee.username, tenant.sip_domain,
@@ -110,7 +110,7 @@ def tenant_call(ctx: FetchContext, call: Call, tenant: TenantInfo) -> etree._Ele
     except InvalidValue as exc:
         return reject(ctx, context, Rejection(404, "Invalid Number", str(exc)))
     prefix = settings["ROUTER_GATEWAY_PREFIX"]
-    routers = [r for r in ctx.cached(("routers",), lambda: queries.enabled_routers(session))
+    routers = [r for r in ctx.cached(("routers",), lambda: queries.enabled_routers(ctx.session))
                if matches(GATEWAY_NAME, prefix + r.name)]
     if not routers:
         return reject(ctx, context, Rejection(503, "No Router", "no enabled router"))

@@ -48,7 +48,7 @@ def build_did(context: str, dialled: str, did_number: str, tenant_code: str, nod
 def from_media(ctx: FetchContext, call: Call) -> etree._Element:
     """A tenant's outbound call: the tenant must be pinned to the media node it came from."""
     address = call.network_ip if is_ip(call.network_ip) else None
-    decision = decide(ctx.session, call.x_tenant, call.destination, address, cached=ctx.cached)
+    decision = decide(ctx.open_session, call.x_tenant, call.destination, address, cached=ctx.cached)
     if decision.rejection is not None:
         return reject(ctx, call.context, decision.rejection)
     assert decision.tenant is not None and decision.plan is not None

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import random
 from dataclasses import dataclass, field
-from typing import Callable, Iterable, TypeVar
+from typing import Callable, Iterable, Sequence, TypeVar
 
 from sqlalchemy.orm import Session
 
@@ -27,6 +27,9 @@ from .numbers import (
 )
 
 T = TypeVar("T")
+
+#: The fetch path's source of leg order (random.random is safe to share between threads).
+_RNG = random.Random()
 
 
 @dataclass(frozen=True)
@@ -132,19 +135,49 @@ def winning_set(candidates: Iterable[Candidate], tenant_id: int) -> list[Candida
 
 def weighted_order(group: list[Candidate], rng: random.Random) -> list[Candidate]:
     """One priority group: weighted random order, then weight-0 standby legs by gateway name."""
-    weighted = sorted((c for c in group if c.weight > 0), key=lambda c: (c.gateway, c.route_id))
-    standby = sorted((c for c in group if c.weight <= 0), key=lambda c: (c.gateway, c.route_id))
+    weighted = sorted((c for c in group if c.weight > 0), key=_by_gateway)
+    standby = sorted((c for c in group if c.weight <= 0), key=_by_gateway)
+    return _shuffled(weighted, rng) + standby
+
+
+def _by_gateway(candidate: Candidate) -> tuple[str, int]:
+    return candidate.gateway, candidate.route_id
+
+
+def _shuffled(weighted: Sequence[Candidate], rng: random.Random) -> list[Candidate]:
     # Efraimidis-Spirakis: sort by u ** (1 / w) descending; P(first) is proportional to the weight.
+    if len(weighted) < 2:
+        return list(weighted)
     keyed = [(rng.random() ** (1.0 / c.weight), c) for c in weighted]
     keyed.sort(key=lambda pair: pair[0], reverse=True)
-    return [c for _, c in keyed] + standby
+    return [c for _, c in keyed]
 
 
-def plan_route(candidates: Iterable[Candidate], number: str, tenant_id: int,
-               rng: random.Random | None = None) -> RoutePlan:
-    """Choose the legs for `number` (already a validated NUMBER) from the candidates of one query."""
-    checked(NUMBER, number, "number")
-    rng = rng or random.Random()
+@dataclass(frozen=True)
+class PriorityGroup:
+    """The winning candidates of one priority: weighted ones and standby ones, each by gateway name."""
+
+    priority: int
+    weighted: tuple[Candidate, ...]
+    standby: tuple[Candidate, ...]
+
+
+@dataclass(frozen=True)
+class Selection:
+    """Which candidates carry a number, before the per-call random order: what `plan_route` decides once.
+
+    For candidates whose prefixes all start the number it depends only on the number's length
+    (a gateway's strip_digits must leave digits), so the fetch path keeps it per matching prefixes.
+    """
+
+    prefix: str | None
+    scope: str | None
+    groups: tuple[PriorityGroup, ...]
+    unused: tuple[Unused, ...]
+
+
+def select_routes(candidates: Iterable[Candidate], number: str, tenant_id: int) -> Selection:
+    """The winning set for `number` (a validated NUMBER), grouped by priority, and why the others lost."""
     usable: list[Candidate] = []
     unused: list[Unused] = []
     for candidate in candidates:
@@ -155,23 +188,48 @@ def plan_route(candidates: Iterable[Candidate], number: str, tenant_id: int,
             unused.append(Unused(candidate, reason))
     winners = winning_set(usable, tenant_id)
     if not winners:
-        return RoutePlan(number=number, unused=tuple(sorted(unused, key=_unused_order)))
+        return Selection(None, None, (), tuple(sorted(unused, key=_unused_order)))
+    won = {id(c) for c in winners}
     for candidate in usable:
-        if candidate not in winners:
+        if id(candidate) not in won:
             unused.append(Unused(candidate, _lost_because(candidate, winners[0])))
     unused.sort(key=_unused_order)
-    legs: list[Leg] = []
-    shuffled: list[int] = []
+    groups = []
     for priority in sorted({c.priority for c in winners}):
         group = [c for c in winners if c.priority == priority]
-        if sum(1 for c in group if c.weight > 0) > 1:
-            shuffled.append(priority)
-        for candidate in weighted_order(group, rng):
-            legs.append(Leg(candidate, leg_number(number, candidate.strip_digits, candidate.prepend)))
+        groups.append(PriorityGroup(
+            priority,
+            tuple(sorted((c for c in group if c.weight > 0), key=_by_gateway)),
+            tuple(sorted((c for c in group if c.weight <= 0), key=_by_gateway)),
+        ))
+    return Selection(winners[0].prefix, winners[0].scope, tuple(groups), tuple(unused))
+
+
+def order_legs(selection: Selection, number: str, rng: random.Random | None = None) -> RoutePlan:
+    """This call's legs: priorities in order, each shuffled by weight; the number in each gateway's format."""
+    checked(NUMBER, number, "number")
+    if not selection.groups:
+        return RoutePlan(number=number, unused=selection.unused)
+    rng = rng or _RNG
+    legs: list[Leg] = []
+    shuffled: list[int] = []
+    for group in selection.groups:
+        if len(group.weighted) > 1:
+            shuffled.append(group.priority)
+        for candidate in _shuffled(group.weighted, rng) + list(group.standby):
+            # select_routes checked the format (strip leaves digits, prepend is digits).
+            legs.append(Leg(candidate, candidate.prepend + number[candidate.strip_digits:]))
     return RoutePlan(
-        number=number, prefix=winners[0].prefix, scope=winners[0].scope, legs=tuple(legs),
-        unused=tuple(unused), shuffled_priorities=tuple(shuffled),
+        number=number, prefix=selection.prefix, scope=selection.scope, legs=tuple(legs),
+        unused=selection.unused, shuffled_priorities=tuple(shuffled),
     )
+
+
+def plan_route(candidates: Iterable[Candidate], number: str, tenant_id: int,
+               rng: random.Random | None = None) -> RoutePlan:
+    """Choose the legs for `number` (already a validated NUMBER) from the candidates of one query."""
+    checked(NUMBER, number, "number")
+    return order_legs(select_routes(candidates, number, tenant_id), number, rng)
 
 
 def _unused_order(unused: Unused) -> tuple:
@@ -189,21 +247,27 @@ def _uncached(key_parts: tuple, loader: Callable[[], T]) -> T:
     return loader()
 
 
-def route_candidates(session: Session, tenant_id: int, number: str,
-                     cached: Callable[[tuple, Callable[[], T]], T] = _uncached) -> tuple[Candidate, ...]:
-    """The routes whose prefix starts the number, found without a per-number query on a warm cache.
+def route_selection(open_session: Callable[[], Session], tenant_id: int, number: str,
+                    cached: Callable[[tuple, Callable[[], T]], T] = _uncached) -> Selection:
+    """The routes that carry the number, found without a per-number query or choice on a warm cache.
 
     The prefixes routed for all tenants and for this tenant are kept per configuration version;
-    the candidates are then keyed by the prefixes that match, which are few, unlike numbers.
+    candidates and their selection are then keyed by the prefixes that match (few, unlike numbers)
+    and the number's length, the only other thing the selection depends on.
     """
-    routed_global = cached(("route-prefixes", 0), lambda: queries.route_prefixes(session, 0))
-    routed_own = cached(("route-prefixes", tenant_id), lambda: queries.route_prefixes(session, tenant_id))
+    routed_global = cached(("route-prefixes", 0), lambda: queries.route_prefixes(open_session(), 0))
+    routed_own = cached(("route-prefixes", tenant_id), lambda: queries.route_prefixes(open_session(), tenant_id))
     matching = tuple(p for p in queries.prefixes_of(number) if p in routed_global or p in routed_own)
-    return cached(("route-candidates", tenant_id, matching),
-                  lambda: queries.route_candidates(session, tenant_id, matching))
+
+    def select() -> Selection:
+        candidates = cached(("route-candidates", tenant_id, matching),
+                            lambda: queries.route_candidates(open_session(), tenant_id, matching))
+        return select_routes(candidates, number, tenant_id)
+
+    return cached(("route-selection", tenant_id, matching, len(number)), select)
 
 
-def decide(session: Session, tenant_code: str, number: str, media_address: str | None,
+def decide(open_session: Callable[[], Session], tenant_code: str, number: str, media_address: str | None,
            rng: random.Random | None = None, check_pinning: bool = True,
            cached: Callable[[tuple, Callable[[], T]], T] = _uncached) -> RouteDecision:
     """Everything the router checks for a call from a media node, in the order it checks it.
@@ -219,7 +283,7 @@ def decide(session: Session, tenant_code: str, number: str, media_address: str |
     if not matches(NUMBER, number):
         decision.rejection = Rejection(404, "Invalid Number", "number is not 3-20 digits")
         return decision
-    tenant = cached(("tenant", tenant_code), lambda: queries.tenant_by_code(session, tenant_code))
+    tenant = cached(("tenant", tenant_code), lambda: queries.tenant_by_code(open_session(), tenant_code))
     decision.tenant = tenant
     if tenant is None:
         decision.rejection = Rejection(403, "Unknown Tenant", "no such tenant")
@@ -238,7 +302,7 @@ def decide(session: Session, tenant_code: str, number: str, media_address: str |
     if check_pinning:
         address = media_address or ""
         node = cached(("media-at", tenant.id, address),
-                      lambda: queries.pinned_media_node_at(session, tenant.id, address))
+                      lambda: queries.pinned_media_node_at(open_session(), tenant.id, address))
         if node is None:
             decision.rejection = Rejection(
                 403, "Tenant Not Served", "tenant not pinned to an enabled media node at the call's address"
@@ -247,7 +311,7 @@ def decide(session: Session, tenant_code: str, number: str, media_address: str |
         decision.media_node = node
     else:
         decision.notes.append("no calling media node given: pinning not checked")
-    plan = plan_route(route_candidates(session, tenant.id, number, cached), number, tenant.id, rng)
+    plan = order_legs(route_selection(open_session, tenant.id, number, cached), number, rng)
     decision.plan = plan
     if not plan.legs:
         decision.rejection = Rejection(404, "No Route", "no enabled route matches the number")
@@ -279,7 +343,7 @@ def explain(session: Session, tenant_code: str, dialled: str, media_node: str | 
             decision.rejection = Rejection(403, "Tenant Not Served", f"no media node named {media_node!r}")
             return decision
         address = node.sip_address
-    decision = decide(session, tenant_code, number, address, rng, check_pinning=media_node is not None)
+    decision = decide(lambda: session, tenant_code, number, address, rng, check_pinning=media_node is not None)
     decision.notes[:0] = notes
     return decision
 
