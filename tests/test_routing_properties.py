@@ -89,7 +89,7 @@ LEG = r"(?:sofia/gateway/[A-Za-z0-9_.-]+/[0-9+#*]+|user/[A-Za-z0-9_-]+@[A-Za-z0-
 SHAPES = {
     "set": re.compile(r"(?:tenant|sip_h_X-Tenant)=[a-z0-9-]+|sip_copy_custom_headers=false|hangup_after_bridge=true"
                       r"|bypass_media=true|call_timeout=[0-9]+|effective_caller_id_number=\+?[0-9]+"
-                      r"|effective_caller_id_name=[A-Za-z0-9 ]+"),
+                      r"|effective_caller_id_name=[A-Za-z0-9 ]+|fail_on_single_reject=[A-Z_]+(?::[A-Z_]+)*"),
     "limit": re.compile(r"hash tenant-(?:calls|calls-router|cps) [a-z0-9-]+ [0-9]+(?:/1)? !USER_BUSY"),
     "log": re.compile(r"WARNING xmlcurl reject [0-9]{3} [A-Za-z ]+"),
     "respond": re.compile(r"[0-9]{3} [A-Za-z ]+"),

@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import os
 import time
+from functools import lru_cache
 from typing import Iterator
 
 from flask import Blueprint, Response
@@ -50,8 +51,15 @@ def observe_fetch(section: str, role: str, status: int, not_found: bool, seconds
     section = section if section in SECTIONS else "other"
     role = role if role in ROLES else "-"
     result = ("not_found" if not_found else "answer") if status == 200 else _RESULTS.get(status, str(status))
-    FETCHES.labels(section, role, result).inc()
-    FETCH_SECONDS.labels(section).observe(seconds)
+    counter, histogram = _fetch_children(section, role, result)
+    counter.inc()
+    histogram.observe(seconds)
+
+
+@lru_cache(maxsize=512)
+def _fetch_children(section: str, role: str, result: str) -> tuple:
+    """The labelled children of one label set, bound once (labels() takes a lock and builds keys)."""
+    return FETCHES.labels(section, role, result), FETCH_SECONDS.labels(section)
 
 
 def observe_auth_failure(status: int, reason: str) -> None:

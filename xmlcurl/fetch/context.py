@@ -16,6 +16,9 @@ if TYPE_CHECKING:
 
 T = TypeVar("T")
 
+#: The node id under which data shared by all nodes is cached (node ids start at 1).
+SHARED_NODE_ID = 0
+
 
 @dataclass(frozen=True)
 class NodeIdentity:
@@ -56,6 +59,17 @@ class FetchContext:
         if self.cache is None:
             return loader()
         key = (self.node.id, self.request.section, *key_parts)
+        return self.cache.get_or_load(key, loader, recover=self._rollback)
+
+    def shared(self, key_parts: tuple[Hashable, ...], loader: Callable[[], T]) -> T:
+        """Like `cached`, for data that does not depend on the asking node, kept once for all nodes.
+
+        Only for what a node's isolation does not rest on: the routers' view of tenants, routes and
+        DIDs (every router may route every tenant). Under node id 0, which no node has.
+        """
+        if self.cache is None:
+            return loader()
+        key = (SHARED_NODE_ID, self.request.section, *key_parts)
         return self.cache.get_or_load(key, loader, recover=self._rollback)
 
     def cached_document(self, key_parts: tuple[Hashable, ...],

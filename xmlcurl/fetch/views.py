@@ -11,7 +11,7 @@ from .. import db, metrics
 from .answer import answer
 from .auth import SOURCE_NOT_ALLOWED, AuthFailure, CredentialLookup, authenticate, check_hostname, failure_log, loggable
 from .cache import FetchCache, fetch_cache
-from .context import FetchContext
+from .context import SHARED_NODE_ID, FetchContext
 from .recent import recent_failures
 from .request import BadFetch, parse_fetch
 from .xmldoc import NOT_FOUND
@@ -41,7 +41,8 @@ def _credential_lookup(cache: FetchCache | None) -> CredentialLookup | None:
     """Node credentials through the cache, under a key no node's own entries can take (node id 0)."""
     if cache is None:
         return None
-    return lambda parts, loader: cache.get_or_load((0, "auth", *parts), loader, recover=_rollback_read_session)
+    return lambda parts, loader: cache.get_or_load((SHARED_NODE_ID, "auth", *parts), loader,
+                                                   recover=_rollback_read_session)
 
 
 @bp.post("/freeswitch")

@@ -46,9 +46,13 @@ def build_did(context: str, dialled: str, did_number: str, tenant_code: str, nod
 
 
 def from_media(ctx: FetchContext, call: Call) -> etree._Element:
-    """A tenant's outbound call: the tenant must be pinned to the media node it came from."""
+    """A tenant's outbound call: the tenant must be pinned to the media node it came from.
+
+    Every router routes every tenant: what it looks up does not depend on which router asks, so it
+    is cached once for all of them (`ctx.shared`).
+    """
     address = call.network_ip if is_ip(call.network_ip) else None
-    decision = decide(ctx.open_session, call.x_tenant, call.destination, address, cached=ctx.cached)
+    decision = decide(ctx.open_session, call.x_tenant, call.destination, address, cached=ctx.shared)
     if decision.rejection is not None:
         return reject(ctx, call.context, decision.rejection)
     assert decision.tenant is not None and decision.plan is not None
@@ -63,7 +67,7 @@ def from_carrier(ctx: FetchContext, call: Call) -> etree._Element:
     if not matches(DID, call.destination):
         return reject(ctx, context, Rejection(404, "Invalid Number", "not digits with an optional +"))
     forms = did_forms(call.destination)
-    did = ctx.cached(("did", *forms), lambda: queries.did(ctx.session, forms))
+    did = ctx.shared(("did", *forms), lambda: queries.did(ctx.session, forms))
     if did is None or not did.user_enabled:
         return reject(ctx, context, Rejection(404, "Unknown Number", "no enabled DID with an enabled user"))
     tenant = did.tenant
@@ -72,7 +76,7 @@ def from_carrier(ctx: FetchContext, call: Call) -> etree._Element:
     profile = ctx.settings["CLUSTER_PROFILE"]
     if not (matches(TENANT_CODE, tenant.code) and matches(DID, did.number) and matches(GATEWAY_NAME, profile)):
         return reject(ctx, context, Rejection(503, "Configuration Error", "stored tenant, DID or profile unusable"))
-    media = ctx.cached(("media-nodes", tenant.id), lambda: queries.pinned_media_nodes(ctx.session, tenant.id))
+    media = ctx.shared(("media-nodes", tenant.id), lambda: queries.pinned_media_nodes(ctx.session, tenant.id))
     nodes = [n for n in media if is_ip(n.sip_address)]
     if not nodes:
         return reject(ctx, context, Rejection(503, "No Media Node", "the tenant has no enabled media node"))

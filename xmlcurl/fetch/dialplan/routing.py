@@ -255,16 +255,27 @@ def route_selection(open_session: Callable[[], Session], tenant_id: int, number:
     candidates and their selection are then keyed by the prefixes that match (few, unlike numbers)
     and the number's length, the only other thing the selection depends on.
     """
-    routed_global = cached(("route-prefixes", 0), lambda: queries.route_prefixes(open_session(), 0))
-    routed_own = cached(("route-prefixes", tenant_id), lambda: queries.route_prefixes(open_session(), tenant_id))
-    matching = tuple(p for p in queries.prefixes_of(number) if p in routed_global or p in routed_own)
+    prefixes = queries.prefixes_of(number)
+    matching = []
+    for scope in (0, tenant_id):  # the routes of all tenants, then the tenant's own
+        routed = cached(("route-prefixes", scope), lambda scope=scope: queries.route_prefixes(open_session(), scope))
+        matching.append(tuple(p for p in prefixes if p in routed))
+
+    def candidates(scope: int, scope_matching: tuple[str, ...]) -> tuple[Candidate, ...]:
+        # Routes of all tenants are keyed without the tenant: every tenant calling the same
+        # country shares them. A tenant without own routes for the number needs no query at all.
+        if not scope_matching:
+            return ()
+        return cached(("route-candidates", scope, scope_matching),
+                      lambda: queries.route_candidates(open_session(), scope, scope_matching))
 
     def select() -> Selection:
-        candidates = cached(("route-candidates", tenant_id, matching),
-                            lambda: queries.route_candidates(open_session(), tenant_id, matching))
-        return select_routes(candidates, number, tenant_id)
+        found = candidates(0, matching[0]) + candidates(tenant_id, matching[1])
+        return select_routes(found, number, tenant_id)
 
-    return cached(("route-selection", tenant_id, matching, len(number)), select)
+    # Without own routes for the number, the choice is the same for every tenant: keep it once.
+    owner = tenant_id if matching[1] else 0
+    return cached(("route-selection", owner, *matching, len(number)), select)
 
 
 def decide(open_session: Callable[[], Session], tenant_code: str, number: str, media_address: str | None,
