@@ -25,7 +25,9 @@ test: $(STAMP) system-deps
 system-deps:
 	@bash scripts/system-deps.sh
 
+## The benchmark (README, Performance): wrk drives gunicorn on this machine.
 bench: $(STAMP)
+	@command -v wrk >/dev/null 2>&1 || bash scripts/system-deps.sh wrk
 	$(BIN)/python -m bench $(BENCH_ARGS)
 
 clean:

@@ -110,9 +110,14 @@ def sample_requests(engine: Engine, cases: list[str], count: int, seed: int = 7)
 
 
 def add_dataset_arguments(parser, env_var: str, database: str, sizes: dict[str, int]) -> None:
-    """The data-set options `bench` and `bench.soak` share, with each one's own defaults."""
-    parser.add_argument("--database-url", default=os.environ.get(
-        env_var, f"mysql+pymysql://root@127.0.0.1:3306/{database}"))
+    """The data-set options `bench` and `bench.soak` share, with each one's own defaults.
+
+    Without --database-url (or the environment variable) each size gets its own database
+    (`<database>_<users>`), so --reuse keeps the 10,000, 100,000 and 1,000,000-user sets side by side.
+    """
+    parser.add_argument("--database-url", default=os.environ.get(env_var),
+                        help=f"default: ${env_var}, else MariaDB on 127.0.0.1, database {database}_<users>")
+    parser.set_defaults(default_database=database)
     for name in ("tenants", "users", "routes", "dids", "routers", "media", "gateways"):
         parser.add_argument(f"--{name}", type=int, default=sizes[name])
     parser.add_argument("--reuse", action="store_true", help="keep the database if it already has --users users")
@@ -124,7 +129,9 @@ def prepare_from_arguments(args, cases: list[str]) -> tuple:
 
     options = GeneratorOptions(tenants=args.tenants, users=args.users, routes=args.routes, dids=args.dids,
                                routers=args.routers, media=args.media, gateways=args.gateways)
-    print(f"data set: {options}", flush=True)
+    if not args.database_url:
+        args.database_url = f"mysql+pymysql://root@127.0.0.1:3306/{args.default_database}_{args.users}"
+    print(f"data set: {options} in {args.database_url}", flush=True)
     engine = prepare_database(args.database_url, options, reuse=args.reuse)
     try:
         return options, sample_requests(engine, cases, args.bodies)

@@ -13,6 +13,7 @@ import json
 import os
 import platform
 import secrets
+import statistics
 import tempfile
 from dataclasses import asdict
 from pathlib import Path
@@ -40,7 +41,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.splitlines()[0])
     add_dataset_arguments(parser, "BENCH_DATABASE_URL", "xmlcurl_bench", dict(
         tenants=1000, users=100_000, routes=20_000, dids=10_000, routers=4, media=40, gateways=50))
-    parser.add_argument("--duration", type=int, default=10, help="seconds of load per case")
+    parser.add_argument("--duration", type=int, default=5, help="seconds of load per round")
+    parser.add_argument("--rounds", type=int, default=3,
+                        help="rounds per case, each the floor then xmlcurl; the table shows medians")
     parser.add_argument("--warmup", type=int, default=5, help="seconds of load before each measured run")
     parser.add_argument("--connections", type=int, default=64)
     parser.add_argument("--wrk-threads", type=int, default=2)
@@ -84,27 +87,38 @@ def main(argv: list[str] | None = None) -> None:
     log = RESULTS / "gunicorn.log"
     base_env = {"XMLCURL_DATABASE_URL": args.database_url, "XMLCURL_ENV": "production",
                 "XMLCURL_SECRET_KEY": secrets.token_urlsafe(48), "XMLCURL_LOG_LEVEL": "WARNING"}
-    modes = [False, True] if args.keepalive else [False]
     rows = []
+    floor_port = args.port + 1
 
-    def measure(label: str, port: int, case_requests, process, **extra) -> dict:
-        cached = label == "xmlcurl" and extra["cache"] != "off"
-        warm_up(port, case_requests, cached)
-        before = cache_lookups(port) if cached else None
-        results = {}
-        for keepalive in modes:
-            load = wrk.run(port, case_requests, args.duration, args.connections, args.wrk_threads, workdir,
-                           keepalive=keepalive)
-            results["keepalive" if keepalive else "close"] = asdict(load)
-        row = {"server": label, **extra, **results["close"], "rss_mb": round(worker_rss_mb(process), 1)}
+    def load(port: int, case_requests, keepalive: bool = False) -> wrk.Load:
+        return wrk.run(port, case_requests, args.duration, args.connections, args.wrk_threads, workdir,
+                       keepalive=keepalive)
+
+    def measure(case: str, cache: str, floor_process, process) -> tuple[dict, dict]:
+        """Rounds of floor then xmlcurl, back to back: a slower or faster spell of the machine hits both."""
+        case_requests = requests[case]
+        cached = cache != "off"
+        warm_up(args.port, case_requests, cached)
+        wrk.run(floor_port, case_requests, args.warmup, args.connections, args.wrk_threads, workdir)
+        before = cache_lookups(args.port) if cached else None
+        floor_loads, loads = [], []
+        for _ in range(args.rounds):
+            floor_loads.append(load(floor_port, case_requests))
+            loads.append(load(args.port, case_requests))
+        extra = {"worker_class": worker_class, "case": case}
+        floor_row = {"server": "floor", "cache": "-", **extra, **_median(floor_loads),
+                     "rss_mb": round(worker_rss_mb(floor_process), 1)}
+        row = {"server": "xmlcurl", "cache": cache, **extra, **_median(loads),
+               "rss_mb": round(worker_rss_mb(process), 1),
+               "floor_rps": floor_row["requests_per_second"], "floor_p99_ms": floor_row["p99_ms"]}
         if before is not None:
-            after = cache_lookups(port)
+            after = cache_lookups(args.port)
             hits, misses = after["hit"] - before["hit"], after["miss"] - before["miss"]
             row["cache_hit_ratio"] = round(hits / (hits + misses), 4) if hits + misses else None
-        if "keepalive" in results:
-            row["keepalive_rps"] = results["keepalive"]["requests_per_second"]
-        print(_line(row), flush=True)
-        return row
+        if args.keepalive:
+            row["keepalive_rps"] = load(args.port, case_requests, keepalive=True).requests_per_second
+            floor_row["keepalive_rps"] = load(floor_port, case_requests, keepalive=True).requests_per_second
+        return floor_row, row
 
     def warm_up(port: int, case_requests, cached: bool) -> None:
         """Load until under 0.1% of cache lookups miss (at most 12 rounds), so `cache on` measures a warm cache."""
@@ -118,21 +132,24 @@ def main(argv: list[str] | None = None) -> None:
             if lookups and (after["miss"] - before["miss"]) / lookups < 0.001:
                 return
 
-    # The floor parses each case's own bodies (its cost grows with the body), and runs just before
-    # xmlcurl on the same case, so a slower or faster spell of the machine touches both alike.
+    # The floor parses each case's own bodies (its cost grows with the body) and answers a constant
+    # document; it is measured in rounds alternating with xmlcurl on the same case.
     for worker_class in args.worker_classes.split(","):
         for case in cases:
-            with gunicorn("bench.floor:app", args.port, worker_class, args.workers, args.threads, {}, log) as process:
-                rows.append(measure("floor", args.port, requests[case], process, worker_class=worker_class,
-                                    cache="-", case=case))
-            for cache in args.cache.split(","):
-                metrics_dir = Path(tempfile.mkdtemp(prefix="metrics-", dir=workdir))
-                env = {**base_env, "XMLCURL_CACHE": cache, "PROMETHEUS_MULTIPROC_DIR": str(metrics_dir)}
-                with gunicorn("wsgi:app", args.port, worker_class, args.workers, args.threads, env, log) as process:
-                    answered, problem = check_answers(args.port, requests[case])
-                    row = measure("xmlcurl", args.port, requests[case], process, worker_class=worker_class,
-                                  cache=cache, case=case)
+            with gunicorn("bench.floor:app", floor_port, worker_class, args.workers, args.threads, {},
+                          log) as floor_process:
+                for index, cache in enumerate(args.cache.split(",")):
+                    metrics_dir = Path(tempfile.mkdtemp(prefix="metrics-", dir=workdir))
+                    env = {**base_env, "XMLCURL_CACHE": cache, "PROMETHEUS_MULTIPROC_DIR": str(metrics_dir)}
+                    with gunicorn("wsgi:app", args.port, worker_class, args.workers, args.threads, env,
+                                  log) as process:
+                        answered, problem = check_answers(args.port, requests[case])
+                        floor_row, row = measure(case, cache, floor_process, process)
                     row.update(answered=answered, problem=problem)
+                    if index == 0:  # the table shows the floor measured beside the first setting
+                        print(_line(floor_row), flush=True)
+                        rows.append(floor_row)
+                    print(_line(row), flush=True)
                     rows.append(row)
     _add_ratios(rows)
     meta = {
@@ -140,8 +157,8 @@ def main(argv: list[str] | None = None) -> None:
         "machine": {"cpus": os.cpu_count(), "cpu": _cpu_model(), "python": platform.python_version(),
                     "system": platform.platform()},
         "data_set": asdict(options),
-        "settings": {k: getattr(args, k) for k in ("duration", "connections", "wrk_threads", "workers", "threads",
-                                                   "bodies")},
+        "settings": {k: getattr(args, k) for k in ("duration", "rounds", "connections", "wrk_threads", "workers",
+                                                   "threads", "bodies")},
         "skipped_cases": skipped,
     }
     markdown = render_markdown(rows, meta)
@@ -153,12 +170,25 @@ def main(argv: list[str] | None = None) -> None:
     print(markdown)
 
 
+def _median(loads: list) -> dict:
+    """The median of each figure over the rounds (errors and requests summed)."""
+    return {
+        "requests_per_second": round(statistics.median(x.requests_per_second for x in loads), 1),
+        "p50_ms": round(statistics.median(x.p50_ms for x in loads), 2),
+        "p99_ms": round(statistics.median(x.p99_ms for x in loads), 2),
+        "errors": sum(x.errors for x in loads),
+        "requests": sum(x.requests for x in loads),
+        "rounds": len(loads),
+    }
+
+
 def _add_ratios(rows: list[dict]) -> None:
-    floors = {(row["worker_class"], row["case"]): row for row in rows if row["server"] == "floor"}
+    """Each xmlcurl row against the floor measured in the same rounds."""
     for row in rows:
-        floor = floors[(row["worker_class"], row["case"])]
-        row["rps_vs_floor"] = round(row["requests_per_second"] / floor["requests_per_second"], 2)
-        row["p99_vs_floor"] = round(row["p99_ms"] / floor["p99_ms"], 2) if floor["p99_ms"] else None
+        floor_rps = row.get("floor_rps", row["requests_per_second"])
+        floor_p99 = row.get("floor_p99_ms", row["p99_ms"])
+        row["rps_vs_floor"] = round(row["requests_per_second"] / floor_rps, 2)
+        row["p99_vs_floor"] = round(row["p99_ms"] / floor_p99, 2) if floor_p99 else None
 
 
 def _line(row: dict) -> str:
@@ -172,7 +202,8 @@ def render_markdown(rows: list[dict], meta: dict) -> str:
     lines = [
         f"Benchmark {meta['when']} on {m['cpus']} CPUs ({m['cpu']}), Python {m['python']}; "
         f"wrk and gunicorn on the same machine, {meta['settings']['connections']} connections, "
-        f"a new TCP connection per request, {meta['settings']['duration']} s per case, "
+        f"a new TCP connection per request, {meta['settings']['rounds']} rounds of "
+        f"{meta['settings']['duration']} s per case alternating floor and xmlcurl (medians shown), "
         f"{meta['settings']['workers']} workers (gthread: {meta['settings']['threads']} threads).",
         "",
         "Data set: " + ", ".join(f"{k}={v}" for k, v in meta["data_set"].items() if k not in ("batch", "seed")),

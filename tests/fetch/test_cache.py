@@ -214,3 +214,53 @@ def test_the_cache_can_be_switched_off(tmp_path, sqlite_template, monkeypatch, s
                                       content_type="application/x-www-form-urlencoded")
     assert _a1(response) == sip_a1_hash("1000", "acme.example.com", "pw-acme-1000")
     app.extensions["xmlcurl.db"].dispose()
+
+
+# --- serialised documents ------------------------------------------------------------------------
+
+def _context(cache: FetchCache, node_id: int = 1):
+    from xmlcurl.fetch.context import FetchContext, NodeIdentity
+    from xmlcurl.fetch.request import parse_fetch
+
+    request = parse_fetch(b"hostname=media-1&section=directory&tag_name=domain&key_name=name&key_value=a.example")
+    node = NodeIdentity(node_id, f"media-{node_id}", "media", "127.0.0.11", 5060, 5080)
+    return FetchContext(request=request, node=node, open_session=lambda: VersionSession(), settings={}, cache=cache)
+
+
+def test_a_cached_document_is_built_once_and_brings_back_only_the_outcome_its_build_set():
+    cache = FetchCache(100, 1 << 20, 0.5, clock=Clock())
+    cache.refresh(VersionSession)
+    builds = []
+
+    def build():
+        doc = etree.Element("document", type="freeswitch/xml")
+        builds.append(doc)
+        return doc
+
+    def refused():
+        ctx.outcome = "refused: no such user"
+        return None
+
+    ctx = _context(cache)
+    first = ctx.cached_document(("domain", "a.example"), build)
+    again = _context(cache)
+    assert again.cached_document(("domain", "a.example"), build) == first and len(builds) == 1
+    assert again.outcome == "ok"
+    ctx = _context(cache)
+    assert ctx.cached_document(("user", "x"), refused) is None
+    later = _context(cache)
+    assert later.cached_document(("user", "x"), refused) is None
+    assert later.outcome == "refused: no such user"
+    # A caller's own outcome set before the lookup survives a document whose build set none.
+    caller = _context(cache)
+    caller.outcome = "sip_auth refused: From host"
+    assert caller.cached_document(("domain", "a.example"), build) == first
+    assert caller.outcome == "sip_auth refused: From host"
+
+
+def test_a_document_cached_for_one_node_is_never_served_to_another():
+    cache = FetchCache(100, 1 << 20, 0.5, clock=Clock())
+    cache.refresh(VersionSession)
+    one = _context(cache, 1).cached_document(("f",), lambda: etree.Element("one"))
+    two = _context(cache, 2).cached_document(("f",), lambda: etree.Element("two"))
+    assert b"one" in one and b"two" in two

@@ -258,3 +258,23 @@ def test_media_node_address_matches_whatever_way_sofia_writes_it(app, fetch):
         sess.commit()
     body = retarget(cluster_body("router-1_dialplan_from-media"), variable_sip_network_ip="2001:0DB8:0:0::11")
     assert bridge_of(answer(fetch, body)) == B_THEN_A
+
+
+def test_a_cached_route_choice_still_depends_on_the_number_length(fetch, session):
+    # Both numbers match only the default prefix; carrier-a's strip_digits leaves no digit of the
+    # short one. The choice is cached per matching prefixes, so the length must be part of its key.
+    session.execute(update(Gateway).where(Gateway.name == "carrier-a").values(strip_digits=5))
+    session.commit()
+    long_call, short_call = answer(fetch, from_media("initech", "442012345")), answer(fetch, from_media("initech", "44201"))
+    assert bridge_of(long_call) == "sofia/gateway/carrier-a/02345|sofia/gateway/carrier-b/442012345"
+    assert bridge_of(short_call) == "sofia/gateway/carrier-b/44201"
+    assert bridge_of(answer(fetch, from_media("initech", "442012345"))) == bridge_of(long_call)
+
+
+def test_a_tenant_own_route_is_not_shared_with_tenants_that_have_none(fetch, session):
+    # acme's first call fills the choice kept for tenants without own routes for '1'; globex has
+    # its own '1' route and must still get it, and acme must not get globex's.
+    acme_first = bridge_of(answer(fetch, from_media("acme", "15551234567")))
+    assert bridge_of(answer(fetch, from_media("globex", "15551234567", "media-2"))) == "sofia/gateway/carrier-b/15551234567"
+    assert bridge_of(answer(fetch, from_media("acme", "15551234567"))) == acme_first
+    assert "carrier-a" in acme_first

@@ -118,3 +118,12 @@ def test_handcrafted_body_round_trips(fetch):
     body = make_body("media-1", "directory", "domain", "name", "acme.example.com", user="1001", key="id")
     response = fetch(body)
     assert etree.fromstring(response.data).find(".//user").get("id") == "1001"
+
+
+def test_fetches_and_probes_never_read_or_set_the_admin_cookie(client, fetch):
+    # Only the admin pages have a session: a fetch pays for no cookie and never gets one.
+    client.set_cookie("xmlcurl_admin", "forged.value.here")
+    assert "Set-Cookie" not in fetch(SIP_AUTH).headers
+    assert "Set-Cookie" not in client.get("/healthz").headers
+    login_page = client.get("/admin/login")
+    assert login_page.status_code == 200

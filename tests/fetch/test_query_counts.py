@@ -7,7 +7,7 @@ from typing import Iterator
 import pytest
 from sqlalchemy import event
 
-from tests.conftest import cluster_body
+from tests.conftest import cluster_body, retarget
 from xmlcurl.fetch.registry import handler_for
 
 POLL = "config_version"
@@ -86,3 +86,33 @@ def test_a_warm_cache_within_the_polling_interval_sends_no_statement_at_all(app,
         for _ in range(20):
             assert fetch(body).status_code == 200
     assert warm == []
+
+
+def test_a_second_router_finds_the_tenants_and_routes_the_first_one_loaded(app, fetch, session):
+    from sqlalchemy import insert
+
+    from xmlcurl.models import Node
+    from xmlcurl.secrets import hash_node_secret
+
+    session.execute(insert(Node).values(name="router-2", role="router", sip_address="127.0.0.13",
+                                        http_username="router-2", http_secret_hash=hash_node_secret("router-2-secret")))
+    session.commit()
+    body = cluster_body("router-1_dialplan_from-media")
+    assert fetch(body, node="router-1").status_code == 200
+    with statements(app) as second_router:
+        response = fetch(retarget(body, hostname="router-2"), node="router-2")
+    assert response.status_code == 200 and b"sofia/gateway/" in response.data
+    # Only the version poll and router-2's own credentials: tenant, pinning and routes are shared.
+    assert len([s for s in second_router if POLL not in s]) == 1, second_router
+    assert "nodes" in [s for s in second_router if POLL not in s][0]
+
+
+def test_with_the_cache_off_a_router_call_reads_only_the_routes_of_its_number_prefixes(app, fetch):
+    app.extensions["xmlcurl.cache"] = None  # XMLCURL_CACHE=off
+    with statements(app) as seen:
+        response = fetch(cluster_body("router-1_dialplan_from-media"), node="router-1")
+    assert response.status_code == 200 and b"sofia/gateway/carrier-b/8613800138000" in response.data
+    route_reads = [s for s in seen if "FROM routes" in s]
+    # One query on the number's own prefixes, never the list of every routed prefix.
+    assert len(route_reads) == 1 and "DISTINCT" not in route_reads[0], route_reads
+    assert len(seen) <= 5, seen

@@ -2,6 +2,8 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from tests.conftest import CONFORMANCE, captured_request, cluster_body
 from xmlcurl.fetch.request import BadFetch, parse_fetch
@@ -103,3 +105,53 @@ def test_caller_header_names_xmlcurl_never_reads_are_skipped_not_refused():
                           b"&variable_sip_h_X-A!b=1&Hunt-Destination-Number=100")
     assert request.get("Hunt-Destination-Number") == "100"
     assert "variable_sip_h_X-A!b" not in request.params
+
+
+# --- the encoded part: split in C loops, decoded when read ---------------------------------------
+
+def _eager(rest: str) -> dict[str, str]:
+    """Every event header decoded up front, as FreeSWITCH's fields are defined (the reference)."""
+    from urllib.parse import unquote
+
+    from xmlcurl.fetch.request import _checked_params
+
+    return {name: unquote(value, errors="replace") for name, value in _checked_params(rest.split("&")).items()}
+
+
+_fields = st.lists(st.tuples(
+    st.sampled_from(["Caller-Context", "variable_tenant", "X-Caller", "X-Odd!", "user", "bad name", ""]),
+    st.sampled_from(["", "acme", "a%20b", "%7B%24x%7D", "100%", "%zz", "a=b", "%E4%B8%AD"]),
+), max_size=6)
+
+
+@settings(max_examples=300, deadline=None)
+@given(_fields)
+def test_lazily_decoded_parameters_agree_with_decoding_every_field_up_front(fields):
+    rest = "&".join(f"{name}={value}" for name, value in fields)
+    body = f"hostname=media-1&section=dialplan&tag_name=&key_name=&key_value=&{rest}".encode() if rest else None
+    if body is None:
+        return
+    try:
+        expected = _eager(rest)
+    except BadFetch as exc:
+        with pytest.raises(BadFetch, match=str(exc).split(":")[0]):
+            parse_fetch(body)
+        return
+    request = parse_fetch(body)
+    assert dict(request.params) == expected
+    for name in {name for name, _ in fields}:
+        assert request.get(name, "<none>") == expected.get(name, "<none>")
+
+
+def test_a_caller_header_smuggling_a_second_tenant_field_refuses_the_fetch():
+    # A SIP header value holding '&' becomes extra fields; a field named twice is a forged body.
+    body = (b"hostname=router-1&section=dialplan&tag_name=&key_name=&key_value="
+            b"&variable_sip_h_X-Tenant=acme&X-Evil=1&variable_sip_h_X-Tenant=globex")
+    with pytest.raises(BadFetch, match="repeated"):
+        parse_fetch(body)
+
+
+def test_a_caller_header_with_a_stray_percent_is_skipped_not_refused():
+    request = parse_fetch(b"hostname=media-1&section=dialplan&tag_name=&key_name=&key_value="
+                          b"&X-Note!=50%&Caller-Context=tenant-acme")
+    assert dict(request.params) == {"Caller-Context": "tenant-acme"}

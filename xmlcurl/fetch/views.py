@@ -55,7 +55,8 @@ def fetch() -> Response:
     def done(status: int, node: str, section: str, key: str, result: str, response: Response,
              role: str = "-", not_found: bool = False, quiet: bool = False) -> Response:
         elapsed = time.perf_counter() - started
-        if not quiet:  # refusals are logged by the failure log, at most once a minute per source
+        # Refusals are logged by the failure log, at most once a minute per source.
+        if not quiet and log.isEnabledFor(logging.INFO):
             log.info("fetch node=%s section=%s key=%s status=%d result=%s ms=%.1f peer=%s",
                      node, section, loggable(key, 128) or "-", status, result, elapsed * 1000, peer)
         metrics.observe_fetch(section, role, status, not_found, elapsed)

@@ -123,8 +123,8 @@ def route_prefixes(session: Session, scope: int) -> frozenset[str]:
     return frozenset(session.scalars(select(Route.prefix).where(Route.tenant_scope == scope).distinct()))
 
 
-def route_candidates(session: Session, scope: int, prefixes: tuple[str, ...]) -> tuple[Candidate, ...]:
-    """Routes of one scope (a tenant's id, or 0 for all tenants) with one of these prefixes, with their gateways.
+def route_candidates(session: Session, scopes: tuple[int, ...], prefixes: tuple[str, ...]) -> tuple[Candidate, ...]:
+    """Routes of these scopes (a tenant's id, 0 for all tenants) with one of these prefixes, with their gateways.
 
     One query on the (tenant_scope, prefix, gateway_id) key; disabled rows come back too so
     route-test can say why they were not used.
@@ -138,7 +138,7 @@ def route_candidates(session: Session, scope: int, prefixes: tuple[str, ...]) ->
             Gateway.enabled.label("gateway_enabled"),
         )
         .join(Gateway, Gateway.id == Route.gateway_id)
-        .where(Route.tenant_scope == scope, Route.prefix.in_(prefixes))
+        .where(Route.tenant_scope.in_(scopes), Route.prefix.in_(prefixes))
     ).all()
     # Plain columns, not ORM objects: a default route may have dozens of gateways.
     return tuple(

@@ -52,7 +52,8 @@ def from_media(ctx: FetchContext, call: Call) -> etree._Element:
     is cached once for all of them (`ctx.shared`).
     """
     address = call.network_ip if is_ip(call.network_ip) else None
-    decision = decide(ctx.open_session, call.x_tenant, call.destination, address, cached=ctx.shared)
+    decision = decide(ctx.open_session, call.x_tenant, call.destination, address,
+                      cached=ctx.shared if ctx.cache is not None else None)
     if decision.rejection is not None:
         return reject(ctx, call.context, decision.rejection)
     assert decision.tenant is not None and decision.plan is not None

@@ -248,14 +248,18 @@ def _uncached(key_parts: tuple, loader: Callable[[], T]) -> T:
 
 
 def route_selection(open_session: Callable[[], Session], tenant_id: int, number: str,
-                    cached: Callable[[tuple, Callable[[], T]], T] = _uncached) -> Selection:
+                    cached: Callable[[tuple, Callable[[], T]], T] | None = None) -> Selection:
     """The routes that carry the number, found without a per-number query or choice on a warm cache.
 
     The prefixes routed for all tenants and for this tenant are kept per configuration version;
     candidates and their selection are then keyed by the prefixes that match (few, unlike numbers)
-    and the number's length, the only other thing the selection depends on.
+    and the number's length, the only other thing the selection depends on. Without a cache, one
+    query on the number's own prefixes.
     """
     prefixes = queries.prefixes_of(number)
+    if cached is None:
+        found = queries.route_candidates(open_session(), (0, tenant_id), tuple(prefixes))
+        return select_routes(found, number, tenant_id)
     matching = []
     for scope in (0, tenant_id):  # the routes of all tenants, then the tenant's own
         routed = cached(("route-prefixes", scope), lambda scope=scope: queries.route_prefixes(open_session(), scope))
@@ -267,7 +271,7 @@ def route_selection(open_session: Callable[[], Session], tenant_id: int, number:
         if not scope_matching:
             return ()
         return cached(("route-candidates", scope, scope_matching),
-                      lambda: queries.route_candidates(open_session(), scope, scope_matching))
+                      lambda: queries.route_candidates(open_session(), (scope,), scope_matching))
 
     def select() -> Selection:
         found = candidates(0, matching[0]) + candidates(tenant_id, matching[1])
@@ -280,13 +284,14 @@ def route_selection(open_session: Callable[[], Session], tenant_id: int, number:
 
 def decide(open_session: Callable[[], Session], tenant_code: str, number: str, media_address: str | None,
            rng: random.Random | None = None, check_pinning: bool = True,
-           cached: Callable[[tuple, Callable[[], T]], T] = _uncached) -> RouteDecision:
+           cached: Callable[[tuple, Callable[[], T]], T] | None = None) -> RouteDecision:
     """Everything the router checks for a call from a media node, in the order it checks it.
 
     The router dialplan calls this with the calling node's address and its fetch cache
-    (`cached(key_parts, loader)`); route-test calls it with a media node's address, or with
-    check_pinning=False to see a tenant's routes from anywhere.
+    (`cached(key_parts, loader)`, None when the cache is off); route-test calls it with a media
+    node's address, or with check_pinning=False to see a tenant's routes from anywhere.
     """
+    lookup = cached or _uncached
     decision = RouteDecision(tenant_code=tenant_code, number=number)
     if not matches(TENANT_CODE, tenant_code):
         decision.rejection = Rejection(403, "Unknown Tenant", "X-Tenant missing or malformed")
@@ -294,7 +299,7 @@ def decide(open_session: Callable[[], Session], tenant_code: str, number: str, m
     if not matches(NUMBER, number):
         decision.rejection = Rejection(404, "Invalid Number", "number is not 3-20 digits")
         return decision
-    tenant = cached(("tenant", tenant_code), lambda: queries.tenant_by_code(open_session(), tenant_code))
+    tenant = lookup(("tenant", tenant_code), lambda: queries.tenant_by_code(open_session(), tenant_code))
     decision.tenant = tenant
     if tenant is None:
         decision.rejection = Rejection(403, "Unknown Tenant", "no such tenant")
@@ -312,7 +317,7 @@ def decide(open_session: Callable[[], Session], tenant_code: str, number: str, m
         return decision
     if check_pinning:
         address = media_address or ""
-        node = cached(("media-at", tenant.id, address),
+        node = lookup(("media-at", tenant.id, address),
                       lambda: queries.pinned_media_node_at(open_session(), tenant.id, address))
         if node is None:
             decision.rejection = Rejection(
