@@ -62,6 +62,8 @@ class FetchCache:
         #: Set by a failed poll or load, cleared by the next successful poll.
         self.degraded = False
         self.hits = self.misses = self.stale = 0
+        #: Hits not yet added to the metric: a fetch makes several lookups and reports them at once.
+        self._unreported_hits = 0
 
     # --- the version -------------------------------------------------------------------------
 
@@ -101,6 +103,13 @@ class FetchCache:
             self.degraded = False
         metrics.observe_poll(self.version, self.changed_at)
 
+    def report_hits(self) -> None:
+        """Add the hits counted since the last call to the lookup metric (once per fetch, not per lookup)."""
+        with self._lock:
+            hits, self._unreported_hits = self._unreported_hits, 0
+        if hits:
+            metrics.CACHE_HIT.inc(hits)
+
     def seconds_since_poll(self) -> float | None:
         return None if self.polled_at is None else self._clock() - self.polled_at
 
@@ -119,7 +128,7 @@ class FetchCache:
             if entry is not None and version is not None and entry.version == version:
                 self._entries.move_to_end(key)
                 self.hits += 1
-                metrics.CACHE_HIT.inc()
+                self._unreported_hits += 1
                 return entry.value
             self.misses += 1
         metrics.CACHE_MISS.inc()

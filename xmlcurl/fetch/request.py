@@ -7,6 +7,7 @@ URL-encoding those five values, then appends the request's event headers URL-enc
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 from dataclasses import dataclass, field
 from typing import Iterator, Mapping
 from urllib.parse import unquote
@@ -48,7 +49,7 @@ class EncodedParams(Mapping[str, str]):
 
     def __getitem__(self, name: str) -> str:
         value = self._raw[name]
-        if not _PARAM_NAME.fullmatch(name):
+        if not _is_param_name(name):
             raise KeyError(name)
         return unquote(value, encoding="utf-8", errors="replace") if "%" in value else value
 
@@ -69,6 +70,12 @@ class EncodedParams(Mapping[str, str]):
 
 
 NO_PARAMS = EncodedParams({})
+
+
+@lru_cache(maxsize=512)
+def _is_param_name(name: str) -> bool:
+    # Handlers ask for a few dozen fixed names: checked once each.
+    return _PARAM_NAME.fullmatch(name) is not None
 
 
 @dataclass(frozen=True)

@@ -50,6 +50,7 @@ def fetch() -> Response:
     """Answer one mod_xml_curl fetch."""
     started = time.perf_counter()
     settings = current_app.config["XMLCURL"]
+    cache = fetch_cache()
     peer = request.remote_addr or "-"
 
     def done(status: int, node: str, section: str, key: str, result: str, response: Response,
@@ -60,6 +61,8 @@ def fetch() -> Response:
             log.info("fetch node=%s section=%s key=%s status=%d result=%s ms=%.1f peer=%s",
                      node, section, loggable(key, 128) or "-", status, result, elapsed * 1000, peer)
         metrics.observe_fetch(section, role, status, not_found, elapsed)
+        if cache is not None:
+            cache.report_hits()
         if status != 200 or not_found:  # for the admin dashboard's recent fetch errors
             recent_failures(current_app.extensions).record(node, section, loggable(key, 128), status, result, peer)
         return response
@@ -82,7 +85,6 @@ def fetch() -> Response:
     username = auth.username if auth and auth.type == "basic" else None
     secret = auth.password if auth and auth.type == "basic" else None
     try:
-        cache = fetch_cache()
         if cache is not None:
             # At most every CACHE_POLL_SECONDS; a failed poll keeps the last version's entries serving.
             cache.refresh(db.read_session)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import ipaddress
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 
 #: What a caller may dial towards the outside: digits with an optional leading '+'.
 DIALLED = re.compile(r"\+?[0-9]{1,24}")
@@ -91,18 +92,35 @@ def sip_host(address: str) -> str:
     return f"[{ip.compressed}]" if ip.version == 6 else ip.compressed
 
 
+#: Longer text is no address (the longest IPv6 text form is 45 characters); it is never parsed or remembered.
+_LONGEST_ADDRESS = 45
+
+
 def normal_ip(address: str | None) -> str:
     """An address in the compressed lower-case form sofia reports (and nodes are stored in); other text as is."""
-    try:
-        return ipaddress.ip_address(address or "").compressed
-    except ValueError:
-        return address or ""
+    text = address or ""
+    return _normal_ip(text) if len(text) <= _LONGEST_ADDRESS else text
 
 
 def is_ip(address: str | None) -> bool:
     """True for a plain IPv4 or IPv6 address (as sofia reports `sip_network_ip`)."""
+    text = address or ""
+    return len(text) <= _LONGEST_ADDRESS and _parsed(text)
+
+
+# A cluster's calls come from a few dozen addresses: parse each once.
+@lru_cache(maxsize=1024)
+def _normal_ip(text: str) -> str:
     try:
-        ipaddress.ip_address(address or "")
+        return ipaddress.ip_address(text).compressed
+    except ValueError:
+        return text
+
+
+@lru_cache(maxsize=1024)
+def _parsed(text: str) -> bool:
+    try:
+        ipaddress.ip_address(text)
     except ValueError:
         return False
     return True
