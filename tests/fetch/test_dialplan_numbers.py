@@ -83,3 +83,14 @@ def test_sip_host_brackets_ipv6_and_refuses_names():
     with pytest.raises(InvalidValue):
         sip_host("media.example.com")
     assert is_ip("::1") and not is_ip("127.0.0.1;x") and not is_ip("")
+
+
+def test_address_text_longer_than_any_address_is_neither_parsed_nor_remembered():
+    from xmlcurl.fetch.dialplan.numbers import _normal_ip, normal_ip
+
+    long_text = "1" * 46
+    before = _normal_ip.cache_info().currsize
+    assert normal_ip(long_text) == long_text and not is_ip(long_text)
+    assert _normal_ip.cache_info().currsize == before
+    assert normal_ip("2001:DB8:0:0::1") == "2001:db8::1" and is_ip("2001:DB8:0:0::1")
+    assert normal_ip("not-an-address") == "not-an-address" and not is_ip("not-an-address")
