@@ -90,16 +90,16 @@ def main(argv: list[str] | None = None) -> None:
     rows = []
     floor_port = args.port + 1
 
-    def load(port: int, case_requests, keepalive: bool = False) -> wrk.Load:
-        return wrk.run(port, case_requests, args.duration, args.connections, args.wrk_threads, workdir,
-                       keepalive=keepalive)
+    def load(port: int, case_requests, seconds: int | None = None, keepalive: bool = False) -> wrk.Load:
+        return wrk.run(port, case_requests, args.duration if seconds is None else seconds, args.connections,
+                       args.wrk_threads, workdir, keepalive=keepalive)
 
-    def measure(case: str, cache: str, floor_process, process) -> tuple[dict, dict]:
+    def measure(worker_class: str, case: str, cache: str, floor_process, process) -> tuple[dict, dict]:
         """Rounds of floor then xmlcurl, back to back: a slower or faster spell of the machine hits both."""
         case_requests = requests[case]
         cached = cache != "off"
         warm_up(args.port, case_requests, cached)
-        wrk.run(floor_port, case_requests, args.warmup, args.connections, args.wrk_threads, workdir)
+        load(floor_port, case_requests, args.warmup)
         before = cache_lookups(args.port) if cached else None
         floor_loads, loads = [], []
         for _ in range(args.rounds):
@@ -124,7 +124,7 @@ def main(argv: list[str] | None = None) -> None:
         """Load until under 0.1% of cache lookups miss (at most 12 rounds), so `cache on` measures a warm cache."""
         for _ in range(12 if cached else 1):
             before = cache_lookups(port) if cached else None
-            wrk.run(port, case_requests, args.warmup, args.connections, args.wrk_threads, workdir)
+            load(port, case_requests, args.warmup)
             if before is None:
                 return
             after = cache_lookups(port)
@@ -144,7 +144,7 @@ def main(argv: list[str] | None = None) -> None:
                     with gunicorn("wsgi:app", args.port, worker_class, args.workers, args.threads, env,
                                   log) as process:
                         answered, problem = check_answers(args.port, requests[case])
-                        floor_row, row = measure(case, cache, floor_process, process)
+                        floor_row, row = measure(worker_class, case, cache, floor_process, process)
                     row.update(answered=answered, problem=problem)
                     if index == 0:  # the table shows the floor measured beside the first setting
                         print(_line(floor_row), flush=True)

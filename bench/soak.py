@@ -16,7 +16,6 @@ from pathlib import Path
 
 import psutil
 
-
 from . import wrk
 from .bodies import CAPTURES
 from .dataset import add_dataset_arguments, prepare_from_arguments

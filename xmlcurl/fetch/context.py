@@ -56,10 +56,7 @@ class FetchContext:
 
         `key_parts` must name everything the result depends on (e.g. the query's arguments).
         """
-        if self.cache is None:
-            return loader()
-        key = (self.node.id, self.request.section, *key_parts)
-        return self.cache.get_or_load(key, loader, recover=self._rollback)
+        return self._lookup(self.node.id, key_parts, loader)
 
     def shared(self, key_parts: tuple[Hashable, ...], loader: Callable[[], T]) -> T:
         """Like `cached`, for data that does not depend on the asking node, kept once for all nodes.
@@ -67,9 +64,12 @@ class FetchContext:
         Only for what a node's isolation does not rest on: the routers' view of tenants, routes and
         DIDs (every router may route every tenant). Under node id 0, which no node has.
         """
+        return self._lookup(SHARED_NODE_ID, key_parts, loader)
+
+    def _lookup(self, owner: int, key_parts: tuple[Hashable, ...], loader: Callable[[], T]) -> T:
         if self.cache is None:
             return loader()
-        key = (SHARED_NODE_ID, self.request.section, *key_parts)
+        key = (owner, self.request.section, *key_parts)
         return self.cache.get_or_load(key, loader, recover=self._rollback)
 
     def cached_document(self, key_parts: tuple[Hashable, ...],

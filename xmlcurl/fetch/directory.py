@@ -230,8 +230,12 @@ def directory(ctx: FetchContext) -> bytes | None:
     if action == "group_call":
         ctx.outcome = "group_call not served"
         return None
-    if not username:
+
+    def domain_document() -> bytes | None:
         return ctx.cached_document(("domain", sip_domain), lambda: build_directory(domain))
+
+    if not username:
+        return domain_document()
     if req.get("key") not in USER_KEYS:
         ctx.outcome = f"lookup key {req.get('key')!r} not served"
         return None
@@ -241,7 +245,7 @@ def directory(ctx: FetchContext) -> bytes | None:
             # The domain without the user is a valid answer: FreeSWITCH answers 403 "Can't find user"
             # and does not fall back to its static files.
             ctx.outcome = f"sip_auth refused: {reason}"
-            return ctx.cached_document(("domain", sip_domain), lambda: build_directory(domain))
+            return domain_document()
     cacheable_ms = ctx.settings["DIRECTORY_CACHEABLE_MS"]
 
     def user_document() -> etree._Element | None:

@@ -7,7 +7,6 @@ from lxml import etree
 
 from .context import FetchContext
 
-#: A handler returns a document, or None for the `not found` answer.
 #: A handler answers a document, its bytes already serialised (from the cache), or None for `not found`.
 Handler = Callable[[FetchContext], "etree._Element | bytes | None"]
 

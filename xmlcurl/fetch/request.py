@@ -7,8 +7,8 @@ URL-encoding those five values, then appends the request's event headers URL-enc
 from __future__ import annotations
 
 import re
-from functools import lru_cache
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Iterator, Mapping
 from urllib.parse import unquote
 

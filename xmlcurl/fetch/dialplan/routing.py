@@ -135,13 +135,14 @@ def winning_set(candidates: Iterable[Candidate], tenant_id: int) -> list[Candida
 
 def weighted_order(group: list[Candidate], rng: random.Random) -> list[Candidate]:
     """One priority group: weighted random order, then weight-0 standby legs by gateway name."""
-    weighted = sorted((c for c in group if c.weight > 0), key=_by_gateway)
-    standby = sorted((c for c in group if c.weight <= 0), key=_by_gateway)
-    return _shuffled(weighted, rng) + standby
+    weighted, standby = _by_weight(group)
+    return _shuffled(weighted, rng) + list(standby)
 
 
-def _by_gateway(candidate: Candidate) -> tuple[str, int]:
-    return candidate.gateway, candidate.route_id
+def _by_weight(group: Iterable[Candidate]) -> tuple[tuple[Candidate, ...], tuple[Candidate, ...]]:
+    """(weighted legs, weight-0 standby legs), each by gateway name."""
+    ordered = sorted(group, key=lambda c: (c.gateway, c.route_id))
+    return tuple(c for c in ordered if c.weight > 0), tuple(c for c in ordered if c.weight <= 0)
 
 
 def _shuffled(weighted: Sequence[Candidate], rng: random.Random) -> list[Candidate]:
@@ -196,12 +197,7 @@ def select_routes(candidates: Iterable[Candidate], number: str, tenant_id: int) 
     unused.sort(key=_unused_order)
     groups = []
     for priority in sorted({c.priority for c in winners}):
-        group = [c for c in winners if c.priority == priority]
-        groups.append(PriorityGroup(
-            priority,
-            tuple(sorted((c for c in group if c.weight > 0), key=_by_gateway)),
-            tuple(sorted((c for c in group if c.weight <= 0), key=_by_gateway)),
-        ))
+        groups.append(PriorityGroup(priority, *_by_weight(c for c in winners if c.priority == priority)))
     return Selection(winners[0].prefix, winners[0].scope, tuple(groups), tuple(unused))
 
 
@@ -227,8 +223,7 @@ def order_legs(selection: Selection, number: str, rng: random.Random | None = No
 
 def plan_route(candidates: Iterable[Candidate], number: str, tenant_id: int,
                rng: random.Random | None = None) -> RoutePlan:
-    """Choose the legs for `number` (already a validated NUMBER) from the candidates of one query."""
-    checked(NUMBER, number, "number")
+    """Choose the legs for `number` (a NUMBER, checked by order_legs) from the candidates of one query."""
     return order_legs(select_routes(candidates, number, tenant_id), number, rng)
 
 
