@@ -144,6 +144,32 @@ def test_action_data_that_freeswitch_would_expand_or_split_is_refused(action):
         build_extension("tenant-acme", "x", "^1$", [action])
 
 
+def test_an_unsafe_action_is_refused_every_time_not_only_the_first():
+    for _ in range(2):
+        with pytest.raises(UnsafeValue):
+            build_extension("tenant-acme", "x", "^1$", [Action("set", "x=${y}")], [Action("bridge", "sofia/gateway/a/1")])
+        with pytest.raises(UnsafeValue):
+            build_extension("tenant-acme", "x", "^1$", [Action("set", "x=y")], [Action("bridge", "sofia/gateway/${a}/1")])
+
+
+def test_an_unsafe_expression_is_refused_though_the_rest_of_the_extension_was_seen_before():
+    shared, own = [Action("set", "tenant=acme")], [Action("bridge", "sofia/gateway/a/1")]
+    build_extension("tenant-acme", "x", "^1$", shared, own)
+    with pytest.raises(UnsafeValue):
+        build_extension("tenant-acme", "x", "^$${hostname}$", shared, own)
+
+
+def test_extensions_sharing_their_leading_actions_are_independent_documents():
+    head = [Action("set", "tenant=acme"), Action("set", "hangup_after_bridge=true")]
+    first = build_extension("tenant-acme", "x", "^1$", head, [Action("bridge", "sofia/gateway/a/1")])
+    first.find(".//condition").append(etree.Element("action", application="hangup"))
+    second = build_extension("tenant-acme", "x", "^2$", head, [Action("bridge", "sofia/gateway/b/2")])
+    assert [(a.get("application"), a.get("data")) for a in second.iter("action")] == [
+        ("set", "tenant=acme"), ("set", "hangup_after_bridge=true"), ("bridge", "sofia/gateway/b/2")]
+    assert second.find(".//condition").get("expression") == "^2$"
+    assert first.find(".//condition").get("expression") == "^1$"
+
+
 def test_a_leading_variable_block_is_the_only_brace_a_bridge_may_carry():
     assert check_action(Action("bridge", "{sip_h_X-Tenant=acme}sofia/gateway/a/1|sofia/gateway/b/1"))
 

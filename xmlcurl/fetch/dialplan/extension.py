@@ -6,12 +6,15 @@ bridge legs and braces only open the bridge's leading ``{name=value}`` block.
 """
 from __future__ import annotations
 
+import copy
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 
 from lxml import etree
 
-from ..xmldoc import UnsafeValue, document, element
+from ..xmldoc import UnsafeValue, document, element, safe
 from .numbers import CONTEXT, checked
 from .routing import Rejection
 
@@ -50,17 +53,39 @@ def check_action(action: Action) -> Action:
     return action
 
 
-def build_extension(context: str, name: str, expression: str, actions: list[Action]) -> etree._Element:
-    """``<context name=..><extension name=..><condition field="destination_number" expression=..>`` + actions."""
+def build_extension(context: str, name: str, expression: str, shared: Sequence[Action],
+                    own: Sequence[Action] = ()) -> etree._Element:
+    """``<context name=..><extension name=..><condition field="destination_number" expression=..>`` + actions.
+
+    ``shared`` are the actions that repeat from call to call (a tenant's settings): built and
+    checked once per distinct value, then copied, since building elements costs more than copying
+    them. ``own`` are this call's own actions (its caller ID, its bridge), appended after them.
+    """
+    doc = copy.deepcopy(_shared_part(context, name, tuple(shared)))
+    condition = doc[0][0][0][0]
+    condition.set("expression", safe(expression))
+    for action in own:
+        _append_action(condition, action)
+    return doc
+
+
+# About 8 KB each: room for a thousand tenants' outbound and inbound extensions on a node.
+@lru_cache(maxsize=2048)
+def _shared_part(context: str, name: str, actions: tuple[Action, ...]) -> etree._Element:
+    """The document with the shared actions, checked; never handed out (callers copy it)."""
     checked(CONTEXT, context, "context")
     doc, section = document("dialplan")
     ctx = element(section, "context", name=context)
     ext = element(ctx, "extension", name=name)
-    condition = element(ext, "condition", field="destination_number", expression=expression)
+    condition = element(ext, "condition", field="destination_number", expression="")
     for action in actions:
-        check_action(action)
-        element(condition, "action", application=action.application, data=action.data)
+        _append_action(condition, action)
     return doc
+
+
+def _append_action(condition: etree._Element, action: Action) -> None:
+    check_action(action)
+    element(condition, "action", application=action.application, data=action.data)
 
 
 def build_rejection(context: str, rejection: Rejection) -> etree._Element:

@@ -44,21 +44,22 @@ def build_outbound(context: str, dialled: str, number: str, tenant: TenantInfo, 
     """Out through the routers: tenant set, X-Tenant forced, concurrency limit, routers with failover."""
     code = tenant.code
     legs = "|".join(f"sofia/gateway/{gateway_prefix}{router.name}/{number}" for router in routers)
-    actions = [
+    shared = [
         Action("set", f"tenant={code}"),
         Action("limit", f"hash tenant-calls {code} {max(tenant.max_calls, 0)} !USER_BUSY"),
         Action("set", f"sip_h_X-Tenant={code}"),
         Action("set", "sip_copy_custom_headers=false"),
         Action("set", "hangup_after_bridge=true"),
     ]
+    own = []
     if cid.number:
-        actions.append(Action("set", f"effective_caller_id_number={cid.number}"))
+        own.append(Action("set", f"effective_caller_id_number={cid.number}"))
     if cid.name:
-        actions.append(Action("set", f"effective_caller_id_name={cid.name}"))
-    actions.append(Action("set", f"fail_on_single_reject={FINAL_CAUSES}"))
+        own.append(Action("set", f"effective_caller_id_name={cid.name}"))
+    own.append(Action("set", f"fail_on_single_reject={FINAL_CAUSES}"))
     # The leading {..} block applies to every leg and wins over a header the caller sent.
-    actions.append(Action("bridge", f"{{sip_h_X-Tenant={code}}}{legs}"))
-    return build_extension(context, "outbound", anchored(dialled), actions)
+    own.append(Action("bridge", f"{{sip_h_X-Tenant={code}}}{legs}"))
+    return build_extension(context, "outbound", anchored(dialled), shared, own)
 
 
 def build_user_bridge(context: str, name: str, dialled: str, tenant_code: str, username: str, domain: str,
@@ -69,8 +70,7 @@ def build_user_bridge(context: str, name: str, dialled: str, tenant_code: str, u
         Action("set", "sip_copy_custom_headers=false"),
         Action("set", "hangup_after_bridge=true"),
         Action("set", f"call_timeout={call_timeout}"),
-        Action("bridge", f"user/{username}@{domain}"),
-    ])
+    ], [Action("bridge", f"user/{username}@{domain}")])
 
 
 def _stored_ok(tenant: TenantInfo) -> bool:

@@ -16,7 +16,7 @@ from .routing import RoutePlan, Rejection, decide
 def build_route(context: str, tenant: TenantInfo, plan: RoutePlan) -> etree._Element:
     """Out to the carriers: tenant limits, no custom headers copied, the legs of the plan with failover."""
     code = tenant.code
-    actions = [
+    shared = [
         Action("set", f"tenant={code}"),
         # mod_hash counts per router: with n routers a tenant may reach n times these limits.
         Action("limit", f"hash tenant-calls-router {code} {max(tenant.max_calls, 0)} !USER_BUSY"),
@@ -25,11 +25,10 @@ def build_route(context: str, tenant: TenantInfo, plan: RoutePlan) -> etree._Ele
         Action("set", "sip_copy_custom_headers=false"),
         Action("set", "hangup_after_bridge=true"),
     ]
-    if plan.bypass_media:
-        actions.append(Action("set", "bypass_media=true"))
-    actions.append(Action("set", f"fail_on_single_reject={FINAL_CAUSES}"))
-    actions.append(Action("bridge", plan.bridge))
-    return build_extension(context, "route", anchored(plan.number), actions)
+    own = [Action("set", "bypass_media=true")] if plan.bypass_media else []
+    own.append(Action("set", f"fail_on_single_reject={FINAL_CAUSES}"))
+    own.append(Action("bridge", plan.bridge))
+    return build_extension(context, "route", anchored(plan.number), shared, own)
 
 
 def build_did(context: str, dialled: str, did_number: str, tenant_code: str, nodes: list[NodeInfo],
@@ -41,8 +40,7 @@ def build_did(context: str, dialled: str, did_number: str, tenant_code: str, nod
         Action("set", "sip_copy_custom_headers=false"),
         Action("set", "hangup_after_bridge=true"),
         Action("set", "bypass_media=true"),
-        Action("bridge", f"{{sip_h_X-Tenant={tenant_code}}}{legs}"),
-    ])
+    ], [Action("bridge", f"{{sip_h_X-Tenant={tenant_code}}}{legs}")])
 
 
 def from_media(ctx: FetchContext, call: Call) -> etree._Element:
