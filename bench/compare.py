@@ -3,6 +3,8 @@
 Reads two results of `python -m bench` (bench/results/bench-*.json), e.g. a 10,000-user and a
 1,000,000-user run, and prints, per worker class and case with the cache on, p50 and req/s of
 each and the ratio large / small (the target: p50 at 1,000,000 users <= 1.2x p50 at 10,000).
+The two runs are minutes apart on a machine that may be shared, so the same ratio is also shown
+with each p50 taken relative to the floor app's p50 in its own run.
 """
 from __future__ import annotations
 
@@ -14,29 +16,38 @@ from pathlib import Path
 P50_LIMIT = 1.2
 
 
-def _rows(path: Path) -> tuple[dict, dict[tuple[str, str], dict]]:
+def _rows(path: Path) -> tuple[dict, dict[tuple[str, str], dict], dict[tuple[str, str], dict]]:
+    """Meta, the xmlcurl rows with the cache on and the floor rows, by (worker class, case)."""
     data = json.loads(path.read_text(encoding="utf-8"))
     rows = {(r["worker_class"], r["case"]): r for r in data["rows"]
             if r["server"] == "xmlcurl" and r["cache"] != "off"}
-    return data["meta"], rows
+    floors = {(r["worker_class"], r["case"]): r for r in data["rows"] if r["server"] == "floor"}
+    return data["meta"], rows, floors
+
+
+def _growth(small: float | None, large: float | None) -> float | None:
+    return large / small if small and large is not None else None
 
 
 def compare(small: Path, large: Path) -> tuple[str, bool]:
     """The Markdown table and whether every case stays within P50_LIMIT."""
-    small_meta, small_rows = _rows(small)
-    large_meta, large_rows = _rows(large)
+    small_meta, small_rows, small_floors = _rows(small)
+    large_meta, large_rows, large_floors = _rows(large)
     users = small_meta["data_set"]["users"], large_meta["data_set"]["users"]
     lines = [
         f"| worker | case | p50 ms at {users[0]:,} users | p50 ms at {users[1]:,} users | p50 ratio "
-        f"| req/s at {users[0]:,} | req/s at {users[1]:,} |",
-        "|---|---|---:|---:|---:|---:|---:|",
+        f"| p50 ratio, each over its floor | req/s at {users[0]:,} | req/s at {users[1]:,} |",
+        "|---|---|---:|---:|---:|---:|---:|---:|",
     ]
     within = True
     for key in sorted(small_rows.keys() & large_rows.keys()):
         a, b = small_rows[key], large_rows[key]
         ratio = b["p50_ms"] / a["p50_ms"] if a["p50_ms"] else float("inf")
         within = within and ratio <= P50_LIMIT
+        floor_a, floor_b = small_floors.get(key, {}).get("p50_ms"), large_floors.get(key, {}).get("p50_ms")
+        relative = _growth(a["p50_ms"] / floor_a if floor_a else None, b["p50_ms"] / floor_b if floor_b else None)
         lines.append(f"| {key[0]} | {key[1]} | {a['p50_ms']:.2f} | {b['p50_ms']:.2f} | {ratio:.2f} "
+                     f"| {'-' if relative is None else f'{relative:.2f}'} "
                      f"| {a['requests_per_second']:.0f} | {b['requests_per_second']:.0f} |")
     if not small_rows.keys() & large_rows.keys():
         raise SystemExit("the two results share no case measured with the cache on")

@@ -42,7 +42,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     add_dataset_arguments(parser, "BENCH_DATABASE_URL", "xmlcurl_bench", dict(
         tenants=1000, users=100_000, routes=20_000, dids=10_000, routers=4, media=40, gateways=50))
     parser.add_argument("--duration", type=int, default=5, help="seconds of load per round")
-    parser.add_argument("--rounds", type=int, default=3,
+    parser.add_argument("--rounds", type=int, default=5,
                         help="rounds per case, each the floor then xmlcurl; the table shows medians")
     parser.add_argument("--warmup", type=int, default=5, help="seconds of load before each measured run")
     parser.add_argument("--connections", type=int, default=64)
@@ -110,7 +110,8 @@ def main(argv: list[str] | None = None) -> None:
                      "rss_mb": round(worker_rss_mb(floor_process), 1)}
         row = {"server": "xmlcurl", "cache": cache, **extra, **_median(loads),
                "rss_mb": round(worker_rss_mb(process), 1),
-               "floor_rps": floor_row["requests_per_second"], "floor_p99_ms": floor_row["p99_ms"]}
+               "floor_rps": floor_row["requests_per_second"], "floor_p99_ms": floor_row["p99_ms"],
+               **paired_ratios(floor_loads, loads)}
         if before is not None:
             after = cache_lookups(args.port)
             hits, misses = after["hit"] - before["hit"], after["miss"] - before["miss"]
@@ -182,13 +183,28 @@ def _median(loads: list) -> dict:
     }
 
 
+def paired_ratios(floor_loads: list, loads: list) -> dict:
+    """xmlcurl against the floor, round by round, and the median of those ratios.
+
+    A round of xmlcurl follows its round of the floor within seconds, so a slow or fast spell of a
+    shared machine touches both; the median of the pairs then holds steadier than the ratio of
+    two medians taken over different spells. The spread (lowest, highest) is kept beside it.
+    """
+    rps = [x.requests_per_second / f.requests_per_second for f, x in zip(floor_loads, loads) if f.requests_per_second]
+    p99 = [x.p99_ms / f.p99_ms for f, x in zip(floor_loads, loads) if f.p99_ms]
+    return {
+        "rps_vs_floor": round(statistics.median(rps), 2) if rps else None,
+        "rps_vs_floor_range": [round(min(rps), 2), round(max(rps), 2)] if rps else None,
+        "p99_vs_floor": round(statistics.median(p99), 2) if p99 else None,
+        "p99_vs_floor_range": [round(min(p99), 2), round(max(p99), 2)] if p99 else None,
+    }
+
+
 def _add_ratios(rows: list[dict]) -> None:
-    """Each xmlcurl row against the floor measured in the same rounds."""
+    """The floor rows against themselves; xmlcurl rows carry their paired ratios already."""
     for row in rows:
-        floor_rps = row.get("floor_rps", row["requests_per_second"])
-        floor_p99 = row.get("floor_p99_ms", row["p99_ms"])
-        row["rps_vs_floor"] = round(row["requests_per_second"] / floor_rps, 2)
-        row["p99_vs_floor"] = round(row["p99_ms"] / floor_p99, 2) if floor_p99 else None
+        row.setdefault("rps_vs_floor", 1.0)
+        row.setdefault("p99_vs_floor", 1.0)
 
 
 def _line(row: dict) -> str:
@@ -203,7 +219,8 @@ def render_markdown(rows: list[dict], meta: dict) -> str:
         f"Benchmark {meta['when']} on {m['cpus']} CPUs ({m['cpu']}), Python {m['python']}; "
         f"wrk and gunicorn on the same machine, {meta['settings']['connections']} connections, "
         f"a new TCP connection per request, {meta['settings']['rounds']} rounds of "
-        f"{meta['settings']['duration']} s per case alternating floor and xmlcurl (medians shown), "
+        f"{meta['settings']['duration']} s per case alternating floor and xmlcurl (medians shown; the ratios "
+        "are medians of each round's xmlcurl/floor, with their range), "
         f"{meta['settings']['workers']} workers (gthread: {meta['settings']['threads']} threads).",
         "",
         "Data set: " + ", ".join(f"{k}={v}" for k, v in meta["data_set"].items() if k not in ("batch", "seed")),
@@ -217,8 +234,9 @@ def render_markdown(rows: list[dict], meta: dict) -> str:
         hit_ratio = f"{r['cache_hit_ratio']:.1%}" if r.get("cache_hit_ratio") is not None else "-"
         lines.append(
             f"| {r['worker_class']} | {r['server']} | {r['cache']} | {r['case']} | {r['requests_per_second']:.0f} "
-            f"| {r['p50_ms']:.2f} | {r['p99_ms']:.2f} | {r['errors']} | {r['rss_mb']} | {r['rps_vs_floor']:.2f} "
-            f"| {r['p99_vs_floor']} | {answered} | {hit_ratio} |"
+            f"| {r['p50_ms']:.2f} | {r['p99_ms']:.2f} | {r['errors']} | {r['rss_mb']} "
+            f"| {_ratio(r['rps_vs_floor'], r.get('rps_vs_floor_range'))} "
+            f"| {_ratio(r['p99_vs_floor'], r.get('p99_vs_floor_range'))} | {answered} | {hit_ratio} |"
         )
     if meta["skipped_cases"]:
         lines += ["", "Not measured (no handler yet): " + ", ".join(meta["skipped_cases"])]
@@ -226,6 +244,12 @@ def render_markdown(rows: list[dict], meta: dict) -> str:
     if problems:
         lines += ["", "Problems seen before the load:"] + [f"- {p}" for p in problems]
     return "\n".join(lines) + "\n"
+
+
+def _ratio(value: float | None, spread: list[float] | None) -> str:
+    if value is None:
+        return "-"
+    return f"{value:.2f} ({spread[0]:.2f}-{spread[1]:.2f})" if spread else f"{value:.2f}"
 
 
 def _cpu_model() -> str:
