@@ -200,8 +200,9 @@ def read_session() -> Session:
 
 
 def _close_sessions(_exc: BaseException | None) -> None:
+    context_globals = g._get_current_object()  # type: ignore[attr-defined]  # one proxy lookup, not two
     for key in ("db_session", "db_read_session"):
-        sess = g.pop(key, None)
+        sess = context_globals.pop(key, None)
         if sess is not None:
             try:
                 sess.close()

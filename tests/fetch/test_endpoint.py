@@ -1,12 +1,13 @@
 """POST /freeswitch: node authentication, bad bodies, dispatch and the not-found answer."""
 from __future__ import annotations
 
+import io
 import logging
 
 from lxml import etree
 from sqlalchemy import update
 
-from tests.conftest import captured_request, cluster_body, make_body, retarget
+from tests.conftest import basic_auth, captured_request, cluster_body, make_body, retarget
 from xmlcurl import db
 from xmlcurl.fetch.xmldoc import NOT_FOUND
 from xmlcurl.models import Node
@@ -78,6 +79,24 @@ def test_body_over_the_limit_is_a_413(fetch):
     response = fetch(SIP_AUTH + b"&pad=" + b"x" * 300000)
     assert response.status_code == 413
     assert response.mimetype == "text/plain"
+
+
+def _chunked(client, body: bytes):
+    """POST as a server that ends the input itself sees it (gunicorn, a chunked body: no Content-Length)."""
+    return client.post("/freeswitch", input_stream=io.BytesIO(body), headers=basic_auth("media-1", "media-1-secret"),
+                       content_type="application/x-www-form-urlencoded",
+                       environ_overrides={"wsgi.input_terminated": True, "CONTENT_LENGTH": ""})
+
+
+def test_a_body_the_server_terminates_is_read_without_a_content_length(client):
+    response = _chunked(client, SIP_AUTH)
+    assert response.status_code == 200
+    assert etree.fromstring(response.data).find("section").get("name") == "directory"
+
+
+def test_a_body_the_server_terminates_is_still_cut_at_the_limit(client):
+    response = _chunked(client, SIP_AUTH + b"&pad=" + b"x" * 300000)
+    assert response.status_code == 413
 
 
 def test_unserved_configuration_gets_the_not_found_document(fetch):

@@ -4,7 +4,7 @@ from __future__ import annotations
 import logging
 import time
 
-from flask import Blueprint, Response, current_app, request
+from flask import Blueprint, Flask, Request, Response, current_app, request
 from sqlalchemy.exc import SQLAlchemyError
 
 from .. import db, metrics
@@ -24,12 +24,16 @@ def _plain(status: int, message: str, **headers: str) -> Response:
     return Response(message + "\n", status=status, mimetype="text/plain", headers=headers)
 
 
-def _read_body(limit: int) -> bytes | None:
+def _read_body(req: Request, limit: int) -> bytes | None:
     """The body, or None when it is larger than `limit` (read no further than that)."""
-    length = request.content_length
+    length = req.content_length
     if length is not None and length > limit:
         return None
-    data = request.stream.read(limit + 1)
+    environ = req.environ
+    # A server that ends the input itself (gunicorn) is read directly; werkzeug's stream would hand
+    # back the same object (no MAX_CONTENT_LENGTH is set) after several lookups. Others are wrapped.
+    stream = environ["wsgi.input"] if environ.get("wsgi.input_terminated") else req.stream
+    data = stream.read(limit + 1)
     return None if len(data) > limit else data
 
 
@@ -49,9 +53,12 @@ def _credential_lookup(cache: FetchCache | None) -> CredentialLookup | None:
 def fetch() -> Response:
     """Answer one mod_xml_curl fetch."""
     started = time.perf_counter()
-    settings = current_app.config["XMLCURL"]
-    cache = fetch_cache()
-    peer = request.remote_addr or "-"
+    # Each use of Flask's `request` and `current_app` proxies costs a context lookup: resolve them once.
+    req: Request = request._get_current_object()  # type: ignore[attr-defined]
+    app: Flask = current_app._get_current_object()  # type: ignore[attr-defined]
+    settings = app.config["XMLCURL"]
+    cache = fetch_cache(app)
+    peer = req.remote_addr or "-"
 
     def done(status: int, node: str, section: str, key: str, result: str, response: Response,
              role: str = "-", not_found: bool = False, quiet: bool = False) -> Response:
@@ -64,11 +71,11 @@ def fetch() -> Response:
         if cache is not None:
             cache.report_hits()
         if status != 200 or not_found:  # for the admin dashboard's recent fetch errors
-            recent_failures(current_app.extensions).record(node, section, loggable(key, 128), status, result, peer)
+            recent_failures(app.extensions).record(node, section, loggable(key, 128), status, result, peer)
         return response
 
     def refused(failure: AuthFailure, section: str = "-", role: str = "-") -> Response:
-        failure_log(current_app.extensions).record(failure, peer)
+        failure_log(app.extensions).record(failure, peer)
         if failure.status == 401:
             response = _plain(401, "node authentication required", **{"WWW-Authenticate": 'Basic realm="xmlcurl"'})
         elif failure.reason == SOURCE_NOT_ALLOWED:
@@ -78,10 +85,10 @@ def fetch() -> Response:
         return done(failure.status, failure.username or "-", section, "", failure.reason, response, role, quiet=True)
 
     db.start_deadline(settings["FETCH_BUDGET_MS"])
-    body = _read_body(settings["MAX_BODY_BYTES"])
+    body = _read_body(req, settings["MAX_BODY_BYTES"])
     if body is None:
         return done(413, "-", "-", "", "body too large", _plain(413, "fetch body too large"))
-    auth = request.authorization
+    auth = req.authorization
     username = auth.username if auth and auth.type == "basic" else None
     secret = auth.password if auth and auth.type == "basic" else None
     try:
