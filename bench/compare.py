@@ -25,10 +25,6 @@ def _rows(path: Path) -> tuple[dict, dict[tuple[str, str], dict], dict[tuple[str
     return data["meta"], rows, floors
 
 
-def _growth(small: float | None, large: float | None) -> float | None:
-    return large / small if small and large is not None else None
-
-
 def compare(small: Path, large: Path) -> tuple[str, bool]:
     """The Markdown table and whether every case stays within P50_LIMIT."""
     small_meta, small_rows, small_floors = _rows(small)
@@ -45,7 +41,7 @@ def compare(small: Path, large: Path) -> tuple[str, bool]:
         ratio = b["p50_ms"] / a["p50_ms"] if a["p50_ms"] else float("inf")
         within = within and ratio <= P50_LIMIT
         floor_a, floor_b = small_floors.get(key, {}).get("p50_ms"), large_floors.get(key, {}).get("p50_ms")
-        relative = _growth(a["p50_ms"] / floor_a if floor_a else None, b["p50_ms"] / floor_b if floor_b else None)
+        relative = (b["p50_ms"] / floor_b) / (a["p50_ms"] / floor_a) if floor_a and floor_b and a["p50_ms"] else None
         lines.append(f"| {key[0]} | {key[1]} | {a['p50_ms']:.2f} | {b['p50_ms']:.2f} | {ratio:.2f} "
                      f"| {'-' if relative is None else f'{relative:.2f}'} "
                      f"| {a['requests_per_second']:.0f} | {b['requests_per_second']:.0f} |")
