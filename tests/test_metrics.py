@@ -6,15 +6,17 @@ import runpy
 import subprocess
 import sys
 import textwrap
+import time
 from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
-from prometheus_client import REGISTRY
+from prometheus_client import REGISTRY, CollectorRegistry, Histogram, generate_latest
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
 from tests.conftest import cluster_body, make_body, retarget
+from xmlcurl import metrics
 from xmlcurl.fetch.cache import fetch_cache
 from xmlcurl.secrets import sip_a1_hash
 
@@ -23,6 +25,12 @@ SIP_AUTH = "media-1_directory_sip_auth_acme-1000"
 
 
 def sample(name: str, **labels: str) -> float:
+    """A metric's value once this process's gathered fetches are added (as /metrics does first)."""
+    metrics.TALLY.flush()
+    return REGISTRY.get_sample_value(name, labels) or 0.0
+
+
+def unflushed(name: str, **labels: str) -> float:
     return REGISTRY.get_sample_value(name, labels) or 0.0
 
 
@@ -85,6 +93,62 @@ def test_metrics_need_no_credentials_and_reveal_no_configuration(fetch, client):
         assert secret_or_config not in text
 
 
+def test_metrics_show_a_fetch_made_just_before_the_scrape(fetch, client):
+    def answered(text: str) -> float:
+        prefix = 'xmlcurl_fetches_total{result="answer",role="media",section="directory"} '
+        return next(float(line[len(prefix):]) for line in text.splitlines() if line.startswith(prefix))
+
+    fetch(cluster_body(SIP_AUTH))
+    before = answered(client.get("/metrics").get_data(as_text=True))
+    assert fetch(cluster_body(SIP_AUTH)).status_code == 200
+    assert answered(client.get("/metrics").get_data(as_text=True)) == before + 1
+
+
+def test_gathered_fetches_reach_the_metrics_within_the_flush_interval_without_a_scrape():
+    labels = {"section": "directory", "role": "media", "result": "answer"}
+    metrics.TALLY.flush()
+    before = unflushed("xmlcurl_fetches_total", **labels)
+    metrics.observe_fetch("directory", "media", 200, False, 0.0004)
+    deadline = time.monotonic() + 10 * metrics.TALLY.interval + 2
+    while unflushed("xmlcurl_fetches_total", **labels) == before and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert unflushed("xmlcurl_fetches_total", **labels) == before + 1
+
+
+def test_batched_latencies_give_the_histogram_observe_would_give():
+    values = [0.0, 0.0001, 0.0005, 0.00050001, 0.001, 0.0049, 0.025, 0.3, 1.0, 2.5, 2.6, 40.0]
+    expected_registry, batched_registry = CollectorRegistry(), CollectorRegistry()
+    expected = Histogram("x", "x", ["section"], buckets=metrics.FETCH_BUCKETS, registry=expected_registry)
+    for value in values:
+        expected.labels("dialplan").observe(value)
+    batched = Histogram("x", "x", ["section"], buckets=metrics.FETCH_BUCKETS, registry=batched_registry)
+    tally = metrics.FetchTally()
+    for value in values:
+        tally.add_fetch(("dialplan", "router", "answer"), value)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(metrics, "FETCH_SECONDS", batched)
+        tally.flush()
+
+    def exposition(registry: CollectorRegistry) -> list[str]:
+        return [line for line in generate_latest(registry).decode().splitlines() if not line.startswith("x_created")]
+
+    assert exposition(batched_registry) == exposition(expected_registry)
+
+
+def test_a_forked_worker_starts_its_own_flusher_and_carries_no_parent_counts():
+    metrics.observe_fetch("dialplan", "router", 200, False, 0.001)  # the parent now has a flusher and a count
+    assert metrics.TALLY._flusher is not None
+    read, write = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child (a gunicorn worker): report what it inherited, exit without pytest's teardown
+        os.write(write, b"%d %d" % (metrics.TALLY._flusher is None, len(metrics.TALLY._fetches)))
+        os._exit(0)
+    os.waitpid(pid, 0)
+    assert os.read(read, 16) == b"1 0"
+    os.close(read)
+    os.close(write)
+
+
 def test_database_errors_are_counted(fetch, monkeypatch):
     before = sample("xmlcurl_database_errors_total", where="fetch") + sample("xmlcurl_database_errors_total",
                                                                             where="version poll")
@@ -138,7 +202,8 @@ MULTIPROCESS_SCRIPT = textwrap.dedent("""
     for _ in range(3):
         client.post("/freeswitch", data=cluster_body("media-1_directory_sip_auth_acme-1000"),
                     headers=basic_auth("media-1", "media-1-secret"), content_type="application/x-www-form-urlencoded")
-    sys.stdout.write(client.get("/metrics").get_data(as_text=True))
+    if sys.argv[3] == "scrape":
+        sys.stdout.write(client.get("/metrics").get_data(as_text=True))
 """)
 
 
@@ -147,9 +212,10 @@ def test_multiprocess_mode_sums_what_every_process_wrote(tmp_path, sqlite_templa
     metrics_dir.mkdir()
     env = {**os.environ, "PROMETHEUS_MULTIPROC_DIR": str(metrics_dir), "PYTHONPATH": str(ROOT)}
     outputs = []
-    for run in range(2):
+    # The middle process never scrapes: what it gathered is added to the shared files when it exits.
+    for run, mode in enumerate(("scrape", "exit quietly", "scrape")):
         result = subprocess.run([sys.executable, "-c", MULTIPROCESS_SCRIPT, str(sqlite_template),
-                                 str(tmp_path / f"db{run}.sqlite3")], env=env, cwd=ROOT, capture_output=True,
+                                 str(tmp_path / f"db{run}.sqlite3"), mode], env=env, cwd=ROOT, capture_output=True,
                                 text=True, timeout=60, check=True)
         outputs.append(result.stdout)
     assert list(metrics_dir.glob("counter_*.db"))
@@ -159,7 +225,7 @@ def test_multiprocess_mode_sums_what_every_process_wrote(tmp_path, sqlite_templa
                    if line.startswith("xmlcurl_fetches_total{"))
 
     assert fetches(outputs[0]) == 3
-    assert fetches(outputs[1]) == 6  # the second process sees the first one's counts too
+    assert fetches(outputs[2]) == 9  # the last process sees both earlier ones' counts too
 
 
 def test_gunicorn_config_retires_a_dead_workers_live_gauges_and_clears_old_files(tmp_path, monkeypatch):

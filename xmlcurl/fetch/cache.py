@@ -108,7 +108,7 @@ class FetchCache:
         with self._lock:
             hits, self._unreported_hits = self._unreported_hits, 0
         if hits:
-            metrics.CACHE_HIT.inc(hits)
+            metrics.TALLY.add_hits(hits)
 
     def seconds_since_poll(self) -> float | None:
         return None if self.polled_at is None else self._clock() - self.polled_at
