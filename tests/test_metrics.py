@@ -6,6 +6,7 @@ import runpy
 import subprocess
 import sys
 import textwrap
+import threading
 import time
 from pathlib import Path
 from types import SimpleNamespace
@@ -133,6 +134,22 @@ def test_batched_latencies_give_the_histogram_observe_would_give():
         return [line for line in generate_latest(registry).decode().splitlines() if not line.startswith("x_created")]
 
     assert exposition(batched_registry) == exposition(expected_registry)
+
+
+def test_the_flusher_goes_on_after_a_failed_flush(monkeypatch):
+    tally = metrics.FetchTally(interval=0.01)
+    calls = []
+    done = threading.Event()
+
+    def flaky_flush() -> None:
+        calls.append(1)
+        if len(calls) == 1:
+            raise OSError("metrics file went away")
+        done.set()
+
+    monkeypatch.setattr(tally, "flush", flaky_flush)
+    tally.add_hits(1)
+    assert done.wait(5) and len(calls) >= 2
 
 
 def test_a_forked_worker_starts_its_own_flusher_and_carries_no_parent_counts():

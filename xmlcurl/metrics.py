@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import atexit
 import datetime as dt
+import logging
 import os
 import threading
 import time
@@ -23,6 +24,7 @@ from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 
 bp = Blueprint("metrics", __name__)
+log = logging.getLogger("xmlcurl.metrics")
 
 #: Sections worth a label of their own; anything else a body claims is counted as "other".
 SECTIONS = frozenset({"directory", "dialplan", "configuration", "languages", "chatplan", "phrases", "-"})
@@ -72,6 +74,7 @@ class FetchTally:
         self._bounds = tuple(FETCH_BUCKETS) + (float("inf"),)
 
     def add_fetch(self, labels: tuple[str, str, str], seconds: float) -> None:
+        """One fetch under (section, role, result) and its latency."""
         with self._lock:
             pending = self._fetches.get(labels)
             if pending is None:
@@ -84,6 +87,7 @@ class FetchTally:
             self._start_flusher()
 
     def add_hits(self, hits: int) -> None:
+        """Cache hits of one fetch."""
         with self._lock:
             self._hits += hits
         if self._flusher is None:
@@ -116,7 +120,10 @@ class FetchTally:
     def _flush_every_interval(self) -> None:
         while True:
             time.sleep(self.interval)
-            self.flush()
+            try:
+                self.flush()
+            except Exception:  # noqa: BLE001 - a failed write must not end the worker's metrics for good
+                log.exception("adding the fetch metrics failed; trying again in %.2f s", self.interval)
 
     def forget_flusher(self) -> None:
         """In a forked child: the parent's thread did not come along, the next fetch starts one."""
