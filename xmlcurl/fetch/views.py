@@ -17,6 +17,8 @@ from .request import BadFetch, parse_fetch
 from .xmldoc import NOT_FOUND
 
 bp = Blueprint("fetch", __name__)
+#: Sections whose answers carry credentials (users' a1-hashes, sofia.conf's gateway passwords): never cached on the way.
+HOLDS_SECRETS = frozenset({"directory", "configuration"})
 log = logging.getLogger("xmlcurl.fetch")
 
 
@@ -114,5 +116,8 @@ def fetch() -> Response:
         metrics.DATABASE_ERRORS.labels("fetch").inc()
         result = "over budget" if isinstance(exc, db.DeadlineExceeded) else "database unavailable"
         return done(503, "-", "-", "", result, _plain(503, result))
-    return done(200, node.name, fetch_request.section, ctx.key, ctx.outcome,
-                Response(xml, status=200, mimetype="text/xml"), role=node.role, not_found=xml is NOT_FOUND)
+    response = Response(xml, status=200, mimetype="text/xml")
+    if fetch_request.section in HOLDS_SECRETS:
+        response.headers["Cache-Control"] = "no-store"
+    return done(200, node.name, fetch_request.section, ctx.key, ctx.outcome, response, role=node.role,
+                not_found=xml is NOT_FOUND)
