@@ -9,7 +9,8 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from .. import db, metrics
 from .answer import answer
-from .auth import SOURCE_NOT_ALLOWED, AuthFailure, CredentialLookup, authenticate, check_hostname, failure_log, loggable
+from .auth import (SOURCE_NOT_ALLOWED, AuthFailure, CredentialLookup, authenticate, check_hostname, failure_log, loggable,
+                   source_limiter)
 from .cache import FetchCache, fetch_cache
 from .context import SHARED_NODE_ID, FetchContext
 from .recent import recent_failures
@@ -98,7 +99,8 @@ def fetch() -> Response:
             # At most every CACHE_POLL_SECONDS; a failed poll keeps the last version's entries serving.
             cache.refresh(db.read_session)
         # The read session is opened only by what needs the database: a warm fetch runs no SQL.
-        node = authenticate(db.read_session, username, secret, _credential_lookup(cache), peer=peer)
+        node = authenticate(db.read_session, username, secret, _credential_lookup(cache), peer=peer,
+                            limiter=source_limiter(app.extensions))
         if isinstance(node, AuthFailure):
             return refused(node)
         try:
