@@ -89,6 +89,18 @@ def test_demo_is_loaded_only_when_asked_and_only_into_an_empty_database(tmp_path
         engine.dispose()
 
 
+def test_a_half_created_schema_is_reported_not_added_to(tmp_path):
+    engine = db.make_engine(f"sqlite:///{tmp_path / 'x.sqlite3'}", {})
+    try:
+        with engine.begin() as conn:
+            conn.exec_driver_sql("CREATE TABLE audit_log (id INTEGER PRIMARY KEY)")
+        with pytest.raises(bootstrap.SchemaError, match="audit_log"):
+            bootstrap.prepare(engine)
+        assert not db.has_schema(engine)
+    finally:
+        engine.dispose()
+
+
 def test_serve_demo_flag_loads_the_demo_and_its_documented_login_works(tmp_path):
     from xmlcurl.cli import serve
 

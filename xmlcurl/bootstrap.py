@@ -14,9 +14,10 @@ from pathlib import Path
 from typing import Iterator
 
 from flask import Flask
-from sqlalchemy import Engine, text
+from sqlalchemy import Engine, inspect, text
 
 from . import db
+from .models import Base
 
 log = logging.getLogger("xmlcurl.bootstrap")
 
@@ -29,6 +30,10 @@ NEXT_STEPS = (
     "(same XMLCURL_DATABASE_URL), then add each node with its HTTP secret on the admin's Nodes page "
     "or with POST /api/v1/nodes (http_secret: e.g. python3 -c 'import secrets; print(secrets.token_urlsafe(32))')"
 )
+
+
+class SchemaError(RuntimeError):
+    """The database is neither empty nor an xmlcurl database."""
 
 
 @dataclass(frozen=True)
@@ -44,6 +49,11 @@ def prepare(engine: Engine, demo: bool = False) -> Outcome:
     with _exclusive(engine):
         created = not db.has_schema(engine)
         if created:
+            present = sorted(set(inspect(engine).get_table_names()) & set(Base.metadata.tables))
+            if present:
+                # Half a schema is someone's data or a failed run: never guess, never add to it.
+                raise SchemaError(f"the database holds some xmlcurl tables ({', '.join(present[:5])}) but not "
+                                  "config_version: finish or undo that set-up (xmlcurl init-db --reset recreates all)")
             db.create_schema(engine)
         seeded = demo and _holds_no_data(engine)
         if seeded:
