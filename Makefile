@@ -12,10 +12,10 @@ $(STAMP): setup.cfg pyproject.toml
 	$(BIN)/pip install --quiet -e '.[test,bench]'
 	touch $(STAMP)
 
-## Set up and start the service on http://127.0.0.1:8080 (embedded SQLite with the demo data
-## unless XMLCURL_DATABASE_URL names a MySQL database).
+## Set up and start the service on http://127.0.0.1:8080 with the demo data (embedded SQLite
+## unless XMLCURL_DATABASE_URL names a MySQL database; the demo is loaded only into an empty one).
 serve: $(STAMP)
-	$(BIN)/xmlcurl serve --host $${HOST:-127.0.0.1} --port $${PORT:-8080}
+	$(BIN)/xmlcurl serve --demo --host $${HOST:-127.0.0.1} --port $${PORT:-8080}
 
 ## Set up and run the whole test suite (MariaDB tests skip without a server, except under CI=true).
 test: $(STAMP) system-deps

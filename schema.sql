@@ -104,7 +104,8 @@ CREATE TABLE tenants (
 
 CREATE TABLE admin_users (
   id INT NOT NULL AUTO_INCREMENT,
-  username VARCHAR(64) NOT NULL,
+  -- Binary: 'Admin' or 'ádmin' is never the account 'admin' (one account, one login throttle).
+  username VARCHAR(64) COLLATE utf8mb4_bin NOT NULL,
   password_hash VARCHAR(255) NOT NULL,
   `role` ENUM('superadmin','tenant_admin') NOT NULL,
   tenant_id INT,
@@ -112,6 +113,8 @@ CREATE TABLE admin_users (
   last_login_at DATETIME,
   created_at DATETIME NOT NULL DEFAULT CURRENT_TIMESTAMP,
   updated_at DATETIME NOT NULL DEFAULT CURRENT_TIMESTAMP ON UPDATE CURRENT_TIMESTAMP,
+  -- Bumped by sign-out, a password change or disabling: every session signed in before ends.
+  session_generation INT NOT NULL DEFAULT '0',
   CONSTRAINT pk_admin_users PRIMARY KEY (id),
   CONSTRAINT ck_admin_users_role_tenant CHECK ((role = 'superadmin' AND tenant_id IS NULL) OR (role = 'tenant_admin' AND tenant_id IS NOT NULL)),
   CONSTRAINT uq_admin_users_username UNIQUE (username),
@@ -184,6 +187,19 @@ CREATE TABLE api_tokens (
 ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_unicode_ci;
 
 CREATE INDEX ix_api_tokens_admin_user_id ON api_tokens (admin_user_id);
+
+-- Failed admin logins, shared by every worker and instance: the login throttle counts them per
+-- (account, address) within its window. Not configuration: no version triggers.
+CREATE TABLE login_failures (
+  id BIGINT NOT NULL AUTO_INCREMENT,
+  subject VARCHAR(80) NOT NULL,
+  address VARCHAR(45) NOT NULL,
+  failed_at DATETIME NOT NULL,
+  CONSTRAINT pk_login_failures PRIMARY KEY (id)
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin;
+
+CREATE INDEX ix_login_failures_subject_address ON login_failures (subject, address, failed_at);
+CREATE INDEX ix_login_failures_failed_at ON login_failures (failed_at);
 
 CREATE TABLE dids (
   id INT NOT NULL AUTO_INCREMENT,

@@ -13,7 +13,7 @@ from xmlcurl import db
 from xmlcurl.models import AdminUser
 from xmlcurl.services import Actor, admin_users
 
-from .throttle import LoginThrottle
+from .throttle import LoginThrottle, subject_for
 
 #: Pages anyone may open (the static files and the login page itself).
 PUBLIC_ENDPOINTS = {"admin.login", "admin.static"}
@@ -65,8 +65,9 @@ def load_user() -> object | None:
         return None
     user_id = session.get("admin_user_id")
     user = db.session().get(AdminUser, user_id) if isinstance(user_id, int) else None
-    # A session outlives neither a disabled account nor a password change.
-    if user is None or not user.enabled or session.get("pw") != password_mark(user):
+    # A session outlives neither a disabled account, a password change nor a sign-out (its generation).
+    if (user is None or not user.enabled or session.get("pw") != password_mark(user)
+            or session.get("gen") != user.session_generation):
         session.clear()
         return redirect(url_for("admin.login", next=request.full_path.rstrip("?") if request.method == "GET" else None))
     g.admin_user = user
@@ -101,7 +102,10 @@ def login():
         username = request.form.get("username", "").strip()
         password = request.form.get("password", "")
         address = request.remote_addr or "-"
-        wait = throttle().retry_after(username, address)
+        dbs = db.session()
+        # Failures count against the account the name resolves to, however it was spelt.
+        subject = subject_for(admin_users.by_username(dbs, username) if username else None, username)
+        wait = throttle().retry_after(dbs, subject, address)
         if wait > 0:
             minutes = max(1, math.ceil(wait / 60))
             errors["_form"] = (f"Too many failed logins for {username or 'this username'} from your address. "
@@ -111,14 +115,14 @@ def login():
             errors["_form"] = "Enter your username and password."
             status = 400
         else:
-            dbs = db.session()
             user = admin_users.authenticate(dbs, username, password)
             if user is None:
-                throttle().failed(username, address)
+                throttle().failed(dbs, subject, address)
+                dbs.commit()
                 errors["_form"] = "Wrong username or password."
                 status = 401
             else:
-                throttle().succeeded(username, address)
+                throttle().succeeded(dbs, subject, address)
                 admin_users.record_login(dbs, user)
                 dbs.commit()
                 session.clear()  # a fresh session (and CSRF token) after signing in
@@ -126,13 +130,21 @@ def login():
                 session.permanent = True
                 session["admin_user_id"] = user.id
                 session["pw"] = password_mark(user)
+                session["gen"] = user.session_generation
                 flash(f"Signed in as {user.username}.", "ok")
                 return redirect(_safe_next(request.args.get("next")))
     return render_template("admin/login.html", errors=errors, username=username), status
 
 
 def logout():
-    """Sign out (POST only, with the CSRF token, so no other site can sign you out)."""
+    """Sign out everywhere (POST only, with the CSRF token, so no other site can sign you out).
+
+    The account's session generation moves on, so a copy of this cookie (or any other session of
+    the account) is refused from now on, not only this browser's.
+    """
+    dbs = db.session()
+    admin_users.end_sessions(current_user())
+    dbs.commit()
     session.clear()
     flash("Signed out.", "ok")
     return redirect(url_for("admin.login"))

@@ -1,61 +1,56 @@
-"""Login throttling: too many failed logins for one username from one address are refused for a while.
+"""Login throttling: too many failed logins for one account from one address are refused for a while.
 
-In-process (one table per worker): under gunicorn each worker counts its own failures, so an
-attacker gets at most `limit` tries per window per worker; argon2 makes each try slow anyway.
+Failures are rows of `login_failures`, so every gunicorn worker and every instance counts the same
+ones. They are keyed on the account the username resolved to (by the database's own comparison), so
+no spelling of a name gets tries of its own; a name that is no account is counted under itself.
 """
 from __future__ import annotations
 
-import threading
+import datetime as dt
 import time
-from collections import OrderedDict, deque
 from typing import Callable
+
+from sqlalchemy import delete, select
+from sqlalchemy.orm import Session
+
+from xmlcurl.models import AdminUser, LoginFailure
+
+
+def subject_for(user: AdminUser | None, username: str) -> str:
+    """What failures are counted under: the account, or the (case-folded) name when there is none."""
+    return f"admin:{user.id}" if user is not None else f"name:{username.strip().casefold()[:70]}"
 
 
 class LoginThrottle:
-    """Counts failed logins per (username, address) in a sliding window; bounded in memory."""
+    """Counts failed logins per (subject, address) within a sliding window, in the database."""
 
-    def __init__(self, limit: int = 5, window_seconds: float = 900.0, max_keys: int = 10_000,
-                 clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(self, limit: int = 5, window_seconds: float = 900.0,
+                 clock: Callable[[], float] = time.time) -> None:
         self.limit = limit
         self.window = window_seconds
-        self._max_keys = max_keys
         self._clock = clock
-        self._failures: OrderedDict[tuple[str, str], deque[float]] = OrderedDict()
-        self._lock = threading.Lock()
 
-    @staticmethod
-    def _key(username: str, address: str) -> tuple[str, str]:
-        return (username.strip().lower()[:128], address)
+    def _now(self) -> dt.datetime:
+        return dt.datetime.fromtimestamp(self._clock(), dt.timezone.utc).replace(tzinfo=None, microsecond=0)
 
-    def _recent(self, key: tuple[str, str], now: float) -> deque[float]:
-        times = self._failures.get(key)
-        if times is None:
-            return deque()
-        while times and times[0] <= now - self.window:
-            times.popleft()
-        if not times:
-            del self._failures[key]
-        return times
+    def retry_after(self, session: Session, subject: str, address: str) -> float:
+        """Seconds until `subject` may try again from `address`; 0 when it may now."""
+        now = self._now()
+        since = now - dt.timedelta(seconds=self.window)
+        recent = session.scalars(
+            select(LoginFailure.failed_at)
+            .where(LoginFailure.subject == subject, LoginFailure.address == address[:45], LoginFailure.failed_at > since)
+            .order_by(LoginFailure.failed_at.desc()).limit(self.limit)).all()
+        if len(recent) < self.limit:
+            return 0.0
+        return max(1.0, (recent[-1] + dt.timedelta(seconds=self.window) - now).total_seconds())
 
-    def retry_after(self, username: str, address: str) -> float:
-        """Seconds until this username may try again from this address; 0 when it may now."""
-        now = self._clock()
-        with self._lock:
-            times = self._recent(self._key(username, address), now)
-            if len(times) < self.limit:
-                return 0.0
-            return max(0.0, times[-self.limit] + self.window - now)
+    def failed(self, session: Session, subject: str, address: str) -> None:
+        """Count one failure (the caller commits); failures older than the window are dropped here."""
+        now = self._now()
+        session.execute(delete(LoginFailure).where(LoginFailure.failed_at <= now - dt.timedelta(seconds=self.window)))
+        session.add(LoginFailure(subject=subject, address=address[:45], failed_at=now))
 
-    def failed(self, username: str, address: str) -> None:
-        key = self._key(username, address)
-        now = self._clock()
-        with self._lock:
-            times = self._failures.setdefault(key, deque(maxlen=self.limit))
-            times.append(now)
-            self._failures.move_to_end(key)
-            while len(self._failures) > self._max_keys:
-                self._failures.popitem(last=False)
-
-    def succeeded(self, username: str, address: str) -> None:
-        with self._lock:
-            self._failures.pop(self._key(username, address), None)
+    def succeeded(self, session: Session, subject: str, address: str) -> None:
+        """Forget this subject's failures from this address (the caller commits)."""
+        session.execute(delete(LoginFailure).where(LoginFailure.subject == subject, LoginFailure.address == address[:45]))

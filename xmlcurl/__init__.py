@@ -1,7 +1,6 @@
 """xmlcurl: the configuration server of a FreeSWITCH cluster (mod_xml_curl)."""
 from __future__ import annotations
 
-import logging
 import secrets as _secrets
 from pathlib import Path
 from typing import Any, Mapping
@@ -11,8 +10,6 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 
 from . import config, db
 from .logging_setup import configure as configure_logging
-
-log = logging.getLogger("xmlcurl")
 
 
 def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
@@ -28,16 +25,17 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops)  # type: ignore[method-assign]
 
     url = settings["DATABASE_URL"]
-    fresh_sqlite = False
-    if not url:
+    embedded = not url
+    if embedded:
         Path(app.instance_path).mkdir(parents=True, exist_ok=True)
-        path = Path(app.instance_path) / "xmlcurl.sqlite3"
-        fresh_sqlite = not path.exists()
-        url = f"sqlite:///{path}"
+        url = f"sqlite:///{Path(app.instance_path) / 'xmlcurl.sqlite3'}"
     database = db.Database(url, settings["READ_DATABASE_URL"], settings)
     db.init_app(app, database)
-    if fresh_sqlite:
-        _create_embedded_database(database, seed=settings["SEED_DEMO"])
+    if embedded:
+        # The embedded file is this app's own: its tables exist as soon as the app does (CLI included).
+        from .bootstrap import prepare
+
+        prepare(database.engine, demo=settings["SEED_DEMO"])
 
     from .fetch.registry import load_handlers
     from .fetch.views import bp as fetch_bp
@@ -59,18 +57,6 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
 
     register_commands(app)
     return app
-
-
-def _create_embedded_database(database: db.Database, seed: bool) -> None:
-    """First start without a MySQL URL: create the SQLite tables and seed the demo data."""
-    from .seed import DEMO_SQL, load_sql_file
-
-    db.create_schema(database.engine)
-    if seed:
-        load_sql_file(database.engine, DEMO_SQL)
-        log.info("created the embedded SQLite database with the demo data")
-    else:
-        log.info("created an empty embedded SQLite database")
 
 
 __all__ = ["create_app"]

@@ -84,10 +84,15 @@ def generate(**options: object) -> None:
 @click.command("serve")
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=8080, show_default=True, type=int)
+@click.option("--demo", is_flag=True, help="load the demo data (public credentials) if the database is empty")
 @with_appcontext
-def serve(host: str, port: int) -> None:
-    """Run the development server (production: gunicorn wsgi:app)."""
+def serve(host: str, port: int, demo: bool) -> None:
+    """Run the development server (production: gunicorn wsgi:app); creates the tables of an empty database."""
     from werkzeug.serving import run_simple
+
+    from .bootstrap import prepare_app
+
+    prepare_app(current_app._get_current_object(), demo=demo)
 
     # Flask's app.run() refuses to start inside its own CLI, so serve through werkzeug directly.
     run_simple(host, port, current_app._get_current_object(), use_reloader=False, threaded=True)

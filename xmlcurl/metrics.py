@@ -30,7 +30,7 @@ log = logging.getLogger("xmlcurl.metrics")
 SECTIONS = frozenset({"directory", "dialplan", "configuration", "languages", "chatplan", "phrases", "-"})
 ROLES = frozenset({"media", "router", "-"})
 #: Authentication failure reasons (auth.AuthFailure.reason); a hostname mismatch carries the name.
-AUTH_REASONS = frozenset({"no credentials", "unknown node", "wrong secret", "node disabled"})
+AUTH_REASONS = frozenset({"no credentials", "unknown node", "wrong secret", "node disabled", "source throttled"})
 _RESULTS = {400: "bad_request", 401: "unauthorized", 403: "forbidden", 413: "too_large", 503: "unavailable"}
 
 #: Longest a fetch's count and latency wait in the worker before they reach the shared metrics.

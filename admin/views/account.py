@@ -18,6 +18,8 @@ def account():
         user = run(True, admin_users.change_own_password, data)
     except ServiceError as exc:
         return render_template("admin/account.html", errors=field_errors(exc.errors), message=exc.message), exc.status
-    session["pw"] = password_mark(user)  # this session stays signed in
+    # This session stays signed in; the others carry the old generation and end.
+    session["pw"] = password_mark(user)
+    session["gen"] = user.session_generation
     flash("Your password was changed; your other sessions are signed out.", "ok")
     return redirect(url_for("admin.account"))

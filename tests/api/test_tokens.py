@@ -99,3 +99,9 @@ def test_a_wrong_method_answers_json_405(api):
     body = assert_error(response, 405, "method_not_allowed", "allowed")
     assert set(body["errors"]["allowed"]) == {"GET", "PATCH", "DELETE"}
     assert_error(api.request("DELETE", "/tenants"), 405, "method_not_allowed")
+
+
+def test_a_new_api_tokens_answer_is_no_store(api):
+    response = api.post("/tokens", json={"name": "script"})
+    assert response.status_code == 201 and response.get_json()["token"]
+    assert response.headers["Cache-Control"] == "no-store"

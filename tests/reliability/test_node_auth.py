@@ -28,14 +28,48 @@ def failures(reason: str) -> float:
 
 # --- an unknown node costs what a wrong secret costs --------------------------------------------
 
-def test_unknown_node_is_verified_against_a_hash_like_a_wrong_secret(fetch, monkeypatch):
+def _count_argon2(monkeypatch) -> list[str]:
     verified: list[str] = []
     real = xsecrets._verify_node_secret
     monkeypatch.setattr(xsecrets, "_verify_node_secret", lambda stored, secret: verified.append(stored) or real(stored, secret))
-    assert fetch(SIP_AUTH, node="media-9", secret=secrets.token_hex(8)).status_code == 401
-    assert fetch(SIP_AUTH, secret=secrets.token_hex(8)).status_code == 401
-    assert len(verified) == 2
-    assert all(stored.startswith("$argon2id$") for stored in verified)
+    return verified
+
+
+def test_unknown_nodes_and_wrong_secrets_cost_no_argon2_once_the_right_secret_is_known(fetch, monkeypatch):
+    assert fetch(SIP_AUTH).status_code == 200  # this worker now knows media-1's right secret
+    verified = _count_argon2(monkeypatch)
+    for _ in range(20):
+        assert fetch(SIP_AUTH, node="media-9", secret=secrets.token_hex(8)).status_code == 401
+        assert fetch(SIP_AUTH, secret=secrets.token_hex(8)).status_code == 401
+    assert verified == []
+    assert fetch(SIP_AUTH).status_code == 200
+
+
+def test_a_source_sending_undecidable_secrets_gets_fast_refusals_and_others_are_not_held_back(app, fetch, monkeypatch):
+    app.extensions["xmlcurl.auth_sources"] = auth.SourceLimiter(burst=3, refill_seconds=3600)
+    with app.app_context():
+        sess = db.session()
+        sess.execute(update(Node).where(Node.name == "media-1").values(http_secret_hash=xsecrets.hash_node_secret("new-secret-1")))
+        sess.commit()
+    verified = _count_argon2(monkeypatch)
+    before = failures(auth.SOURCE_THROTTLED)
+    statuses = [fetch(SIP_AUTH, secret=secrets.token_hex(8)).status_code for _ in range(10)]
+    assert statuses == [401] * 10
+    assert len(verified) == 3  # the rest were refused without argon2
+    assert failures(auth.SOURCE_THROTTLED) == before + 7
+    # Another address still gets its secret verified; once known, it passes from anywhere, this one included.
+    assert fetch(SIP_AUTH, secret="new-secret-1", environ_base={"REMOTE_ADDR": "127.0.0.7"}).status_code == 200
+    assert fetch(SIP_AUTH, secret="new-secret-1").status_code == 200
+    assert len(verified) == 4
+
+
+def test_the_source_limiter_refills_and_counts_ipv6_per_slash_64():
+    now = [0.0]
+    limiter = auth.SourceLimiter(burst=2, refill_seconds=10, clock=lambda: now[0])
+    assert [limiter.allow("2001:db8::1"), limiter.allow("2001:db8::2"), limiter.allow("2001:db8::3")] == [True, True, False]
+    assert limiter.allow("2001:db8:0:1::1") and limiter.allow("192.0.2.1")
+    now[0] += 10
+    assert limiter.allow("2001:db8::4") and not limiter.allow("2001:db8::5")
 
 
 # --- source allow-list -------------------------------------------------------------------------

@@ -7,6 +7,14 @@ from flask import Blueprint
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 
+
+@bp.after_request
+def _never_stored(response):
+    """API answers are private data, and a new token's answer holds the token: no cache may keep them."""
+    response.headers.setdefault("Cache-Control", "no-store")
+    return response
+
+
 from . import auth, errors, views  # noqa: E402,F401  (attach handlers and routes to bp)
 from . import openapi  # noqa: E402,F401
 

@@ -16,12 +16,15 @@ from sqlalchemy.orm import Session
 
 from .. import metrics
 from ..models import Node
-from ..secrets import NodeSecretCache, hash_node_secret
+from ..secrets import GOOD, UNDECIDED, NodeSecretCache
 from .context import NodeIdentity
 
 log = logging.getLogger("xmlcurl.fetch")
 
 _secret_cache = NodeSecretCache()
+# What an unknown username's secret is checked against: a stored value no node has, whose "right"
+# secret is random, so the check costs what a wrong secret for a real node costs (one digest).
+_UNKNOWN_NODE_HASH = "unknown-node"
 
 #: Every reason a fetch is refused for who or where it comes from (the metric's label values).
 NO_CREDENTIALS = "no credentials"
@@ -30,6 +33,7 @@ WRONG_SECRET = "wrong secret"
 NODE_DISABLED = "node disabled"
 SOURCE_NOT_ALLOWED = "source not allowed"
 HOSTNAME_MISMATCH = "hostname mismatch"
+SOURCE_THROTTLED = "source throttled"
 
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 
@@ -103,18 +107,81 @@ def load_credentials(session: Session, username: str) -> NodeCredentials | None:
 
 
 @lru_cache(maxsize=1)
-def _dummy_hash() -> str:
-    """An argon2 hash of a random secret nobody knows: unknown usernames are verified against it."""
-    return hash_node_secret(secrets.token_urlsafe(32))
+def _unknown_node_registered() -> str:
+    _secret_cache.remember_good(_UNKNOWN_NODE_HASH, secrets.token_bytes(32))
+    return _UNKNOWN_NODE_HASH
+
+
+def _never() -> bool:
+    return False
+
+
+class SourceLimiter:
+    """How many argon2 verifications each source address may cause: a token bucket per address.
+
+    argon2 runs only for a secret the worker cannot decide from its cache (see NodeSecretCache);
+    a source that keeps sending such secrets gets fast 401s instead of CPU time, while a node whose
+    right secret is known is never held back. IPv6 sources count per /64. Bounded, per worker.
+    """
+
+    def __init__(self, burst: int = 10, refill_seconds: float = 5.0, max_sources: int = 10_000,
+                 clock: Callable[[], float] = time.monotonic) -> None:
+        self.burst = burst
+        self.refill_seconds = refill_seconds
+        self.max_sources = max_sources
+        self._clock = clock
+        #: source -> [tokens, time of the last update]
+        self._buckets: OrderedDict[str, list[float]] = OrderedDict()
+        self._lock = threading.Lock()
+
+    @staticmethod
+    def _source(peer: str | None) -> str:
+        try:
+            address = ipaddress.ip_address(peer or "")
+        except ValueError:
+            return peer or "-"
+        if isinstance(address, ipaddress.IPv6Address):
+            if address.ipv4_mapped is not None:
+                return str(address.ipv4_mapped)
+            return str(ipaddress.ip_network(f"{address}/64", strict=False))
+        return str(address)
+
+    def allow(self, peer: str | None) -> bool:
+        """Take one verification from the source's bucket; False when it is empty."""
+        source = self._source(peer)
+        now = self._clock()
+        with self._lock:
+            bucket = self._buckets.get(source)
+            if bucket is None:
+                bucket = self._buckets[source] = [float(self.burst), now]
+                while len(self._buckets) > self.max_sources:
+                    self._buckets.popitem(last=False)
+            tokens = min(float(self.burst), bucket[0] + (now - bucket[1]) / self.refill_seconds)
+            self._buckets.move_to_end(source)
+            if tokens < 1:
+                bucket[0], bucket[1] = tokens, now
+                return False
+            bucket[0], bucket[1] = tokens - 1, now
+            return True
+
+
+def source_limiter(extensions: dict) -> SourceLimiter:
+    """The app's per-source limiter of argon2 work (one per app, so per gunicorn worker)."""
+    found = extensions.get("xmlcurl.auth_sources")
+    if found is None:
+        found = extensions.setdefault("xmlcurl.auth_sources", SourceLimiter())
+    return found
 
 
 def authenticate(open_session: Callable[[], Session], username: str | None, secret: str | None,
-                 lookup: CredentialLookup | None = None, peer: str | None = None) -> NodeIdentity | AuthFailure:
+                 lookup: CredentialLookup | None = None, peer: str | None = None,
+                 limiter: SourceLimiter | None = None) -> NodeIdentity | AuthFailure:
     """The enabled node whose credentials these are, asking from an allowed address, or why not.
 
-    An unknown username costs the same as a wrong secret (both verify an argon2 hash), and where a
-    node may fetch from is only checked, and told, once its secret is right. `open_session` is
-    called only when the credentials must be loaded.
+    An unknown username costs what a wrong secret costs (one keyed digest; argon2 runs only until a
+    worker has seen a node's right secret, within the source's `limiter` budget), and where a node
+    may fetch from is only checked, and told, once its secret is right. `open_session` is called
+    only when the credentials must be loaded.
     """
     if not username or secret is None:
         return AuthFailure(401, NO_CREDENTIALS)
@@ -124,10 +191,14 @@ def authenticate(open_session: Callable[[], Session], username: str | None, secr
 
     node = lookup(("node", username), load) if lookup is not None else load()
     if node is None:
-        _secret_cache.verify(_dummy_hash(), secret)
+        _secret_cache.check(_unknown_node_registered(), secret, _never)
         return AuthFailure(401, UNKNOWN_NODE, username)
     # The presented secret is checked on every fetch, against the hash of the current version.
-    if not _secret_cache.verify(node.secret_hash, secret):
+    verdict = _secret_cache.check(node.secret_hash, secret,
+                                  (lambda: limiter.allow(peer)) if limiter is not None else (lambda: True))
+    if verdict == UNDECIDED:
+        return AuthFailure(401, SOURCE_THROTTLED, username, "too many secrets to verify from this address")
+    if verdict != GOOD:
         return AuthFailure(401, WRONG_SECRET, username)
     if not node.enabled:
         return AuthFailure(401, NODE_DISABLED, username)

@@ -9,7 +9,8 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from .. import db, metrics
 from .answer import answer
-from .auth import SOURCE_NOT_ALLOWED, AuthFailure, CredentialLookup, authenticate, check_hostname, failure_log, loggable
+from .auth import (SOURCE_NOT_ALLOWED, AuthFailure, CredentialLookup, authenticate, check_hostname, failure_log, loggable,
+                   source_limiter)
 from .cache import FetchCache, fetch_cache
 from .context import SHARED_NODE_ID, FetchContext
 from .recent import recent_failures
@@ -17,6 +18,8 @@ from .request import BadFetch, parse_fetch
 from .xmldoc import NOT_FOUND
 
 bp = Blueprint("fetch", __name__)
+#: Sections whose answers carry credentials (users' a1-hashes, sofia.conf's gateway passwords): never cached on the way.
+HOLDS_SECRETS = frozenset({"directory", "configuration"})
 log = logging.getLogger("xmlcurl.fetch")
 
 
@@ -96,7 +99,8 @@ def fetch() -> Response:
             # At most every CACHE_POLL_SECONDS; a failed poll keeps the last version's entries serving.
             cache.refresh(db.read_session)
         # The read session is opened only by what needs the database: a warm fetch runs no SQL.
-        node = authenticate(db.read_session, username, secret, _credential_lookup(cache), peer=peer)
+        node = authenticate(db.read_session, username, secret, _credential_lookup(cache), peer=peer,
+                            limiter=source_limiter(app.extensions))
         if isinstance(node, AuthFailure):
             return refused(node)
         try:
@@ -114,5 +118,8 @@ def fetch() -> Response:
         metrics.DATABASE_ERRORS.labels("fetch").inc()
         result = "over budget" if isinstance(exc, db.DeadlineExceeded) else "database unavailable"
         return done(503, "-", "-", "", result, _plain(503, result))
-    return done(200, node.name, fetch_request.section, ctx.key, ctx.outcome,
-                Response(xml, status=200, mimetype="text/xml"), role=node.role, not_found=xml is NOT_FOUND)
+    response = Response(xml, status=200, mimetype="text/xml")
+    if fetch_request.section in HOLDS_SECRETS:
+        response.headers["Cache-Control"] = "no-store"
+    return done(200, node.name, fetch_request.section, ctx.key, ctx.outcome, response, role=node.role,
+                not_found=xml is NOT_FOUND)

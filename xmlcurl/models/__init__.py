@@ -1,5 +1,5 @@
 """Typed SQLAlchemy models mirroring schema.sql."""
-from .admin import ADMIN_ROLES, AdminUser, ApiToken, AuditEntry
+from .admin import ADMIN_ROLES, AdminUser, ApiToken, AuditEntry, LoginFailure
 from .base import Base
 from .did import Did
 from .gateway import MEDIA_MODES, TRANSPORTS, Gateway
@@ -12,6 +12,6 @@ from .version import VERSIONED_TABLES, ConfigVersion
 
 __all__ = [
     "ADMIN_ROLES", "AdminUser", "ApiToken", "AuditEntry", "Base", "ConfigVersion", "Did", "Gateway",
-    "KINDS", "MEDIA_MODES", "Node", "ProxyTableVersion", "ROLES", "Route", "SipUser", "SipUserVariable", "TRANSPORTS",
+    "KINDS", "LoginFailure", "MEDIA_MODES", "Node", "ProxyTableVersion", "ROLES", "Route", "SipUser", "SipUserVariable", "TRANSPORTS",
     "Tenant", "TenantNode", "VERSIONED_TABLES",
 ]

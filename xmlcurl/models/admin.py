@@ -23,7 +23,9 @@ class AdminUser(Base):
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    username: Mapped[str] = mapped_column(String(64), nullable=False, unique=True)
+    # Binary on MySQL (SQLite compares bytes already): no case or accent variant reaches another account.
+    username: Mapped[str] = mapped_column(String(64).with_variant(String(64, collation="utf8mb4_bin"), "mysql", "mariadb"),
+                                          nullable=False, unique=True)
     password_hash: Mapped[str] = mapped_column(String(255), nullable=False)
     role: Mapped[str] = mapped_column(Enum(*ADMIN_ROLES, name="admin_role"), nullable=False)
     tenant_id: Mapped[int | None] = mapped_column(Integer, ForeignKey("tenants.id", ondelete="RESTRICT"))
@@ -31,6 +33,8 @@ class AdminUser(Base):
     last_login_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
     created_at: Mapped[dt.datetime] = created_at()
     updated_at: Mapped[dt.datetime] = updated_at()
+    # Sessions carry the generation they signed in with; a bump ends them all, server-side.
+    session_generation: Mapped[int] = mapped_column(Integer, nullable=False, server_default="0")
 
 
 class ApiToken(Base):
@@ -68,3 +72,19 @@ class AuditEntry(Base):
     tenant_id: Mapped[int | None] = mapped_column(Integer)
     before_json: Mapped[str | None] = mapped_column(Text)
     after_json: Mapped[str | None] = mapped_column(Text)
+
+
+class LoginFailure(Base):
+    """One failed admin login, counted by the login throttle of every worker and instance."""
+
+    __tablename__ = "login_failures"
+    __table_args__ = (
+        Index("ix_login_failures_subject_address", "subject", "address", "failed_at"),
+        Index("ix_login_failures_failed_at", "failed_at"),
+    )
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    # "admin:<id>" for an existing account, "name:<username>" for a name that is none.
+    subject: Mapped[str] = mapped_column(String(80), nullable=False)
+    address: Mapped[str] = mapped_column(String(45), nullable=False)
+    failed_at: Mapped[dt.datetime] = mapped_column(DateTime, nullable=False)

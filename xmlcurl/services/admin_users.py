@@ -97,6 +97,8 @@ def update(session: Session, actor: Actor, user_id: int, payload: Mapping[str, A
             setattr(user, name, data[name])
     if "password" in data:
         user.password_hash = secrets.hash_admin_password(data["password"])
+    if "password" in data or not user.enabled:
+        end_sessions(user)
     flush(session)
     session.refresh(user)
     audit.record(session, actor, "update", "admin_user", user.id, tenant_id=user.tenant_id,
@@ -127,6 +129,7 @@ def change_own_password(session: Session, actor: Actor, payload: Mapping[str, An
         raise Invalid("the current password is wrong", {"current_password": ["wrong password"]})
     before = snapshot(user)
     user.password_hash = secrets.hash_admin_password(data["new_password"])
+    end_sessions(user)
     flush(session)
     audit.record(session, actor, "update", "admin_user", user.id, tenant_id=user.tenant_id,
                  before=before, after=snapshot(user))
@@ -141,6 +144,11 @@ def authenticate(session: Session, username: str, password: str) -> AdminUser | 
         secrets.verify_admin_password(_dummy_hash(), password)
         return None
     return user if secrets.verify_admin_password(user.password_hash, password) else None
+
+
+def end_sessions(user: AdminUser) -> None:
+    """Sign the user out everywhere: every session cookie issued before is refused from now on."""
+    user.session_generation = (user.session_generation or 0) + 1
 
 
 def record_login(session: Session, user: AdminUser) -> None:
