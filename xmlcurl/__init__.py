@@ -9,7 +9,7 @@ from typing import Any, Mapping
 from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from . import config, db
+from . import config, db, limits
 from .logging_setup import configure as configure_logging
 
 log = logging.getLogger("xmlcurl")
@@ -22,6 +22,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     configure_logging(settings["LOG_LEVEL"])
     secret = settings["SECRET_KEY"] or _secrets.token_urlsafe(48)  # development and tests only (checked)
     app.config.update(SECRET_KEY=secret, XMLCURL=settings, TESTING=settings["ENV"] == "testing")
+    limits.init_app(app)
     if settings["PROXY_HOPS"]:
         # Behind a TLS-terminating proxy: the client address (node allow-lists, logs) comes from its headers.
         hops = settings["PROXY_HOPS"]

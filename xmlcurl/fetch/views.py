@@ -30,9 +30,13 @@ def _read_body(req: Request, limit: int) -> bytes | None:
     if length is not None and length > limit:
         return None
     environ = req.environ
-    # A server that ends the input itself (gunicorn) is read directly; werkzeug's stream would hand
-    # back the same object (no MAX_CONTENT_LENGTH is set) after several lookups. Others are wrapped.
-    stream = environ["wsgi.input"] if environ.get("wsgi.input_terminated") else req.stream
+    # A server that ends the input itself (gunicorn) is read directly; werkzeug's stream would only
+    # wrap the same object after several lookups. Others are wrapped.
+    if environ.get("wsgi.input_terminated"):
+        stream = environ["wsgi.input"]
+    else:
+        req.max_content_length = limit + 1  # this limit, not the API's and admin's MAX_REQUEST_BYTES
+        stream = req.stream
     data = stream.read(limit + 1)
     return None if len(data) > limit else data
 

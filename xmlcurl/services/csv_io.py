@@ -59,8 +59,16 @@ class ImportReport:
 
 
 def _rows(text: str, kind: str, actor: Actor) -> list[tuple[int, dict[str, str]]]:
-    """(line number, row) pairs; a bad header or an oversized file refuses the whole file."""
+    """(line number, row) pairs; a bad header, an oversized file or text csv cannot read refuses the whole file."""
     reader = csv.DictReader(io.StringIO(text.lstrip("\ufeff"), newline=""))
+    try:
+        return _read_rows(reader, kind, actor)
+    except csv.Error as exc:  # e.g. a cell longer than csv.field_size_limit() (131072 characters)
+        raise Invalid(f"line {reader.line_num} cannot be read as CSV: {exc}",
+                      {"file": [f"line {reader.line_num}: {exc}"]}) from None
+
+
+def _read_rows(reader: csv.DictReader, kind: str, actor: Actor) -> list[tuple[int, dict[str, str]]]:
     header = [name.strip() for name in (reader.fieldnames or [])]
     if not header:
         raise Invalid("the file is empty", {"file": ["no header line"]})
