@@ -11,7 +11,7 @@ from typing import Any, Callable
 from flask import Flask, current_app, request
 from flask.json.provider import DefaultJSONProvider
 from werkzeug.exceptions import RequestEntityTooLarge
-from werkzeug.routing import IntegerConverter, ValidationError
+from werkzeug.routing import IntegerConverter
 
 #: Every id and integer column of schema.sql is a signed INT (the audit log's own id is not asked for).
 MAX_INT = 2**31 - 1
@@ -20,7 +20,7 @@ _ID = re.compile(r"[0-9]{1,10}")
 
 
 def parse_id(text: str) -> int | None:
-    """A row id written in ASCII digits, or None when `text` is not one a row can have."""
+    """A row id (or other count) in ASCII digits, or None when an INT column cannot hold it."""
     if not _ID.fullmatch(text):
         return None
     value = int(text)
@@ -28,18 +28,10 @@ def parse_id(text: str) -> int | None:
 
 
 class IdConverter(IntegerConverter):
-    """`<int:...>` in URL rules: ASCII digits up to MAX_INT; anything else does not match (404)."""
+    """`<int:...>` in URL rules: 1 to 10 ASCII digits, so any value is one both databases can compare
+    (a row that cannot exist is the service's 404); longer or other digits match no rule (404 too)."""
 
     regex = r"[0-9]{1,10}"
-
-    def __init__(self, map: Any, *args: Any, **kwargs: Any) -> None:  # noqa: A002 - werkzeug's name
-        kwargs.setdefault("max", MAX_INT)
-        super().__init__(map, *args, **kwargs)
-
-    def to_python(self, value: str) -> int:
-        if parse_id(value) is None:
-            raise ValidationError()
-        return super().to_python(value)
 
 
 class JSONProvider(DefaultJSONProvider):
@@ -74,9 +66,16 @@ def upload(view: Callable) -> Callable:
 def limit_body() -> None:
     """before_request of the API and the admin: cap the body before anything reads it (413 above)."""
     limit, _ = _body_limit()
-    request.max_content_length = limit
-    if request.content_length is not None and request.content_length > limit:
-        raise RequestEntityTooLarge(too_large_message())
+    if request.content_length is not None:
+        request.max_content_length = limit
+        if request.content_length > limit:
+            raise RequestEntityTooLarge(too_large_message())
+    elif request.environ.get("wsgi.input_terminated"):
+        # A body without a length (chunked): werkzeug would cut it at the limit without a word, and a
+        # cut CSV can still parse. Read one byte more, keep it for the form parser and get_data.
+        request.max_content_length = limit + 1
+        if len(request.get_data(cache=True)) > limit:
+            raise RequestEntityTooLarge(too_large_message())
 
 
 def init_app(app: Flask) -> None:

@@ -35,9 +35,8 @@ class ListParams:
         numbers = {}
         for name, default, high in (("page", 1, 10**9), ("per_page", 50, MAX_PER_PAGE)):
             raw = args.get(name)
-            try:
-                value = default if raw in (None, "") else int(raw)
-            except ValueError:
+            value = default if raw in (None, "") else parse_id(raw.strip())
+            if value is None:
                 errors[name] = ["must be a whole number"]
                 continue
             if not 1 <= value <= high:

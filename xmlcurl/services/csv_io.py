@@ -64,8 +64,8 @@ def _rows(text: str, kind: str, actor: Actor) -> list[tuple[int, dict[str, str]]
     try:
         return _read_rows(reader, kind, actor)
     except csv.Error as exc:  # e.g. a cell longer than csv.field_size_limit() (131072 characters)
-        raise Invalid(f"line {reader.line_num} cannot be read as CSV: {exc}",
-                      {"file": [f"line {reader.line_num}: {exc}"]}) from None
+        line = reader.reader.line_num  # the DictReader's own count is set only once a row is read
+        raise Invalid(f"line {line} cannot be read as CSV: {exc}", {"file": [f"line {line}: {exc}"]}) from None
 
 
 def _read_rows(reader: csv.DictReader, kind: str, actor: Actor) -> list[tuple[int, dict[str, str]]]:
