@@ -9,7 +9,8 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from .. import db, metrics
 from .answer import answer
-from .auth import SOURCE_NOT_ALLOWED, AuthFailure, CredentialLookup, authenticate, check_hostname, failure_log, loggable
+from ..logging_setup import loggable
+from .auth import SOURCE_NOT_ALLOWED, AuthFailure, CredentialLookup, authenticate, check_hostname, failure_log
 from .cache import FetchCache, fetch_cache
 from .context import SHARED_NODE_ID, FetchContext
 from .recent import recent_failures
@@ -66,11 +67,14 @@ def fetch() -> Response:
 
     def done(status: int, node: str, section: str, key: str, result: str, response: Response,
              role: str = "-", not_found: bool = False, quiet: bool = False) -> Response:
+        # Every field may hold what the request sent: each is escaped here so no value can end the line.
+        # The result is prose; the handlers escape the caller values they quote in it as fields.
         elapsed = time.perf_counter() - started
         # Refusals are logged by the failure log, at most once a minute per source.
         if not quiet and log.isEnabledFor(logging.INFO):
             log.info("fetch node=%s section=%s key=%s status=%d result=%s ms=%.1f peer=%s",
-                     node, section, loggable(key, 128) or "-", status, result, elapsed * 1000, peer)
+                     loggable(node), loggable(section), loggable(key, 128) or "-", status,
+                     loggable(result, 256, spaces=True), elapsed * 1000, loggable(peer))
         metrics.observe_fetch(section, role, status, not_found, elapsed)
         if cache is not None:
             cache.report_hits()
