@@ -187,3 +187,10 @@ def test_imports_take_up_to_max_upload_bytes_and_no_more(app, api):
 def test_export_tenant_filter_takes_only_ascii_ids(api):
     for text in HUGE_INTEGER_TEXTS:
         assert_json_4xx(_send(api, "GET", f"/api/v1/sip-users/export?tenant_id={quote(text)}"), 422)
+
+
+def test_the_openapi_description_lists_the_413_of_every_route_that_takes_a_body(client):
+    paths = client.get("/api/v1/openapi.json").get_json()["paths"]
+    for op in OPERATIONS:
+        responses = paths[re.sub(r"<(?:\w+:)?(\w+)>", r"{\1}", op.path)][op.method.lower()]["responses"]
+        assert ("413" in responses) == (op.request is not None or op.upload), (op.method, op.path)
