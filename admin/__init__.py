@@ -90,9 +90,13 @@ def _service_error(exc: ServiceError):
 
 
 def _http_error(exc: HTTPException):
-    message = {404: "There is no such page here.", 413: None}.get(exc.code, exc.description)
-    return render_template("admin/error.html", status=exc.code, title=exc.name,
-                           message=limits.too_large_message() if exc.code == 413 else message), exc.code
+    if exc.code == 404:
+        message = "There is no such page here."
+    elif exc.code == 413:
+        message = limits.too_large_message()
+    else:
+        message = exc.description
+    return render_template("admin/error.html", status=exc.code, title=exc.name, message=message), exc.code
 
 
 __all__ = ["create_blueprint", "init_app"]

@@ -84,4 +84,5 @@ def init_app(app: Flask) -> None:
     app.json_provider_class = JSONProvider
     app.json = JSONProvider(app)
     # Any route that reads a body without limit_body still stops here; the fetch endpoint has its own.
-    app.config["MAX_CONTENT_LENGTH"] = app.config["XMLCURL"]["MAX_REQUEST_BYTES"]
+    # A form's text fields may fill the whole body (Flask's own default stops them at 500 kB).
+    app.config["MAX_CONTENT_LENGTH"] = app.config["MAX_FORM_MEMORY_SIZE"] = app.config["XMLCURL"]["MAX_REQUEST_BYTES"]

@@ -114,3 +114,8 @@ def test_csv_upload_over_max_request_bytes_but_under_max_upload_bytes_is_importe
     app.config["XMLCURL"]["MAX_REQUEST_BYTES"] = limit = 8192
     response = _upload(superadmin, "tenant,username,password\nacme,3999,password-3999\n" + " \n" * limit)
     assert response.status_code == 302, response.get_data(as_text=True)[:300]
+
+
+def test_a_form_field_under_max_request_bytes_reaches_the_form_even_past_flasks_500_kb(app, superadmin):
+    page = assert_html_4xx(post(superadmin, "/admin/tenants/new", {"code": "big", "name": "x" * 600_000}), 422)
+    assert "413" not in page
