@@ -9,6 +9,7 @@ from flask import Blueprint, Flask, render_template
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
+from xmlcurl import limits
 from xmlcurl.services import ServiceError
 
 from . import auth, csrf
@@ -25,6 +26,7 @@ def init_app(app: Flask) -> None:
 
 def create_blueprint() -> Blueprint:
     bp = Blueprint("admin", __name__, url_prefix=auth.ADMIN_PATH, template_folder="templates", static_folder="static")
+    bp.before_request(limits.limit_body)  # first: the CSRF check reads the form
     bp.before_request(auth.load_user)
     bp.before_request(csrf.protect)
     bp.after_request(_headers)
@@ -88,8 +90,13 @@ def _service_error(exc: ServiceError):
 
 
 def _http_error(exc: HTTPException):
-    return render_template("admin/error.html", status=exc.code, title=exc.name,
-                           message=exc.description if exc.code != 404 else "There is no such page here."), exc.code
+    if exc.code == 404:
+        message = "There is no such page here."
+    elif exc.code == 413:
+        message = limits.too_large_message()
+    else:
+        message = exc.description
+    return render_template("admin/error.html", status=exc.code, title=exc.name, message=message), exc.code
 
 
 __all__ = ["create_blueprint", "init_app"]

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import logging
 import math
 
 from flask import (Flask, current_app, flash, g, redirect, render_template, request, session, url_for)
@@ -10,10 +11,13 @@ from flask.sessions import SecureCookieSessionInterface
 from werkzeug.exceptions import NotFound
 
 from xmlcurl import db
+from xmlcurl.logging_setup import loggable
 from xmlcurl.models import AdminUser
 from xmlcurl.services import Actor, admin_users
 
 from .throttle import LoginThrottle, subject_for
+
+log = logging.getLogger("xmlcurl.admin")
 
 #: Pages anyone may open (the static files and the login page itself).
 PUBLIC_ENDPOINTS = {"admin.login", "admin.static"}
@@ -119,6 +123,8 @@ def login():
             if user is None:
                 throttle().failed(dbs, subject, address)
                 dbs.commit()
+                log.warning("admin login refused result=wrong username or password username=%s peer=%s",
+                            loggable(username), loggable(address))
                 errors["_form"] = "Wrong username or password."
                 status = 401
             else:

@@ -5,20 +5,29 @@ import secrets as _secrets
 from pathlib import Path
 from typing import Any, Mapping
 
-from flask import Flask
+from flask import Flask, request
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from . import config, db
+from . import config, db, limits
 from .logging_setup import configure as configure_logging
+from .logging_setup import loggable
+
+
+class _Flask(Flask):
+    def log_exception(self, exc_info: Any) -> None:
+        """Flask's line for an unhandled error, with the path (caller text) escaped like every logged value."""
+        self.logger.error("Exception on %s [%s]", loggable(request.path, 200), loggable(request.method),
+                          exc_info=exc_info)
 
 
 def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     """Build the app: defaults, then XMLCURL_* from the environment, then `test_config`."""
-    app = Flask(__name__, instance_relative_config=True)
+    app = _Flask(__name__, instance_relative_config=True)
     settings = config.load(overrides=test_config)
     configure_logging(settings["LOG_LEVEL"])
     secret = settings["SECRET_KEY"] or _secrets.token_urlsafe(48)  # development and tests only (checked)
     app.config.update(SECRET_KEY=secret, XMLCURL=settings, TESTING=settings["ENV"] == "testing")
+    limits.init_app(app)
     if settings["PROXY_HOPS"]:
         # Behind a TLS-terminating proxy: the client address (node allow-lists, logs) comes from its headers.
         hops = settings["PROXY_HOPS"]

@@ -33,6 +33,8 @@ SETTINGS: dict[str, Setting] = {
     "DATABASE_URL": Setting(None, str, "SQLAlchemy URL, e.g. mysql+pymysql://u:p@host/db; SQLite in the instance folder when unset"),
     "READ_DATABASE_URL": Setting(None, str, "replica URL for the fetch path; the primary when unset"),
     "MAX_BODY_BYTES": Setting(262144, int, "largest fetch body accepted (413 above)"),
+    "MAX_REQUEST_BYTES": Setting(1024 * 1024, int, "largest API or admin request body (JSON, forms) accepted (413 above)"),
+    "MAX_UPLOAD_BYTES": Setting(32 * 1024 * 1024, int, "largest CSV import (API or admin) accepted (413 above)"),
     # Off by default: FreeSWITCH answers from its user cache before fetching, which would skip the
     # directory's sip_auth host checks (cross-tenant REGISTER) for a cached user.
     "DIRECTORY_CACHEABLE_MS": Setting(0, int, "cacheable= on directory users, in ms; 0 (default) leaves it off"),
@@ -106,6 +108,8 @@ def _check(values: dict[str, Any]) -> None:
         raise ConfigError("XMLCURL_FETCH_BUDGET_MS must be between 100 and 60000")
     if values["MAX_BODY_BYTES"] < 1024:
         raise ConfigError("XMLCURL_MAX_BODY_BYTES must be at least 1024")
+    if values["MAX_REQUEST_BYTES"] < 4096 or values["MAX_UPLOAD_BYTES"] < 4096:
+        raise ConfigError("XMLCURL_MAX_REQUEST_BYTES and XMLCURL_MAX_UPLOAD_BYTES must be at least 4096")
     if values["CACHE_MAX_ENTRIES"] < 1 or values["CACHE_MAX_BYTES"] < 1:
         raise ConfigError("XMLCURL_CACHE_MAX_ENTRIES and XMLCURL_CACHE_MAX_BYTES must be positive")
     if values["DISPATCHER_LAYOUT"] not in {"kamailio", "opensips"}:

@@ -15,6 +15,7 @@ from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.orm import Session, sessionmaker
 from werkzeug.exceptions import ServiceUnavailable
 
+from .logging_setup import loggable
 from .models import VERSIONED_TABLES, Base
 
 SCHEMA_SQL = Path(__file__).resolve().parent.parent / "schema.sql"
@@ -176,7 +177,8 @@ def _database_unavailable(exc: Exception):
     The view's transaction is rolled back (by its own error handling, or when the session is closed
     at teardown), so nothing is half-written; the client retries once the database is back.
     """
-    log.error("database unavailable: %s %s answered 503 (%s)", request.method, request.path, exc.__class__.__name__)
+    log.error("database unavailable: %s %s answered 503 (%s)", loggable(request.method), loggable(request.path, 200),
+              exc.__class__.__name__)
     return current_app.handle_http_exception(
         ServiceUnavailable("the database is unavailable: the request was not carried out; try again shortly"))
 

@@ -3,14 +3,13 @@ from __future__ import annotations
 
 from flask import Response, abort, flash, redirect, render_template, request, stream_with_context, url_for
 
-from xmlcurl import db
+from xmlcurl import db, limits
 from xmlcurl.services import ServiceError
 from xmlcurl.services.csv_io import COLUMNS, export_csv, import_csv
 
 from ..auth import current_actor
 from ..web import field_errors
 
-MAX_UPLOAD_BYTES = 32 * 2**20
 TITLES = {"sip_users": "SIP users", "dids": "DIDs", "routes": "Routes"}
 
 
@@ -23,6 +22,7 @@ def _page(values: dict, errors: dict, report=None, message: str = "", status: in
                            errors=errors, report=report, message=message), status
 
 
+@limits.upload
 def import_page():
     """Upload a CSV file: all rows are applied in one transaction, or none and the page lists the rejected rows."""
     values = {"kind": request.values.get("kind", "sip_users"), "existing": request.form.get("existing", "")}
@@ -30,8 +30,6 @@ def import_page():
         abort(404)
     if request.method == "GET":
         return _page(values, {})
-    if request.content_length and request.content_length > MAX_UPLOAD_BYTES:
-        return _page(values, {"file": f"the file is too large: at most {MAX_UPLOAD_BYTES // 2**20} MiB"}, status=413)
     upload = request.files.get("file")
     if upload is None or not upload.filename:
         return _page(values, {"file": "choose a CSV file"}, status=422)

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from flask import flash, redirect, render_template, request, url_for
 
+from xmlcurl import limits
 from xmlcurl.services import ServiceError, pinning
 
 from ..auth import current_actor, require_superadmin
@@ -12,8 +13,9 @@ from ..web import field_errors, list_params, run
 
 def _back(tenant_id: int | str | None):
     """Back to the tenant's page when the change was made there, else to the pinning list."""
-    if request.form.get("back") == "tenant" and str(tenant_id).isdigit():
-        return redirect(url_for("admin.edit", resource="tenants", ident=int(tenant_id)))
+    ident = limits.parse_id(str(tenant_id))
+    if request.form.get("back") == "tenant" and ident is not None:
+        return redirect(url_for("admin.edit", resource="tenants", ident=ident))
     return redirect(url_for("admin.pinning_list"))
 
 

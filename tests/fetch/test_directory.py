@@ -287,3 +287,13 @@ def test_invite_with_a_foreign_from_host_is_answered_without_the_user(fetch):
 def test_invite_to_another_domain_from_its_own_is_answered_with_the_user(fetch):
     body = retarget(_for("media-1", "acme", "1000", ACTIONS["sip_auth-invite"]), sip_to_host="example.org")
     assert _user(fetch(body)).get("id") == "1000"
+
+
+def test_register_carrying_a_caller_header_twice_is_answered_with_the_user(fetch):
+    # sofia copies each X-* header of the REGISTER into the fetch, repeats included.
+    from tests.fetch.test_request import with_repeated_caller_header
+
+    body = with_repeated_caller_header(_for("media-1", "acme", "1000", ACTIONS["sip_auth"]))
+    response = fetch(body)
+    assert response.status_code == 200
+    assert _user(response).get("id") == "1000"

@@ -1,12 +1,15 @@
 """Parsing fetch bodies exactly as FreeSWITCH writes them."""
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from tests.conftest import CONFORMANCE, captured_request, cluster_body
-from xmlcurl.fetch.request import BadFetch, parse_fetch
+from tests.conftest import CONFORMANCE, captured_request, cluster_body, fs_encode
+from xmlcurl.fetch import request as request_module
+from xmlcurl.fetch.request import READ_PARAMS, BadFetch, parse_fetch
 
 CAPTURED = sorted(p.stem for p in (CONFORMANCE / "requests").glob("*.http"))
 CLUSTER = sorted(p.stem for p in (CONFORMANCE / "cluster").glob("*.body"))
@@ -155,3 +158,58 @@ def test_a_caller_header_with_a_stray_percent_is_skipped_not_refused():
     request = parse_fetch(b"hostname=media-1&section=dialplan&tag_name=&key_name=&key_value="
                           b"&X-Note!=50%&Caller-Context=tenant-acme")
     assert dict(request.params) == {"Caller-Context": "tenant-acme"}
+
+
+# --- repeated fields: only those xmlcurl reads are refused -----------------------------------------
+
+def with_repeated_caller_header(body: bytes, name: str = "X-Foo", value: str = "1") -> bytes:
+    """`body` as sofia_reg.c builds it for a REGISTER carrying header `name` twice.
+
+    sofia_reg_parse_auth adds every X-* header of the request, under its own name and in order, after
+    sip_request_host/sip_request_port and before sip_auth_qop; switch_event_build_param_string writes
+    the name as it is and URL-encodes the value.
+    """
+    header = f"{name}={fs_encode(value)}".encode()
+    head, sep, tail = body.partition(b"&sip_auth_qop=")
+    assert sep, "the body is not a sip_auth fetch with qop"
+    return head + b"&" + header + b"&" + header + sep + tail
+
+
+def test_a_register_carrying_an_x_header_twice_parses_and_keeps_the_fields_xmlcurl_reads():
+    body = with_repeated_caller_header(captured_request("directory-sip_auth-register"))
+    assert b"&sip_request_port=5060&X-Foo=1&X-Foo=1&sip_auth_qop=auth&" in body
+    request = parse_fetch(body)
+    assert (request.get("action"), request.get("user"), request.get("sip_auth_method")) == ("sip_auth", "1000", "REGISTER")
+    assert request.get("X-Foo") == "1"
+
+
+def test_the_first_of_two_caller_headers_is_the_value_read_as_freeswitch_reads_its_events():
+    body = captured_request("directory-sip_auth-register").replace(
+        b"&sip_auth_qop=", b"&X-Foo=first&X-Foo=second&sip_auth_qop=")
+    assert parse_fetch(body).get("X-Foo") == "first"
+
+
+@pytest.mark.parametrize("name", sorted(READ_PARAMS))
+def test_a_repeated_field_xmlcurl_reads_still_refuses_the_fetch(name):
+    body = captured_request("directory-sip_auth-register") + f"&{name}=a&{name}=b".encode()
+    with pytest.raises(BadFetch, match=f"field {name} is repeated"):
+        parse_fetch(body)
+
+
+def _fields_read_by_handlers() -> set[str]:
+    """Every literal name passed to `<request>.get(...)` in the fetch package."""
+    import ast
+
+    package = Path(request_module.__file__).parent
+    names = set()
+    for path in package.rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr == "get"
+                    and ast.unparse(node.func.value) in {"req", "request", "ctx.request", "self.request"}
+                    and node.args and isinstance(node.args[0], ast.Constant)):
+                names.add(node.args[0].value)
+    return names
+
+
+def test_read_params_declares_exactly_the_fields_the_handlers_read():
+    assert _fields_read_by_handlers() == READ_PARAMS

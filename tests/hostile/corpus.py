@@ -125,3 +125,25 @@ def corpus() -> list[tuple[str, bytes, str | None]]:
     ids = [entry[0] for entry in entries]
     assert len(ids) == len(set(ids)), "corpus ids must be unique"
     return entries
+
+
+# --- API and admin input: numbers and shapes past what the database and parsers hold -------------
+
+#: Integers no id or INT column holds: SQLite raises OverflowError from 2**63, MySQL refuses past 2**31-1.
+HUGE_INTEGERS = [2**31, 2**63 - 1, 2**63, 2**64, 10**30, -(2**63) - 1]
+#: The same as text (paths, query strings, form fields), plus digits int() or \d take that ASCII does not.
+HUGE_INTEGER_TEXTS = [str(n) for n in HUGE_INTEGERS] + [
+    "9" * 5000,      # past int()'s 4300-digit limit: ValueError, not a number
+    "\u00b2",        # superscript two: str.isdigit() is true, int() refuses it
+    "\u0661\u0662",  # Arabic-Indic digits: \d matches, int() takes them
+    "1_000", "1e3", "0x10", "-1",
+]
+#: Past the csv module's default field_size_limit (131072 characters).
+LONG_CSV_CELL = "x" * 131_073
+
+
+def deep_json(depth: int = 50_000) -> list[bytes]:
+    """JSON bodies nested `depth` levels: arrays, objects, and an object whose field holds the nesting."""
+    return [b"[" * depth + b"]" * depth,
+            b'{"a":' * depth + b"1" + b"}" * depth,
+            b'{"name":' + b"[" * depth + b"]" * depth + b"}"]

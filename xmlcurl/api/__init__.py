@@ -5,7 +5,10 @@ JSON {code, status, message, errors}. Every write commits once here and rolls ba
 """
 from flask import Blueprint
 
+from .. import limits
+
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
+bp.before_request(limits.limit_body)  # first: nothing may read a body over the limit
 
 
 @bp.after_request

@@ -6,6 +6,7 @@ from typing import Any
 from flask import current_app, jsonify, request
 from werkzeug.exceptions import HTTPException
 
+from .. import limits
 from ..services.errors import ServiceError
 from . import bp
 
@@ -26,7 +27,8 @@ def _service_error(exc: ServiceError):
 @bp.errorhandler(HTTPException)
 def _http_error(exc: HTTPException):
     code = (exc.name or "error").lower().replace(" ", "_")
-    return error_response(exc.code or 500, code, exc.description or exc.name, headers=getattr(exc, "www_auth_headers", None))
+    message = limits.too_large_message() if exc.code == 413 else exc.description or exc.name
+    return error_response(exc.code or 500, code, message, headers=getattr(exc, "www_auth_headers", None))
 
 
 @bp.route("/<path:_unknown>", methods=["GET", "POST", "PUT", "PATCH", "DELETE"])

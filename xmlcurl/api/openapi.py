@@ -15,7 +15,8 @@ from .views import OPERATIONS, Operation
 
 _PARAM = re.compile(r"<(?:(\w+):)?(\w+)>")
 STATUS_TEXT = {200: "OK", 201: "Created", 204: "No content", 401: "Missing, unknown or revoked token",
-               405: "Method not allowed", 413: "Upload too large",
+               405: "Method not allowed",
+               413: "Body too large: over XMLCURL_MAX_REQUEST_BYTES (CSV imports: XMLCURL_MAX_UPLOAD_BYTES)",
                404: "Not found (or outside the caller's tenant)", 409: "Conflict: a constraint or dependent rows",
                422: "Invalid input: field messages in errors"}
 
@@ -96,7 +97,8 @@ def _operation(spec: APISpec, op: Operation) -> dict[str, Any]:
         responses[str(op.status)] = {"description": STATUS_TEXT[op.status], "content": {op.content_type: {"schema": schema}}}
     else:
         responses[str(op.status)] = {"description": STATUS_TEXT[op.status]}
-    for status in (401, *op.extra_responses, *((422,) if op.listing else ())):
+    takes_body = op.request is not None or op.upload
+    for status in (401, *op.extra_responses, *((422,) if op.listing else ()), *((413,) if takes_body else ())):
         responses[str(status)] = {"description": STATUS_TEXT[status],
                                   "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}
     operation["responses"] = responses

@@ -4,11 +4,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
-from flask import Response, g, jsonify, request, stream_with_context
+from flask import Response, current_app, g, jsonify, request, stream_with_context
 from marshmallow import Schema
-from werkzeug.exceptions import RequestEntityTooLarge
 
-from .. import db, schemas
+from .. import db, limits, schemas
 from ..services import (ListParams, admin_users, api_tokens, audit, csv_io, dids, gateways, nodes, pinning, routes,
                         sip_users, tenants)
 from ..services.errors import Invalid
@@ -62,7 +61,12 @@ def call(write: bool, func: Callable, *args: Any) -> Any:
 
 
 def body() -> dict[str, Any]:
-    data = request.get_json(silent=True)
+    data = None
+    if request.is_json:
+        try:
+            data = current_app.json.loads(request.get_data())
+        except ValueError as exc:  # not JSON, not UTF-8, or nested deeper than the parser goes
+            raise Invalid("the body is not valid JSON", {"_schema": [str(exc)[:200]]}) from None
     if not isinstance(data, dict):
         raise Invalid("the body must be a JSON object", {"_schema": ["send a JSON object (Content-Type: application/json)"]})
     return data
@@ -226,7 +230,6 @@ def list_audit():
 
 # --- CSV import and export -----------------------------------------------------------------------
 
-MAX_UPLOAD_BYTES = 32 * 2**20
 CSV_PATHS = {"sip_users": "/sip-users", "dids": "/dids", "routes": "/routes"}
 
 
@@ -246,12 +249,11 @@ def _register_csv(kind: str, path: str) -> None:
     @route(Operation(f"{path}/import", "POST", f"Import {kind} from CSV: every row or none"
                      + (" (existing=update: existing users get the row's password and fields)" if kind == "sip_users" else ""),
                      tag, upload=True, extra_responses=(413, 422), filters=("existing",) if kind == "sip_users" else ()))
+    @limits.upload
     def import_rows():
         existing = request.args.get("existing", "")
         if existing not in ("", "reject", "update"):
             raise Invalid("bad parameter", {"existing": ["must be 'reject' (the default) or 'update'"]})
-        if request.content_length and request.content_length > MAX_UPLOAD_BYTES:
-            raise RequestEntityTooLarge(f"the file is too large: at most {MAX_UPLOAD_BYTES // 2**20} MiB")
         session = db.session()
         try:
             report = csv_io.import_csv(session, g.api_actor, kind, _csv_text(), update_existing=existing == "update")
@@ -268,10 +270,11 @@ def _register_csv(kind: str, path: str) -> None:
     @route(Operation(f"{path}/export", "GET", f"Export {kind} as CSV", tag, content_type="text/csv",
                      filters=("tenant_id",)))
     def export_rows():
-        raw = request.args.get("tenant_id")
-        if raw not in (None, "") and not raw.isdigit():
-            raise Invalid("bad filter", {"tenant_id": ["must be a whole number"]})
-        chunks = call(False, csv_io.export_csv, kind, int(raw) if raw else None)
+        raw = request.args.get("tenant_id") or ""
+        tenant_id = limits.parse_id(raw) if raw else None
+        if raw and tenant_id is None:
+            raise Invalid("bad filter", {"tenant_id": [f"must be a whole number from 0 to {limits.MAX_INT}"]})
+        chunks = call(False, csv_io.export_csv, kind, tenant_id)
         return Response(stream_with_context(chunks), mimetype="text/csv",
                         headers={"Content-Disposition": f'attachment; filename="{kind}.csv"'})
 

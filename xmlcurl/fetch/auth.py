@@ -15,6 +15,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from .. import metrics
+from ..logging_setup import loggable
 from ..models import Node
 from ..secrets import GOOD, UNDECIDED, NodeSecretCache
 from .context import NodeIdentity
@@ -71,7 +72,7 @@ def parse_sources(text: str) -> tuple[Network, ...]:
             networks.append(ipaddress.ip_network(item, strict=False))
         except ValueError:
             # A typo must not open the node to everyone: keep an entry that matches no address.
-            log.error("nodes.allowed_sources entry %r is not an address or CIDR; it allows nothing", item[:64])
+            log.error("nodes.allowed_sources entry %s is not an address or CIDR; it allows nothing", loggable(item))
             networks.append(ipaddress.ip_network("0.0.0.0/32"))
     return tuple(networks)
 
@@ -215,13 +216,6 @@ def check_hostname(node: NodeIdentity, hostname: str) -> AuthFailure | None:
 
 
 # --- logging refusals without flooding -------------------------------------------------------
-
-def loggable(text: str, limit: int = 64) -> str:
-    """Caller-supplied text made safe for one log line: control characters escaped, length bounded."""
-    cut = text[:limit]
-    escaped = cut.encode("unicode_escape", "backslashreplace").decode("ascii").replace(" ", "\\x20")
-    return escaped + ("..." if len(text) > limit else "")
-
 
 class FailureLog:
     """Logs a refusal at most once a window per (reason, username, peer), then how many were suppressed.

@@ -8,6 +8,7 @@ from lxml import etree
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from ..logging_setup import loggable
 from ..models import SipUser, SipUserVariable, Tenant, TenantNode
 from .context import FetchContext
 from .registry import handles
@@ -110,7 +111,8 @@ def find_user(session: Session, tenant_id: int, username: str) -> DirectoryUser 
     ).all()
     skipped = sorted(name for name, _ in variables if not is_allowed_variable(name))
     if skipped:
-        log.warning("user %s of tenant %s: variables not allowed, skipped: %s", user.username, tenant_id, ", ".join(skipped))
+        log.warning("user %s of tenant %s: variables not allowed, skipped: %s", loggable(user.username), tenant_id,
+                    ", ".join(loggable(name) for name in skipped))
     return DirectoryUser(
         username=user.username,
         a1_hash=user.a1_hash,
@@ -207,7 +209,7 @@ def directory(ctx: FetchContext) -> bytes | None:
     ctx.key = "/".join(filter(None, [req.key_value, req.get("user"), action or purpose]))
     if purpose:
         # Gateways and ACL entries are never defined in the directory (sofia.conf and acl.conf hold them).
-        ctx.outcome = f"purpose {purpose} not served"
+        ctx.outcome = f"purpose {loggable(purpose)} not served"
         return None
     if action == "reverse-auth-lookup":
         ctx.outcome = "no reverse-auth credentials are kept"
@@ -237,7 +239,7 @@ def directory(ctx: FetchContext) -> bytes | None:
     if not username:
         return domain_document()
     if req.get("key") not in USER_KEYS:
-        ctx.outcome = f"lookup key {req.get('key')!r} not served"
+        ctx.outcome = f"lookup key {loggable(req.get('key'))} not served"
         return None
     if action == "sip_auth":
         reason = foreign_host(req, sip_domain)

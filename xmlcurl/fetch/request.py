@@ -29,6 +29,21 @@ _BAD_PERCENT = re.compile(r"%(?![0-9A-Fa-f]{2})")
 _SECTION = re.compile(r"[a-z_]{1,32}")
 _HOSTNAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}")
 
+#: Every encoded field a handler reads (through `FetchRequest.get`); tests/fetch/test_request.py checks
+#: the handlers ask for nothing else. FreeSWITCH serialises each of these event headers once, so a
+#: repeat means a forged body and is refused. Any other field may repeat: sofia copies every X-*
+#: header of a REGISTER into the sip_auth fetch as it came (sofia_reg.c), so the caller decides.
+READ_PARAMS = frozenset({
+    # dialplan
+    "Hunt-Context", "Caller-Context", "Hunt-Destination-Number", "Caller-Destination-Number",
+    "variable_sip_h_X-Tenant", "variable_sip_network_ip", "variable_sofia_profile_name",
+    "variable_user_name", "variable_tenant",
+    # configuration (sofia.conf)
+    "profile",
+    # directory
+    "purpose", "action", "domain", "user", "key", "sip_auth_method", "sip_to_host", "sip_from_host",
+})
+
 
 class BadFetch(ValueError):
     """The body is not a mod_xml_curl fetch; the message says why."""
@@ -150,7 +165,8 @@ def _checked_params(pairs: list[str]) -> dict[str, str]:
         if _BAD_PERCENT.search(value):
             raise BadFetch(f"invalid percent-encoding in {name}")
         if name in params:
-            # FreeSWITCH serialises each event header once; a repeat means a forged body.
-            raise BadFetch(f"field {name} is repeated")
+            if name in READ_PARAMS:
+                raise BadFetch(f"field {name} is repeated")
+            continue  # the first one stands, as for switch_event_get_header
         params[name] = value
     return params

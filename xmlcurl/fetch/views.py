@@ -9,8 +9,8 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from .. import db, metrics
 from .answer import answer
-from .auth import (SOURCE_NOT_ALLOWED, AuthFailure, CredentialLookup, authenticate, check_hostname, failure_log, loggable,
-                   source_limiter)
+from ..logging_setup import loggable
+from .auth import SOURCE_NOT_ALLOWED, AuthFailure, CredentialLookup, authenticate, check_hostname, failure_log, source_limiter
 from .cache import FetchCache, fetch_cache
 from .context import SHARED_NODE_ID, FetchContext
 from .recent import recent_failures
@@ -33,9 +33,13 @@ def _read_body(req: Request, limit: int) -> bytes | None:
     if length is not None and length > limit:
         return None
     environ = req.environ
-    # A server that ends the input itself (gunicorn) is read directly; werkzeug's stream would hand
-    # back the same object (no MAX_CONTENT_LENGTH is set) after several lookups. Others are wrapped.
-    stream = environ["wsgi.input"] if environ.get("wsgi.input_terminated") else req.stream
+    # A server that ends the input itself (gunicorn) is read directly; werkzeug's stream would only
+    # wrap the same object after several lookups. Others are wrapped.
+    if environ.get("wsgi.input_terminated"):
+        stream = environ["wsgi.input"]
+    else:
+        req.max_content_length = limit + 1  # this limit, not the API's and admin's MAX_REQUEST_BYTES
+        stream = req.stream
     data = stream.read(limit + 1)
     return None if len(data) > limit else data
 
@@ -65,11 +69,14 @@ def fetch() -> Response:
 
     def done(status: int, node: str, section: str, key: str, result: str, response: Response,
              role: str = "-", not_found: bool = False, quiet: bool = False) -> Response:
+        # Every field may hold what the request sent: each is escaped here so no value can end the line.
+        # The result is prose; the handlers escape the caller values they quote in it as fields.
         elapsed = time.perf_counter() - started
         # Refusals are logged by the failure log, at most once a minute per source.
         if not quiet and log.isEnabledFor(logging.INFO):
             log.info("fetch node=%s section=%s key=%s status=%d result=%s ms=%.1f peer=%s",
-                     node, section, loggable(key, 128) or "-", status, result, elapsed * 1000, peer)
+                     loggable(node), loggable(section), loggable(key, 128) or "-", status,
+                     loggable(result, 256, spaces=True), elapsed * 1000, loggable(peer))
         metrics.observe_fetch(section, role, status, not_found, elapsed)
         if cache is not None:
             cache.report_hits()

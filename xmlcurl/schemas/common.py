@@ -5,7 +5,9 @@ import ipaddress
 import re
 from typing import Any
 
-from marshmallow import Schema, ValidationError, fields, pre_load
+from marshmallow import Schema, ValidationError, fields, pre_load, validate
+
+from ..limits import MAX_INT, MIN_INT
 
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 _EXPANSION = re.compile(r"[${}]")
@@ -132,7 +134,14 @@ class CidrList(fields.Field):
 
 class BaseSchema(Schema):
     """Unknown fields are refused. For HTML forms: an empty secret means 'not given' (keep the stored
-    one), an empty optional field means 'none'."""
+    one), an empty optional field means 'none'. Every integer field holds only what an INT column can."""
+
+    def on_bind_field(self, field_name: str, field_obj: fields.Field) -> None:
+        # Unbounded, a huge id reaches the database: SQLite raises OverflowError past 2**63-1, MySQL
+        # refuses it for an INT column. Fields with their own Range keep it (all are narrower).
+        if isinstance(field_obj, fields.Integer) and not any(
+                isinstance(v, validate.Range) for v in field_obj.validators):
+            field_obj.validators.append(validate.Range(min=MIN_INT, max=MAX_INT))
 
     @pre_load
     def _blank_fields(self, data: Any, **kwargs: Any) -> Any:

@@ -10,6 +10,7 @@ from sqlalchemy import ColumnElement, Select, func, select
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
+from ..limits import MAX_INT, parse_id
 from .errors import Invalid, NotFound, conflict_from_integrity, is_constraint_violation
 
 T = TypeVar("T")
@@ -34,9 +35,8 @@ class ListParams:
         numbers = {}
         for name, default, high in (("page", 1, 10**9), ("per_page", 50, MAX_PER_PAGE)):
             raw = args.get(name)
-            try:
-                value = default if raw in (None, "") else int(raw)
-            except ValueError:
+            value = default if raw in (None, "") else parse_id(raw.strip())
+            if value is None:
                 errors[name] = ["must be a whole number"]
                 continue
             if not 1 <= value <= high:
@@ -66,11 +66,12 @@ Filter = Callable[[str], ColumnElement[bool]]
 
 
 def int_filter(column) -> Filter:
+    """Equality with a row id given in the query string (ASCII digits, at most what an INT column holds)."""
     def build(value: str) -> ColumnElement[bool]:
-        try:
-            return column == int(value)
-        except ValueError:
-            raise Invalid("bad filter", {column.key: ["must be a whole number"]}) from None
+        ident = parse_id(value.strip())
+        if ident is None:
+            raise Invalid("bad filter", {column.key: [f"must be a whole number from 0 to {MAX_INT}"]})
+        return column == ident
     return build
 
 

@@ -59,8 +59,16 @@ class ImportReport:
 
 
 def _rows(text: str, kind: str, actor: Actor) -> list[tuple[int, dict[str, str]]]:
-    """(line number, row) pairs; a bad header or an oversized file refuses the whole file."""
+    """(line number, row) pairs; a bad header, an oversized file or text csv cannot read refuses the whole file."""
     reader = csv.DictReader(io.StringIO(text.lstrip("\ufeff"), newline=""))
+    try:
+        return _read_rows(reader, kind, actor)
+    except csv.Error as exc:  # e.g. a cell longer than csv.field_size_limit() (131072 characters)
+        line = reader.reader.line_num  # the DictReader's own count is set only once a row is read
+        raise Invalid(f"line {line} cannot be read as CSV: {exc}", {"file": [f"line {line}: {exc}"]}) from None
+
+
+def _read_rows(reader: csv.DictReader, kind: str, actor: Actor) -> list[tuple[int, dict[str, str]]]:
     header = [name.strip() for name in (reader.fieldnames or [])]
     if not header:
         raise Invalid("the file is empty", {"file": ["no header line"]})

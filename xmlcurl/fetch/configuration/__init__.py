@@ -6,6 +6,7 @@ from typing import Callable
 
 from lxml import etree
 
+from ...logging_setup import loggable
 from ..context import FetchContext
 from ..registry import handles
 from ..xmldoc import serialise
@@ -26,7 +27,7 @@ def sofia_conf(ctx: FetchContext) -> etree._Element | None:
     if wanted:
         ctx.key = f"sofia.conf/{wanted}"
         if wanted not in names:
-            ctx.outcome = f"profile {wanted} is not one of this node's"
+            ctx.outcome = f"profile {loggable(wanted)} is not one of this node's"
             return None
         names = (wanted,)
     profiles = [sofia.profile_for(ctx.node, name, ctx.settings, _gateways(ctx, name)) for name in names]
@@ -80,7 +81,7 @@ def configuration(ctx: FetchContext) -> bytes | None:
         return None
     build = FILES.get(req.key_value)
     if build is None:
-        ctx.outcome = f"{req.key_value or '-'} is left to the node's own files"
+        ctx.outcome = f"{loggable(req.key_value) or '-'} is left to the node's own files"
         return None
     # A file depends only on the node (first in every cache key) and the profile asked for.
     return ctx.cached_document((req.key_value, req.get("profile")), lambda: build(ctx))
