@@ -75,17 +75,34 @@ def require_kamailio() -> None:
         pytest.skip(message)
 
 
-@pytest.fixture
-def kamailio_db():
-    """A committed per-test MariaDB database from schema.sql with the demo data (Kamailio reads it)."""
+@pytest.fixture(scope="session")
+def kamailio_schema():
+    """A MariaDB database from schema.sql for the Kamailio tests, dropped at the end of the run."""
     require_kamailio()
     url = MYSQL_URL + "_kamailio"
     engine = mysql_server_engine(url)
     db.drop_all(engine)
     db.create_schema(engine)
-    load_sql_file(engine, DEMO_SQL)
     yield engine, make_url(url)
+    with engine.begin() as conn:
+        conn.execute(text(f"DROP DATABASE IF EXISTS `{make_url(url).database}`"))
     engine.dispose()
+
+
+@pytest.fixture
+def kamailio_db(kamailio_schema):
+    """The Kamailio tests' database holding exactly the demo data again (committed: Kamailio reads it)."""
+    engine, url = kamailio_schema
+    with engine.begin() as conn:
+        tables = conn.execute(text(
+            "SELECT table_name FROM information_schema.tables WHERE table_schema = DATABASE() "
+            "AND table_type = 'BASE TABLE' AND table_name NOT IN ('version', 'config_version')")).scalars().all()
+        conn.execute(text("SET FOREIGN_KEY_CHECKS=0"))
+        for table in tables:
+            conn.execute(text(f"DELETE FROM `{table}`"))
+        conn.execute(text("SET FOREIGN_KEY_CHECKS=1"))
+    load_sql_file(engine, DEMO_SQL)
+    return engine, url
 
 
 @pytest.fixture
@@ -142,28 +159,30 @@ class Proxy:
 def start_proxy(kamailio_db, tmp_path: Path):
     """Start Kamailio with the shipped configuration: start_proxy(ping_s=..., sets_check_s=...) -> Proxy.
 
-    Kamailio listens on a free UDP port of 127.0.0.1; every process is killed at the end.
+    The timers are the shipped ones unless given (media_fr_ms = XC_MEDIA_FR_MS). Kamailio listens on a free UDP port of 127.0.0.1; every process is killed at the end.
     """
     require_kamailio()
     _engine, url = kamailio_db
     procs: list[subprocess.Popen] = []
     logs = []
 
-    def start(ping_s: int = 30, sets_check_s: int = 3600, media_fr_ms: int = 2000) -> Proxy:
+    def start(ping_s: int = 30, sets_check_s: int = 3600, media_fr_ms: int | None = None) -> Proxy:
         ctl = tmp_path / "kamailio_ctl"
         port = free_udp_port()
         db_url = (f"mysql://{url.username}{':' + url.password if url.password else ''}"
                   f"@{url.host}:{url.port or 3306}/{url.database}")
         config = tmp_path / "kamailio.cfg"
-        config.write_text(render_config(SHIPPED_CONFIG.read_text(), {
+        settings = {
             "XC_LISTEN": f"udp:127.0.0.1:{port}",
             "XC_DB_URL": db_url,
             "XC_CTL": f"unix:{ctl}",
-            "XC_MEDIA_FR_MS": str(media_fr_ms),
             "XC_PING_S": str(ping_s),
             "XC_SETS_CHECK_S": str(sets_check_s),
             "XC_CHILDREN": "2",
-        }))
+        }
+        if media_fr_ms is not None:
+            settings["XC_MEDIA_FR_MS"] = str(media_fr_ms)
+        config.write_text(render_config(SHIPPED_CONFIG.read_text(), settings))
         log_path = tmp_path / "kamailio.log"
         log = log_path.open("wb")
         logs.append(log)
@@ -181,14 +200,40 @@ def start_proxy(kamailio_db, tmp_path: Path):
 
     yield start
     for proc in procs:
-        try:
-            os.killpg(proc.pid, signal.SIGTERM)
-        except ProcessLookupError:
-            continue
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait(timeout=5)
+        stop_process_group(proc)
     for log in logs:
         log.close()
+
+
+def live_group_members(pgid: int) -> list[int]:
+    """Processes of process group PGID that are still running (zombies left out)."""
+    members = []
+    for stat in glob.glob("/proc/[0-9]*/stat"):
+        try:
+            fields = Path(stat).read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[2]) == pgid and fields[0] != "Z":
+            members.append(int(Path(stat).parent.name))
+    return members
+
+
+def stop_process_group(proc: subprocess.Popen) -> None:
+    """SIGTERM Kamailio's process group; SIGKILL what is left after 5 s; wait (bounded) until none runs."""
+    for sig, grace in ((signal.SIGTERM, 5.0), (signal.SIGKILL, 5.0)):
+        try:
+            os.killpg(proc.pid, sig)
+        except ProcessLookupError:
+            break
+        deadline = time.monotonic() + grace
+        while time.monotonic() < deadline:
+            proc.poll()
+            if not live_group_members(proc.pid):
+                break
+            time.sleep(0.05)
+        else:
+            continue
+        break
+    proc.wait(timeout=5)
+    left = live_group_members(proc.pid)
+    assert not left, f"kamailio processes {left} survived SIGKILL"
