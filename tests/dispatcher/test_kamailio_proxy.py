@@ -51,6 +51,22 @@ def test_unknown_domain_gets_404(start_proxy, media, phone):
     assert not media["media-1"].requests() and not media["media-2"].requests()
 
 
+def test_a_failed_tenant_lookup_gets_503_with_retry_after_not_404(start_proxy, media, phone, kamailio_db):
+    engine, _url = kamailio_db
+    proxy = start_proxy()
+    with engine.begin() as conn:
+        conn.execute(text("RENAME TABLE dispatcher_domains TO dispatcher_domains_away"))
+    try:
+        sent = register(phone, proxy, "acme.example.com")
+        reply = phone.final_reply(sent["call_id"], "REGISTER", timeout=10)
+    finally:
+        with engine.begin() as conn:
+            conn.execute(text("RENAME TABLE dispatcher_domains_away TO dispatcher_domains"))
+    assert reply is not None and reply.first_line == "SIP/2.0 503 Tenant lookup failed"
+    assert reply.header("retry-after") == "5"
+    assert not media["media-1"].requests("REGISTER")
+
+
 @pytest.mark.parametrize("method", ["REGISTER", "INVITE"])
 def test_a_silent_preferred_node_fails_over_to_the_next_within_the_no_reply_timer(start_proxy, media, phone, method):
     proxy = start_proxy()
