@@ -92,7 +92,8 @@ class SipDouble:
 
     Modes: "answer" (2xx to everything, INVITE gets 100 + 200 unless `ring` then 100 + 180 and
     waits for a CANCEL), "silent" (never answers, as a stopped node), "503" (503 to everything),
-    "ring-503" (INVITE gets 180 then 503; others 200).
+    "ring-503" (INVITE gets 180 then 503; others 200), "challenge" (as "answer", but an INVITE
+    without Proxy-Authorization gets 407 as FreeSWITCH's auth-calls profile answers).
     """
 
     def __init__(self, name: str, address: str, port: int = 0, mode: str = "answer", ring: bool = False):
@@ -172,7 +173,11 @@ class SipDouble:
             return
         if request.method == "INVITE":
             self.reply(request, 100, "Trying")
-            if self.mode == "ring-503":
+            if self.mode == "challenge" and request.header("proxy-authorization") is None:
+                self.reply(request, 407, "Proxy Authentication Required", extra={
+                    "Proxy-Authenticate": f'Digest realm="{uri_of(request.header("to")).split("@")[-1]}", '
+                                          f'nonce="{self.name}-nonce", algorithm=MD5, qop="auth"'})
+            elif self.mode == "ring-503":
                 self.reply(request, 180, "Ringing")
                 self.reply(request, 503, "Service Unavailable")
             elif self.ring:

@@ -23,9 +23,9 @@ def register(phone, proxy, domain: str, user: str = "1000", contact: str | None 
 
 
 def invite(phone, proxy, domain: str, number: str = "1001", **kwargs) -> dict[str, str]:
+    kwargs.setdefault("headers", {"Contact": f"<sip:1000@{phone.address}:{phone.port}>"})
     return phone.send_request("INVITE", f"sip:{number}@{domain}", proxy.address,
-                              from_uri=f"sip:1000@{domain}",
-                              headers={"Contact": f"<sip:1000@{phone.address}:{phone.port}>"}, **kwargs)
+                              from_uri=f"sip:1000@{domain}", **kwargs)
 
 
 def test_register_for_each_demo_domain_reaches_that_tenants_media_node(start_proxy, media, phone):
@@ -162,6 +162,32 @@ def test_register_carries_path_and_a_call_from_the_media_node_comes_back_through
     assert node.final_reply(call["call_id"], "BYE").status == 200
 
 
+def test_a_digest_challenge_passes_through_and_the_authenticated_retry_reaches_the_same_node(
+        start_proxy, media, phone):
+    proxy = start_proxy()
+    media["media-1"].mode = "challenge"
+    sent = invite(phone, proxy, "acme.example.com")
+    challenge = phone.final_reply(sent["call_id"], "INVITE")
+    assert challenge.status == 407
+    assert challenge.header("proxy-authenticate") == (
+        'Digest realm="acme.example.com", nonce="media-1-nonce", algorithm=MD5, qop="auth"')
+    # the phone's ACK to the 407 is the transaction's: absorbed by the proxy, not answered
+    phone.send_request("ACK", "sip:1001@acme.example.com", proxy.address, call_id=sent["call_id"],
+                       branch=sent["branch"], from_tag=sent["from_tag"], from_uri=sent["from_uri"],
+                       to_tag=challenge.header("to").split("tag=")[1])
+    retry = invite(phone, proxy, "acme.example.com", call_id=sent["call_id"], cseq=2, from_tag=sent["from_tag"],
+                   headers={"Contact": f"<sip:1000@{phone.address}:{phone.port}>",
+                            "Proxy-Authorization": 'Digest username="1000", realm="acme.example.com", '
+                                                   'nonce="media-1-nonce", uri="sip:1001@acme.example.com", '
+                                                   'response="0123456789abcdef0123456789abcdef"'})
+    answer = phone.wait_for(lambda m: m.status == 200 and m.call_id == sent["call_id"] and m.cseq == (2, "INVITE"))
+    assert answer is not None, proxy.log_text()[-3000:]
+    invites = media["media-1"].requests("INVITE", sent["call_id"])
+    assert [i.header("proxy-authorization") is not None for i in invites] == [False, True]
+    assert not media["media-2"].requests(call_id=sent["call_id"])
+    assert not phone.wait_for(lambda m: m.status == 404 and m.call_id == sent["call_id"], timeout=0.5)
+
+
 def established_call(phone, proxy, domain: str):
     """An INVITE from the phone answered through the proxy, ACKed; returns (ids, 200 OK)."""
     sent = invite(phone, proxy, domain)
@@ -227,7 +253,7 @@ def test_cancel_reaches_the_media_node_that_has_the_invite(start_proxy, media, p
     sent = invite(phone, proxy, "initech.example.com")
     assert media[ringing].wait_request("INVITE", sent["call_id"], timeout=10) is not None
     assert phone.wait_for(lambda m: m.status == 180 and m.call_id == sent["call_id"], timeout=5) is not None
-    phone.send_request("CANCEL", f"sip:1001@initech.example.com", proxy.address, call_id=sent["call_id"],
+    phone.send_request("CANCEL", "sip:1001@initech.example.com", proxy.address, call_id=sent["call_id"],
                        branch=sent["branch"], from_tag=sent["from_tag"], from_uri=sent["from_uri"])
     assert media[ringing].wait_request("CANCEL", sent["call_id"], timeout=5) is not None
     assert phone.final_reply(sent["call_id"], "CANCEL").status == 200
