@@ -51,6 +51,15 @@ def test_unknown_domain_gets_404(start_proxy, media, phone):
     assert not media["media-1"].requests() and not media["media-2"].requests()
 
 
+def test_a_keepalive_options_to_the_proxy_itself_is_answered_without_a_tenant(start_proxy, media, phone):
+    proxy = start_proxy()
+    host, port = proxy.address
+    sent = phone.send_request("OPTIONS", f"sip:{host}:{port}", proxy.address)
+    reply = phone.final_reply(sent["call_id"], "OPTIONS", timeout=5)
+    assert reply is not None and reply.first_line == "SIP/2.0 200 Keepalive"
+    assert not media["media-1"].requests("OPTIONS", sent["call_id"])
+
+
 def test_a_failed_tenant_lookup_gets_503_with_retry_after_not_404(start_proxy, media, phone, kamailio_db):
     engine, _url = kamailio_db
     proxy = start_proxy()
