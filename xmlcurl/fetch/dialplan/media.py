@@ -20,6 +20,10 @@ from .numbers import (
 from .routing import Rejection
 
 INVALID_NUMBER = Rejection(404, "Invalid Number")
+#: A forwarded call rings this much longer than the sending node's legs: the sending node's own timer
+#: then ends an unanswered call (NO_ANSWER, final there). Were the receiving node first, its 480
+#: would read as "not registered here" and the sending node would go on to its next node.
+FORWARDED_RING_MARGIN = 5
 
 
 @dataclass(frozen=True)
@@ -211,7 +215,7 @@ def peer_call(ctx: FetchContext, call: Call, source: NodeInfo) -> etree._Element
         return reject(ctx, context, Rejection(404, "Unknown User", "no enabled user of the tenant"))
     ctx.outcome = f"user, from media node {source.name}"
     return build_user_bridge(context, "cluster-user", dialled, tenant.code, user.username, tenant.sip_domain,
-                             ctx.settings["USER_CALL_TIMEOUT"])
+                             ctx.settings["USER_CALL_TIMEOUT"] + FORWARDED_RING_MARGIN)
 
 
 def did_call(ctx: FetchContext, call: Call) -> etree._Element:
