@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import pytest
 from lxml import etree
-from sqlalchemy import delete, insert, update
+from sqlalchemy import delete, insert, select, update
 
 from tests.conftest import cluster_body, retarget
 from tests.fetch.test_acl import lists
@@ -46,9 +46,9 @@ def answer(fetch, body: bytes, node: str) -> Answer:
 def add_media_node(session, name: str, address: str, pins: dict[str, int], enabled: bool = True) -> None:
     session.execute(insert(Node).values(name=name, role="media", sip_address=address, http_username=name,
                                         http_secret_hash=hash_node_secret(f"{name}-secret"), enabled=enabled))
-    node_id = session.scalar(Node.__table__.select().with_only_columns(Node.id).where(Node.name == name))
+    node_id = session.scalar(select(Node.id).where(Node.name == name))
     for code, weight in pins.items():
-        tenant_id = session.scalar(Tenant.__table__.select().with_only_columns(Tenant.id).where(Tenant.code == code))
+        tenant_id = session.scalar(select(Tenant.id).where(Tenant.code == code))
         session.execute(insert(TenantNode).values(tenant_id=tenant_id, node_id=node_id, weight=weight))
     session.commit()
 
@@ -156,6 +156,11 @@ def test_a_forwarded_call_outside_the_tenants_pinned_nodes_is_refused(fetch, x_t
 def test_a_call_from_a_router_is_a_did_never_a_user_call(fetch):
     got = answer(fetch, peer_call("1000", source="127.0.0.10"), "media-2")
     assert_rejected(got, "from-router", 404)
+
+
+def test_a_media_node_cannot_send_a_did_to_another_node(fetch):
+    # 8610000003 is initech's DID for 2000: only a router's call is a DID.
+    assert_rejected(answer(fetch, peer_call("8610000003"), "media-2"), "from-router", 404)
 
 
 def test_a_forwarded_call_for_a_user_of_another_tenant_is_refused(fetch, session):
@@ -271,3 +276,14 @@ def test_busy_declined_or_unanswered_end_the_call_and_unregistered_tries_the_nex
                       "NETWORK_OUT_OF_ORDER"):
         assert next_node not in USER_FINAL_CAUSES
     assert USER_FINAL_CAUSES.startswith(FINAL_CAUSES)
+
+
+def test_both_answers_hold_only_the_known_safe_shapes(fetch):
+    from tests.test_routing_properties import _assert_answer_safe
+
+    for body, node in ((media_call("initech", "1000", "media-1", user="2000"), "media-1"),
+                       (media_call("initech", "1000", "media-2", user="2000"), "media-2"),
+                       (peer_call("1000"), "media-2"), (peer_call("2000", node="media-1", source="127.0.0.12"), "media-1")):
+        response = fetch(body, node=node)
+        assert b"user/" in response.data
+        _assert_answer_safe(response.data)
