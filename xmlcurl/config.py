@@ -62,6 +62,7 @@ SETTINGS: dict[str, Setting] = {
     "ROUTER_GATEWAY_PING_SECONDS": Setting(15, int, "OPTIONS ping interval of a media node's gateways to the routers (5 or more)"),
     "NO_TENANT_CONTEXT": Setting("no-tenant", str, "context of the users profile; a user's own context wins"),
     "USER_CALL_TIMEOUT": Setting(30, int, "seconds a tenant user or DID destination rings (dialplan call_timeout)"),
+    "CLUSTER_LEG_PROGRESS_TIMEOUT": Setting(10, int, "seconds a call to a user on another media node may go without ringing before the next node is tried (0: no limit)"),
     "DISPATCHER_LAYOUT": Setting("kamailio", str, "dispatcher rows shown by `xmlcurl dispatcher show`: kamailio or opensips"),
     "ESL_KEY": Setting(None, str, "Fernet key encrypting node event-socket passwords; derived from SECRET_KEY when unset"),
     "PUSH_AUTO": Setting(False, _bool, "push live changes (killgw/rescan, xml_flush_cache, reloadacl) to nodes after each commit"),
@@ -116,5 +117,7 @@ def _check(values: dict[str, Any]) -> None:
         raise ConfigError("XMLCURL_DISPATCHER_LAYOUT must be kamailio or opensips")
     if values["PUSH_ATTEMPTS"] < 1 or values["PUSH_TIMEOUT"] <= 0 or values["PUSH_BACKOFF"] < 0:
         raise ConfigError("XMLCURL_PUSH_ATTEMPTS must be at least 1, XMLCURL_PUSH_TIMEOUT positive, XMLCURL_PUSH_BACKOFF not negative")
+    if values["CLUSTER_LEG_PROGRESS_TIMEOUT"] < 0:
+        raise ConfigError("XMLCURL_CLUSTER_LEG_PROGRESS_TIMEOUT must not be negative")
     if not 0 <= values["CACHE_POLL_SECONDS"] <= 5:
         raise ConfigError("XMLCURL_CACHE_POLL_SECONDS must be between 0 and 5 (changes must reach the nodes fast)")

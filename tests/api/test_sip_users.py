@@ -136,4 +136,4 @@ def test_a_dotted_username_made_through_the_api_can_be_dialled(api, fetch):
     assert api.post("/sip-users", json={**NEW, "username": "john.doe"}).status_code == 201
     got = answer(fetch, media_call("acme", "john.doe"))
     assert (got.extension, got.expression) == ("user", r"^john\.doe$")
-    assert bridge_of(got) == "user/john.doe@acme.example.com"
+    assert bridge_of(got) == "[leg_timeout=30]user/john.doe@acme.example.com"

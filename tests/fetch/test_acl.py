@@ -14,7 +14,8 @@ from xmlcurl.fetch.configuration.acl import (AclList, CarrierSource, NodeAddress
                                              node_cidrs, proxy_host)
 from xmlcurl.models import Gateway, Node
 
-LISTS = {"media-1": ["routers"], "media-2": ["routers"], "router-1": ["media-nodes", "carriers"]}
+LISTS = {"media-1": ["routers", "media-peers"], "media-2": ["routers", "media-peers"],
+         "router-1": ["media-nodes", "carriers"]}
 
 
 def lists(xml: bytes) -> dict[str, list[tuple[str, str]]]:

@@ -75,6 +75,31 @@ def test_a_fetch_runs_a_fixed_few_statements_cold_and_only_the_version_poll_warm
         assert second.data == first.data
 
 
+def _cross_node_bodies() -> dict[str, tuple[bytes, str, int, int]]:
+    from tests.fetch.test_dialplan_cluster_calls import peer_call
+    from tests.fetch.test_dialplan_media import media_call
+
+    return {
+        # The callee is looked up by the dialled number, uncached as for every call to a user; the
+        # tenant's other media nodes come from the cache.
+        "user call to a tenant on two nodes": (media_call("initech", "1000", "media-1", user="2000"), "media-1", 8, 1),
+        "call from another media node": (peer_call("1000"), "media-2", 7, 0),
+    }
+
+
+@pytest.mark.parametrize("case", ["user call to a tenant on two nodes", "call from another media node"])
+def test_calls_between_media_nodes_run_a_fixed_few_statements_cold_and_at_most_the_callee_warm(app, fetch, case):
+    body, node, cold_limit, warm_extra = _cross_node_bodies()[case]
+    with statements(app) as cold:
+        first = fetch(body, node=node)
+    assert first.status_code == 200 and b"user/1000@initech.example.com" in first.data
+    assert 1 <= len(cold) <= cold_limit, cold
+    with statements(app) as warm:
+        second = fetch(body, node=node)
+    assert second.status_code == 200 and second.data == first.data
+    assert len([s for s in warm if POLL not in s]) == warm_extra, warm
+
+
 def test_a_warm_cache_within_the_polling_interval_sends_no_statement_at_all(app, fetch):
     from xmlcurl.fetch.cache import fetch_cache
 

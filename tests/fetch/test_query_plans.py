@@ -59,3 +59,59 @@ def test_fetch_statements_use_an_index_on_every_growing_table(generated_url):
                     unindexed.append((row["table"], row["type"], statement.split("WHERE")[-1][:160]))
     app.extensions["xmlcurl.db"].dispose()
     assert unindexed == []
+
+
+@pytest.mark.mysql
+def test_calls_between_media_nodes_and_their_acl_use_an_index_on_every_growing_table(generated_url):
+    from sqlalchemy import select
+
+    from bench.dataset import _authorization
+    from tests.conftest import cluster_body, retarget
+    from xmlcurl.models import Node, SipUser, Tenant, TenantNode
+
+    app = create_app({**BASE_SETTINGS, "DATABASE_URL": generated_url, "CACHE": False})
+    engine = app.extensions["xmlcurl.db"].read_engine
+    with engine.connect() as conn:
+        pins = conn.execute(select(TenantNode.tenant_id, Node.name, Node.sip_address)
+                            .join(Node, Node.id == TenantNode.node_id).order_by(TenantNode.tenant_id, Node.name)).all()
+        media = list(conn.scalars(select(Node.name).where(Node.role == "media")))
+        by_tenant: dict[int, list] = {}
+        for pin in pins:
+            by_tenant.setdefault(pin.tenant_id, []).append(pin)
+        tenant_id, (first, second, *_) = next((t, p) for t, p in by_tenant.items() if len(p) >= 2)
+        tenant = conn.execute(select(Tenant.code, Tenant.context).where(Tenant.id == tenant_id)).one()
+        username = conn.scalar(select(SipUser.username).where(SipUser.tenant_id == tenant_id).limit(1))
+    call = {"Hunt-Context": tenant.context, "Caller-Context": tenant.context, "variable_user_name": "",
+            "Hunt-Destination-Number": username, "Caller-Destination-Number": username, "variable_tenant": tenant.code}
+    forwarded = {"Hunt-Destination-Number": username, "Caller-Destination-Number": username,
+                 "variable_sip_network_ip": first.sip_address, "variable_sip_h_X-Tenant": tenant.code}
+    requests = [(retarget(cluster_body("media-1_acl.conf"), hostname=name), name) for name in media]
+    requests += [(retarget(cluster_body("media-1_dialplan_acme-outbound"), hostname=first.name, **call), first.name),
+                 (retarget(cluster_body("media-1_dialplan_from-router_did"), hostname=second.name, **forwarded),
+                  second.name)]
+    seen: dict[str, dict] = {}
+
+    def record(_conn, _cursor, statement, parameters, _context, _executemany) -> None:
+        seen.setdefault(statement, parameters)
+
+    event.listen(engine, "before_cursor_execute", record)
+    client = app.test_client()
+    try:
+        answers = []
+        for body, node in requests:
+            response = client.post("/freeswitch", data=body, content_type="application/x-www-form-urlencoded",
+                                   headers={"Authorization": _authorization(node)})
+            assert response.status_code == 200
+            answers.append(response.data)
+    finally:
+        event.remove(engine, "before_cursor_execute", record)
+    assert b"sofia/cluster/" in answers[-2] and f"user/{username}@".encode() in answers[-1]
+    unindexed = []
+    with engine.connect() as conn:
+        for statement, parameters in seen.items():
+            if statement.lstrip().upper().startswith("SELECT"):
+                for row in conn.exec_driver_sql("EXPLAIN " + statement, parameters).mappings():
+                    if row["table"] in GROWING and (row["type"] == "ALL" or row["key"] is None):
+                        unindexed.append((row["table"], row["type"], statement.split("WHERE")[-1][:160]))
+    app.extensions["xmlcurl.db"].dispose()
+    assert unindexed == []

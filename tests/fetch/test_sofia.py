@@ -26,8 +26,17 @@ REFERENCES = {
 INCIDENTAL = {"user-agent-string"}
 
 
-def _params(parent: etree._Element | None) -> dict[str, str]:
-    return {} if parent is None else {p.get("name"): p.get("value") for p in parent.findall("param")}
+def _params(parent: etree._Element | None) -> dict[str, str | tuple[str, ...]]:
+    """name -> value; a name given several times (sofia reads each `apply-inbound-acl`) -> its values in order."""
+    out: dict[str, str | tuple[str, ...]] = {}
+    for p in [] if parent is None else parent.findall("param"):
+        name, value = p.get("name"), p.get("value")
+        if name in out:
+            before = out[name]
+            out[name] = (*(before if isinstance(before, tuple) else (before,)), value)
+        else:
+            out[name] = value
+    return out
 
 
 def shape(xml: bytes) -> dict:
@@ -94,7 +103,9 @@ def test_media_node_users_profile_requires_authentication(fetch):
 def test_cluster_and_carrier_profiles_admit_only_their_acl(fetch):
     media = _profiles(fetch(cluster_body("media-1_sofia.conf")))
     router = _profiles(fetch(cluster_body("router-1_sofia.conf"), node="router-1"))
-    for settings, acl in ((media["cluster"]["settings"], "routers"), (router["cluster"]["settings"], "media-nodes"),
+    # A media node's cluster profile takes calls from the routers and from the media nodes sharing a tenant with it.
+    for settings, acl in ((media["cluster"]["settings"], ("routers", "media-peers")),
+                          (router["cluster"]["settings"], "media-nodes"),
                           (router["carrier"]["settings"], "carriers")):
         assert settings["auth-calls"] == "false" and settings["disable-register"] == "true"
         assert settings["apply-inbound-acl"] == acl

@@ -233,6 +233,19 @@ def did_from_router(node: str, number: str) -> bytes:
         "variable_sip_network_ip": "127.0.2.1", "Caller-Network-Addr": "127.0.2.1", "variable_sip_h_X-Tenant": ""})
 
 
+def from_media_node(node: str, source_address: str, x_tenant: str, number: str) -> bytes:
+    """A call arriving on `node`'s cluster profile from the node at `source_address`, as another media node sends it."""
+    return retarget(cluster_body("media-1_dialplan_from-router_did"), hostname=node, **{
+        "Caller-Destination-Number": number, "Hunt-Destination-Number": number,
+        "variable_sip_network_ip": source_address, "Caller-Network-Addr": source_address,
+        "variable_sip_h_X-Tenant": x_tenant})
+
+
+def acl_lists(xml: bytes) -> dict[str, set[str]]:
+    return {acl.get("name"): {n.get("cidr") for n in acl.iter("node") if n.get("type") == "allow"}
+            for acl in etree.fromstring(xml).iter("list")}
+
+
 def router_from_media(address: str, x_tenant: str, number: str) -> bytes:
     return retarget(cluster_body("router-1_dialplan_from-media"), hostname="r1", **{
         "variable_sip_h_X-Tenant": x_tenant, "variable_sip_network_ip": address, "Caller-Network-Addr": address,
@@ -249,6 +262,7 @@ class Counts:
     examples: int = 0
     fetches: int = 0
     served: int = 0  # answers carrying a tenant's data (users, bridges)
+    crossed: int = 0  # calls from another media node that were answered with a bridge
 
 
 COUNTS = Counts()
@@ -259,7 +273,8 @@ def _report_counts():
     yield
     if _TEMPLATE is not None:
         shutil.rmtree(_TEMPLATE.parent, ignore_errors=True)
-    print(f"\nisolation: {COUNTS.examples} random clusters, {COUNTS.fetches} fetches, {COUNTS.served} answers with tenant data")
+    print(f"\nisolation: {COUNTS.examples} random clusters, {COUNTS.fetches} fetches, {COUNTS.served} answers with tenant data, "
+          f"{COUNTS.crossed} calls between media nodes answered")
 
 
 class Asker:
@@ -321,8 +336,8 @@ def check_cluster(cluster: Cluster, ask: Asker) -> None:
                     for bridge in bridges(answer):
                         COUNTS.served += 1
                         assert served, (node, t.code, bridge)
-                        if bridge.startswith("user/"):
-                            assert bridge == f"user/{dialled}@{t.domain}"
+                        if "user/" in bridge:
+                            assert bridge.split("|")[0] == f"[leg_timeout=30]user/{dialled}@{t.domain}"
                     if not served:
                         assert not bridges(answer)
             # DIDs arriving from the router: only this node's tenants' DIDs ring, and only their own user.
@@ -360,3 +375,64 @@ def check_cluster(cluster: Cluster, ask: Asker) -> None:
                 assert addresses and addresses <= {cluster.media_address(n) for n in t.pinned}
             assert foreign_text(cluster, answer, {t.index}) == []
     assert set(by_index) == {t.index for t in cluster.tenants}
+
+
+@CLUSTERS
+@given(cluster=clusters())
+def test_a_call_crosses_media_nodes_only_inside_its_tenants_pinned_nodes(cluster):
+    """For random pinnings: a user call leaves a node only for the tenant's other pinned nodes, a node answers
+    a call from another node only for a tenant pinned to both and only with its own registration, and a
+    media node's cluster profile admits exactly the media nodes that share a tenant with it."""
+    COUNTS.examples += 1
+    workdir = Path(tempfile.mkdtemp(prefix="xmlcurl-cross-", dir=_TMP))
+    try:
+        build(cluster, workdir / "cluster.sqlite3")
+        app = create_app({**BASE_SETTINGS, "DATABASE_URL": f"sqlite:///{workdir / 'cluster.sqlite3'}"})
+        try:
+            check_cross_node_calls(cluster, Asker(app))
+        finally:
+            app.extensions["xmlcurl.db"].dispose()
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
+
+
+def check_cross_node_calls(cluster: Cluster, ask: Asker) -> None:
+    nodes = range(1, cluster.media + 1)
+    for n in nodes:
+        node = cluster.media_name(n)
+        # The calling side: its own registration first, then the tenant's other pinned nodes only.
+        for t in cluster.served_on(n):
+            callers = [u for u, enabled in t.users if enabled]
+            if not callers:
+                continue
+            for username in USERNAMES:
+                answer = ask(node, media_call(node, t.context, callers[0], username, t.code))
+                legs = [leg for bridge in bridges(answer) for leg in bridge.split("|")]
+                if dict(t.users).get(username) is not True:
+                    assert not any("user/" in leg or "sofia/cluster/" in leg for leg in legs), legs
+                    continue
+                COUNTS.served += 1
+                expected = [cluster.media_address(m) for m in sorted(t.pinned - {n})]  # equal weights: by name
+                assert legs[0] == f"[leg_timeout=30]user/{username}@{t.domain}"
+                assert [re.search(r"@([0-9.]+):5080$", leg).group(1) for leg in legs[1:]] == expected, legs
+                assert all(f"[sip_h_X-Tenant={t.code}]sofia/cluster/{username}@" in leg for leg in legs[1:]), legs
+                assert foreign_text(cluster, answer, {t.index}, echoed=(t.context,)) == []
+        # The receiving side: a call from each node (itself included) for each tenant and user name.
+        for source in nodes:
+            for t in cluster.tenants:
+                for username in USERNAMES:
+                    answer = ask(node, from_media_node(node, cluster.media_address(source), t.code, username))
+                    accepted = (t.enabled and source != n and {source, n} <= t.pinned
+                                and dict(t.users).get(username) is True)
+                    if accepted:
+                        COUNTS.served += 1
+                        COUNTS.crossed += 1
+                        assert bridges(answer) == [f"user/{username}@{t.domain}"], (node, source, t.code, username)
+                    else:
+                        assert bridges(answer) == [], (node, source, t.code, username)
+                    assert foreign_text(cluster, answer, {t.index} if accepted else set()) == []
+        # acl.conf: the media nodes sharing a tenant with this one (enabled or not), never the router.
+        peers = {cluster.media_address(m) + "/32" for m in nodes
+                 if m != n and any({n, m} <= t.pinned for t in cluster.tenants)}
+        answer = ask(node, retarget(cluster_body("media-1_acl.conf"), hostname=node))
+        assert acl_lists(answer)["media-peers"] == peers

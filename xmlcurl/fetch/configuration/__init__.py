@@ -55,10 +55,13 @@ def _gateways(ctx: FetchContext, profile: str) -> tuple[sofia.GatewayConf, ...]:
 
 
 def acl_conf(ctx: FetchContext) -> etree._Element:
-    """Every list this node's profiles reference: `routers` on media nodes, `media-nodes` and `carriers` on routers."""
+    """Every list this node's profiles reference: `routers` and `media-peers` on media nodes, `media-nodes` and
+    `carriers` on routers."""
     if ctx.node.role == "media":
         routers = ctx.cached(("nodes", "router"), lambda: acl.enabled_node_addresses(ctx.session, "router"))
-        return acl.build_acl([acl.AclList(acl.ROUTERS, acl.node_cidrs(routers))])
+        peers = ctx.cached(("media-peers",), lambda: acl.media_peer_addresses(ctx.session, ctx.node.id))
+        return acl.build_acl([acl.AclList(acl.ROUTERS, acl.node_cidrs(routers)),
+                              acl.AclList(acl.MEDIA_PEERS, acl.node_cidrs(peers))])
     media = ctx.cached(("nodes", "media"), lambda: acl.enabled_node_addresses(ctx.session, "media"))
     carriers = ctx.cached(("carrier-sources",), lambda: acl.enabled_carrier_sources(ctx.session))
     return acl.build_acl([acl.AclList(acl.MEDIA_NODES, acl.node_cidrs(media)),

@@ -9,15 +9,17 @@ from typing import Iterable, Sequence
 
 from lxml import etree
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, aliased
 
-from ...models import Gateway, Node
+from ...models import Gateway, Node, TenantNode
 from ..xmldoc import document, element
 
 log = logging.getLogger("xmlcurl.fetch.configuration")
 
 #: List names; the sofia profiles reference exactly these.
 ROUTERS = "routers"
+#: On a media node: the other media nodes that share a tenant with it (calls to a user registered here).
+MEDIA_PEERS = "media-peers"
 MEDIA_NODES = "media-nodes"
 CARRIERS = "carriers"
 
@@ -51,6 +53,20 @@ def enabled_node_addresses(session: Session, role: str) -> tuple[NodeAddress, ..
     """Every enabled node of a role (the nodes table holds a few hundred rows at most)."""
     rows = session.execute(
         select(Node.name, Node.sip_address).where(Node.role == role, Node.enabled.is_(True)).order_by(Node.name)
+    ).all()
+    return tuple(NodeAddress(r.name, r.sip_address) for r in rows)
+
+
+def media_peer_addresses(session: Session, node_id: int) -> tuple[NodeAddress, ...]:
+    """The other enabled media nodes that share at least one tenant with this node (by their pinnings)."""
+    mine = aliased(TenantNode)
+    theirs = aliased(TenantNode)
+    rows = session.execute(
+        select(Node.name, Node.sip_address).distinct()
+        .join(theirs, theirs.node_id == Node.id)
+        .join(mine, mine.tenant_id == theirs.tenant_id)
+        .where(mine.node_id == node_id, Node.id != node_id, Node.role == "media", Node.enabled.is_(True))
+        .order_by(Node.name)
     ).all()
     return tuple(NodeAddress(r.name, r.sip_address) for r in rows)
 

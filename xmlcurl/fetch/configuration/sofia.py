@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 from ...models import Gateway, Node
 from ..context import NodeIdentity
 from ..xmldoc import UnsafeValue, document, element, params, safe
-from .acl import CARRIERS, MEDIA_NODES, ROUTERS
+from .acl import CARRIERS, MEDIA_NODES, MEDIA_PEERS, ROUTERS
 
 log = logging.getLogger("xmlcurl.fetch.configuration")
 
@@ -43,9 +43,10 @@ USERS_SETTINGS = (
 )
 
 
-def acl_settings(acl: str, late_negotiation: bool) -> tuple[tuple[str, str], ...]:
-    """A profile open only to the addresses of one acl.conf list, with REGISTER refused."""
-    items = (("auth-calls", "false"), ("apply-inbound-acl", acl), ("disable-register", "true"))
+def acl_settings(*acls: str, late_negotiation: bool) -> tuple[tuple[str, str], ...]:
+    """A profile open only to the addresses of these acl.conf lists (sofia admits a call any of them allows),
+    with REGISTER refused."""
+    items = (("auth-calls", "false"), *(("apply-inbound-acl", acl) for acl in acls), ("disable-register", "true"))
     return items + ((("inbound-late-negotiation", "true"),) if late_negotiation else ())
 
 
@@ -136,7 +137,7 @@ def profile_for(node: NodeIdentity, name: str, settings: Mapping[str, object],
         return ProfileConf(name, node.sip_address, node.sip_port, str(settings["NO_TENANT_CONTEXT"]), USERS_SETTINGS)
     if node.role == "media":
         return ProfileConf(name, node.sip_address, node.cluster_port, str(settings["FROM_ROUTER_CONTEXT"]),
-                           acl_settings(ROUTERS, late_negotiation=False), gateways)
+                           acl_settings(ROUTERS, MEDIA_PEERS, late_negotiation=False), gateways)
     if name == settings["CLUSTER_PROFILE"]:
         return ProfileConf(name, node.sip_address, node.cluster_port, str(settings["FROM_MEDIA_CONTEXT"]),
                            acl_settings(MEDIA_NODES, late_negotiation=True))

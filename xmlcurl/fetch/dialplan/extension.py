@@ -31,6 +31,10 @@ FINAL_CAUSES = ":".join([
     "INVALID_NUMBER_FORMAT", "NUMBER_CHANGED", "NO_ANSWER", "ORIGINATOR_CANCEL",
 ])
 
+#: A call to a user of the tenant also ends when a leg rang for its whole `leg_timeout`: the user
+#: was found and did not answer, so no other media node is tried. No other cause name contains it.
+USER_FINAL_CAUSES = FINAL_CAUSES + ":ALLOTTED_TIMEOUT"
+
 
 @dataclass(frozen=True)
 class Action:

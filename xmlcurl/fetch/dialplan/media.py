@@ -1,6 +1,8 @@
-"""Media node dialplan: a tenant's calls (to its users, or out through the routers) and DIDs from the routers."""
+"""Media node dialplan: a tenant's calls (to its users wherever they are registered, or out through the routers),
+DIDs from the routers, and calls from the tenant's other media nodes to its users registered here."""
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from lxml import etree
@@ -10,14 +12,18 @@ from ..registry import handles
 from . import queries
 from .common import Call, describe, reject
 from .data import NodeInfo, TenantInfo, UserInfo
-from .extension import FINAL_CAUSES, Action, build_extension
+from .extension import FINAL_CAUSES, USER_FINAL_CAUSES, Action, build_extension
 from .numbers import (
     CID_NAME, CID_NUMBER, CONTEXT, DID, DIALLED, DOMAIN, GATEWAY_NAME, TENANT_CODE, USERNAME,
-    InvalidValue, anchored, did_forms, is_ip, matches, normalise,
+    InvalidValue, anchored, did_forms, is_ip, matches, normalise, sip_host,
 )
 from .routing import Rejection
 
 INVALID_NUMBER = Rejection(404, "Invalid Number")
+#: A forwarded call rings this much longer than the sending node's legs: the sending node's own timer
+#: then ends an unanswered call (NO_ANSWER, final there). Were the receiving node first, its 480
+#: would read as "not registered here" and the sending node would go on to its next node.
+FORWARDED_RING_MARGIN = 5
 
 
 @dataclass(frozen=True)
@@ -73,6 +79,32 @@ def build_user_bridge(context: str, name: str, dialled: str, tenant_code: str, u
     ], [Action("bridge", f"user/{username}@{domain}")])
 
 
+def build_user_call(context: str, dialled: str, tenant_code: str, username: str, domain: str,
+                    peers: Sequence[NodeInfo], profile: str, ring_seconds: int,
+                    progress_seconds: int) -> etree._Element:
+    """Ring a user of the tenant wherever it is registered: on this node first, then on `peers` in order.
+
+    Registrations are per node, so each of the tenant's other media nodes gets the call on the
+    cluster profile with X-Tenant set here (in that leg's own variables: the user's phone never
+    sees it); the node that has the user rings it, the others answer 480 and the next is tried.
+    Every leg rings at most `ring_seconds`; a leg to another node that has not rung within
+    `progress_seconds` gives way to the next node (a node that is down but silent).
+    """
+    ring = f"[leg_timeout={ring_seconds}]" if ring_seconds > 0 else ""
+    progress = f"[leg_progress_timeout={progress_seconds}]" if progress_seconds > 0 else ""
+    legs = [f"{ring}user/{username}@{domain}"]
+    legs += [f"{ring}{progress}[sip_h_X-Tenant={tenant_code}]"
+             f"sofia/{profile}/{username}@{sip_host(node.sip_address)}:{node.cluster_port}" for node in peers]
+    return build_extension(context, "user", anchored(dialled), [
+        Action("set", f"tenant={tenant_code}"),
+        Action("set", "sip_copy_custom_headers=false"),
+        Action("set", "hangup_after_bridge=true"),
+        Action("set", f"call_timeout={ring_seconds}"),
+        # Busy, declined, unanswered: the user was found, so the other nodes are not tried.
+        Action("set", f"fail_on_single_reject={USER_FINAL_CAUSES}"),
+    ], [Action("bridge", "|".join(legs))])
+
+
 def _stored_ok(tenant: TenantInfo) -> bool:
     return matches(TENANT_CODE, tenant.code) and matches(DOMAIN, tenant.sip_domain)
 
@@ -100,9 +132,7 @@ def tenant_call(ctx: FetchContext, call: Call, tenant: TenantInfo) -> etree._Ele
         # the tenant (the usual case) skip the lookup altogether.
         callee = queries.user(ctx.session, tenant.id, dialled)
         if callee is not None and matches(USERNAME, callee.username):
-            ctx.outcome = "user"
-            return build_user_bridge(context, "user", dialled, tenant.code, callee.username, tenant.sip_domain,
-                                     settings["USER_CALL_TIMEOUT"])
+            return user_call(ctx, context, dialled, tenant, callee.username)
     if not matches(DIALLED, dialled):
         return reject(ctx, context, Rejection(404, "Invalid Number", "not digits with an optional +"))
     try:
@@ -118,17 +148,81 @@ def tenant_call(ctx: FetchContext, call: Call, tenant: TenantInfo) -> etree._Ele
     return build_outbound(context, dialled, number, tenant, caller_id(caller, tenant), routers, prefix)
 
 
-def did_call(ctx: FetchContext, call: Call) -> etree._Element:
-    """A DID arriving from a router: ring its user if its tenant is pinned to this node."""
+def user_call(ctx: FetchContext, context: str, dialled: str, tenant: TenantInfo, username: str) -> etree._Element:
+    """A call to a user of the tenant: its registration here, then the tenant's other media nodes by weight."""
+    settings = ctx.settings
+    profile = settings["CLUSTER_PROFILE"]
+    peers = [n for n in _media_nodes(ctx, tenant) if n.name != ctx.node.name and is_ip(n.sip_address)]
+    if not matches(GATEWAY_NAME, profile):
+        peers = []
+    ctx.outcome = f"user, then {len(peers)} other media node(s)" if peers else "user"
+    return build_user_call(context, dialled, tenant.code, username, tenant.sip_domain, peers, profile,
+                           settings["USER_CALL_TIMEOUT"], settings["CLUSTER_LEG_PROGRESS_TIMEOUT"])
+
+
+def _media_nodes(ctx: FetchContext, tenant: TenantInfo) -> tuple[NodeInfo, ...]:
+    """The tenant's enabled media nodes, preferred first (what the routers use for its DIDs)."""
+    return ctx.cached(("media-nodes", tenant.id), lambda: queries.pinned_media_nodes(ctx.session, tenant.id))
+
+
+def from_router(ctx: FetchContext, call: Call) -> etree._Element:
+    """A call on the cluster profile: a DID from a router, or a call to a user here from another media node.
+
+    The sender's role decides which: routers bring DIDs, media nodes bring their tenants' users' calls.
+    """
     context = call.context
     if call.profile and call.profile != ctx.settings["CLUSTER_PROFILE"]:
         return reject(ctx, context, Rejection(403, "Forbidden", "from-router call not on the cluster profile"))
+    address = call.network_ip
+    if is_ip(address):
+        if ctx.cached(("router-address", address), lambda: queries.is_enabled_router_address(ctx.session, address)):
+            return did_call(ctx, call)
+        source = ctx.cached(("media-node-at", address), lambda: queries.enabled_media_node_at(ctx.session, address))
+        if source is not None:
+            return peer_call(ctx, call, source)
+    return reject(ctx, context, Rejection(403, "Forbidden", "call does not come from an enabled router or media node"))
+
+
+def peer_call(ctx: FetchContext, call: Call, source: NodeInfo) -> etree._Element:
+    """A call from another media node for a user of a tenant both nodes serve: ring its registration here only.
+
+    The tenant is the one the sending node put in X-Tenant (it sets the header itself, from its
+    caller's context; a caller's own header never gets through). It must be pinned to the sending
+    node and to this one, and the number must be its enabled user. The answer bridges `user/` and
+    nothing else: a call crosses between media nodes at most once, so nodes never loop it.
+    """
+    context, dialled = call.context, call.destination
+    if source.name == ctx.node.name:
+        return reject(ctx, context, Rejection(403, "Forbidden", "call from this node's own address"))
+    if not matches(USERNAME, dialled):
+        return reject(ctx, context, INVALID_NUMBER)
+    if not matches(TENANT_CODE, call.x_tenant):
+        return reject(ctx, context, Rejection(403, "Unknown Tenant", "X-Tenant missing or malformed"))
+    code = call.x_tenant
+    tenant = ctx.cached(("tenant", code), lambda: queries.tenant_by_code(ctx.session, code))
+    if tenant is None or not tenant.enabled or tenant.code != code:
+        return reject(ctx, context, Rejection(403, "Tenant Not Served", "X-Tenant names no enabled tenant"))
+    pinned = {node.name for node in _media_nodes(ctx, tenant)}
+    if ctx.node.name not in pinned:
+        return reject(ctx, context, Rejection(403, "Tenant Not Served", "tenant not pinned here"))
+    if source.name not in pinned:
+        return reject(ctx, context, Rejection(403, "Tenant Not Served", "tenant not pinned to the calling media node"))
+    if not _stored_ok(tenant):
+        return reject(ctx, context, Rejection(503, "Configuration Error", "stored tenant code or domain unusable"))
+    # Keyed like the calling users' lookups: the numbers come from nodes that checked them already.
+    user = ctx.cached(("user", tenant.id, dialled), lambda: queries.user(ctx.session, tenant.id, dialled))
+    if user is None or not matches(USERNAME, user.username):
+        return reject(ctx, context, Rejection(404, "Unknown User", "no enabled user of the tenant"))
+    ctx.outcome = f"user, from media node {source.name}"
+    return build_user_bridge(context, "cluster-user", dialled, tenant.code, user.username, tenant.sip_domain,
+                             ctx.settings["USER_CALL_TIMEOUT"] + FORWARDED_RING_MARGIN)
+
+
+def did_call(ctx: FetchContext, call: Call) -> etree._Element:
+    """A DID arriving from a router (checked by from_router): ring its user if its tenant is pinned to this node."""
+    context = call.context
     if not matches(DID, call.destination):
         return reject(ctx, context, INVALID_NUMBER)
-    if not (is_ip(call.network_ip) and ctx.cached(
-            ("router-address", call.network_ip),
-            lambda: queries.is_enabled_router_address(ctx.session, call.network_ip))):
-        return reject(ctx, context, Rejection(403, "Forbidden", "call does not come from an enabled router"))
     forms = did_forms(call.destination)
     did = ctx.cached(("did", *forms), lambda: queries.did(ctx.session, forms))
     if did is None or not did.user_enabled:
@@ -158,7 +252,7 @@ def media_dialplan(ctx: FetchContext) -> etree._Element | None:
         ctx.outcome = "no usable context in the fetch"
         return None
     if call.context == ctx.settings["FROM_ROUTER_CONTEXT"]:
-        return did_call(ctx, call)
+        return from_router(ctx, call)
     tenant = ctx.cached(("context", call.context), lambda: queries.tenant_by_context(ctx.session, call.context))
     if tenant is None:
         return reject(ctx, call.context, Rejection(403, "Context Not Served", "no tenant has this context"))

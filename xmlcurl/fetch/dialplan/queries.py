@@ -56,7 +56,7 @@ def pinned_media_node_at(session: Session, tenant_id: int, address: str) -> Node
     return None if row is None else NodeInfo(row.name, row.sip_address, row.cluster_port, row.weight)
 
 
-def pinned_media_nodes(session: Session, tenant_id: int) -> list[NodeInfo]:
+def pinned_media_nodes(session: Session, tenant_id: int) -> tuple[NodeInfo, ...]:
     """The tenant's enabled media nodes, preferred (highest weight) first, then by name."""
     rows = session.execute(
         select(Node.name, Node.sip_address, Node.cluster_port, TenantNode.weight)
@@ -64,7 +64,7 @@ def pinned_media_nodes(session: Session, tenant_id: int) -> list[NodeInfo]:
         .where(TenantNode.tenant_id == tenant_id, Node.role == "media", Node.enabled.is_(True))
         .order_by(TenantNode.weight.desc(), Node.name)
     ).all()
-    return [NodeInfo(r.name, r.sip_address, r.cluster_port, r.weight) for r in rows]
+    return tuple(NodeInfo(r.name, r.sip_address, r.cluster_port, r.weight) for r in rows)
 
 
 def enabled_routers(session: Session) -> list[NodeInfo]:
@@ -82,6 +82,16 @@ def is_enabled_router_address(session: Session, address: str) -> bool:
         select(Node.id).where(Node.sip_address == address, Node.role == "router", Node.enabled.is_(True))
     ).first()
     return found is not None
+
+
+def enabled_media_node_at(session: Session, address: str) -> NodeInfo | None:
+    """The enabled media node whose SIP address is `address` (a small table), if any."""
+    row = session.execute(
+        select(Node.name, Node.sip_address, Node.cluster_port)
+        .where(Node.sip_address == address, Node.role == "media", Node.enabled.is_(True))
+        .order_by(Node.name)
+    ).first()
+    return None if row is None else NodeInfo(row.name, row.sip_address, row.cluster_port, role="media")
 
 
 def longest_username(session: Session, tenant_id: int) -> int:
