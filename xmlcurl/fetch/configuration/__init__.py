@@ -9,7 +9,7 @@ from lxml import etree
 from ..context import FetchContext
 from ..registry import handles
 from ..xmldoc import serialise
-from . import acl, sofia
+from . import acl, remotes, sofia
 
 log = logging.getLogger("xmlcurl.fetch.configuration")
 
@@ -64,9 +64,17 @@ def acl_conf(ctx: FetchContext) -> etree._Element:
                           acl.AclList(acl.CARRIERS, acl.carrier_cidrs(carriers))])
 
 
+def hash_conf(ctx: FetchContext) -> etree._Element:
+    """mod_hash's remotes: the other enabled nodes of this node's role that have event-socket credentials."""
+    peers = ctx.cached(("esl-remotes", ctx.node.role),
+                       lambda: remotes.enabled_remotes(ctx.session, ctx.node.role, ctx.settings))
+    return remotes.build_hash(peers, ctx.node.id, ctx.settings["HASH_REMOTE_INTERVAL_MS"])
+
+
 FILES: dict[str, Callable[[FetchContext], "etree._Element | None"]] = {
     "sofia.conf": sofia_conf,
     "acl.conf": acl_conf,
+    "hash.conf": hash_conf,
 }
 
 
