@@ -1,4 +1,4 @@
-"""Section `configuration`: `sofia.conf` and `acl.conf` for each node role; every other file is `not found`."""
+"""Section `configuration`: `sofia.conf`, `acl.conf` and `hash.conf` for each node role; every other file is `not found`."""
 from __future__ import annotations
 
 import logging
@@ -9,7 +9,7 @@ from lxml import etree
 from ..context import FetchContext
 from ..registry import handles
 from ..xmldoc import serialise
-from . import acl, remotes, sofia
+from . import acl, remotes, session_db, sofia
 
 log = logging.getLogger("xmlcurl.fetch.configuration")
 
@@ -30,6 +30,9 @@ def sofia_conf(ctx: FetchContext) -> etree._Element | None:
             return None
         names = (wanted,)
     profiles = [sofia.profile_for(ctx.node, name, ctx.settings, _gateways(ctx, name)) for name in names]
+    dsn = ctx.cached(("session-db-dsn",),
+                     lambda: session_db.session_db_dsn(ctx.session, ctx.node.id, ctx.node.name, ctx.settings))
+    profiles = [session_db.with_session_db(p, dsn) for p in profiles]
     doc = sofia.build_sofia(profiles)
     if sum(len(p.gateways) for p in profiles) > LARGE_ANSWER_GATEWAYS:
         size = len(serialise(doc))
