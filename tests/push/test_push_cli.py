@@ -100,3 +100,26 @@ def test_esl_password_refuses_an_address_that_is_not_an_ip(app):
     result = app.test_cli_runner().invoke(
         args=["esl-password", "media-1", "--address", "media-1; drop", "--password-stdin"], input="s3cret-esl\n")
     assert result.exit_code != 0 and "not an IP address" in result.output
+
+
+def test_esl_password_tells_the_other_nodes_of_the_role_to_replace_their_remote(app, session, doubles):
+    point_nodes_at(app, session, doubles)
+    result = app.test_cli_runner().invoke(args=["esl-password", "media-2", "--address", "127.0.0.12", "--port",
+                                                str(doubles["media-2"].port), "--password-stdin"],
+                                          input="media-2-esl\n")
+    assert result.exit_code == 0, result.output
+    assert doubles["media-1"].commands == ["hash_remote kill media-2", "hash_remote rescan"]
+    assert doubles["router-1"].commands == doubles["media-2"].commands == []
+    assert "media-1: ok (hash_remote kill media-2, hash_remote rescan)" in result.output
+
+
+def test_esl_password_with_automatic_push_on_sends_the_kill_once(app, session, doubles):
+    point_nodes_at(app, session, doubles)
+    app.config["XMLCURL"]["PUSH_AUTO"] = True
+    result = app.test_cli_runner().invoke(args=["esl-password", "media-2", "--address", "127.0.0.12", "--port",
+                                                str(doubles["media-2"].port), "--password-stdin"],
+                                          input="media-2-esl\n")
+    assert result.exit_code == 0, result.output
+    from xmlcurl.push.worker import PUSHER
+    assert PUSHER.wait_idle(10)
+    assert doubles["media-1"].commands == ["hash_remote kill media-2", "hash_remote rescan"]
