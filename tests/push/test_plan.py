@@ -2,6 +2,9 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import assume, given
+from hypothesis import settings as hyp_settings
+from hypothesis import strategies as st
 
 from xmlcurl import config
 from xmlcurl.push.plan import (Cluster, EslChange, GatewayChange, NodeChange, NodeInfo, PinningChange, UserChange,
@@ -165,3 +168,48 @@ def test_an_unpinned_node_drops_its_cached_users_when_users_are_cacheable():
     assert commands(plan([PinningChange(1, 2)], cluster, {**SETTINGS, "DIRECTORY_CACHEABLE_MS": 5000})) == {
         "media-1": ("reloadacl", "xml_flush_cache"),
     }
+
+
+@st.composite
+def fleets(draw):
+    """A cluster of 1-6 routers and 1-6 media nodes, some disabled, with random pinning, and a node that changed."""
+    nodes, next_id = [], 1
+    for role, count in (("router", draw(st.integers(1, 6))), ("media", draw(st.integers(1, 6)))):
+        for i in range(count):
+            nodes.append(NodeInfo(next_id, f"{role}-{i}", role, f"10.0.0.{next_id}", enabled=draw(st.booleans())))
+            next_id += 1
+    media_ids = [n.id for n in nodes if n.role == "media"]
+    pinning = {t: frozenset(draw(st.sets(st.sampled_from(media_ids), max_size=len(media_ids)))) for t in range(3)}
+    changed = draw(st.sampled_from(nodes))
+    return Cluster(tuple(nodes), tenant_media=pinning), changed
+
+
+@given(fleets())
+@hyp_settings(max_examples=200, deadline=None)
+def test_a_node_change_reaches_exactly_the_enabled_nodes_that_hold_it(fleet):
+    cluster, changed = fleet
+    plans = commands(plan([NodeChange(changed.name, changed.role)], cluster, SETTINGS))
+    peers = {n.name for n in cluster.enabled(changed.role) if n.name != changed.name}
+    # Its mod_hash remote is replaced on every other enabled node of its role, and only there.
+    assert {name for name, cmds in plans.items() if f"hash_remote kill {changed.name}" in cmds} == peers
+    for name, cmds in plans.items():
+        assert name in {n.name for n in cluster.enabled("router")} | {n.name for n in cluster.enabled("media")}
+        if f"hash_remote kill {changed.name}" in cmds:
+            assert cmds.index(f"hash_remote kill {changed.name}") < cmds.index("hash_remote rescan")
+    if changed.role == "router":
+        # Every enabled media node drops and re-reads its gateway to the router, after reloading its ACLs.
+        for media in cluster.enabled("media"):
+            assert plans[media.name][:1] == ("reloadacl",)
+            assert f"sofia profile cluster killgw router-{changed.name}" in plans[media.name]
+            assert "sofia profile cluster rescan" in plans[media.name]
+
+
+@given(fleets(), st.integers(0, 2))
+@hyp_settings(max_examples=200, deadline=None)
+def test_a_pinning_change_reloads_the_acls_of_the_tenants_enabled_media_nodes_only(fleet, tenant):
+    cluster, changed = fleet
+    assume(changed.role == "media")
+    plans = commands(plan([PinningChange(tenant, changed.id)], cluster, SETTINGS))
+    expected = {n.name for n in cluster.enabled("media")
+                if n.id == changed.id or n.id in cluster.tenant_media[tenant]}
+    assert plans == {name: ("reloadacl",) for name in expected}
