@@ -129,3 +129,26 @@ def test_a_listed_remote_that_cannot_be_a_command_argument_is_not_killed():
         double.close()
     assert double.commands == ["hash_remote list", "hash_remote kill media-9", "hash_remote rescan"]
     assert result.commands == tuple(double.commands)
+
+
+def test_a_remote_kill_left_unanswered_is_not_sent_again():
+    # mod_hash destroys a killed remote outside its lock: a retried kill could destroy it twice.
+    def silent_kill(command: str) -> str:
+        if command.startswith("hash_remote kill "):
+            time.sleep(0.5)  # longer than this test's wait for the answer
+        return "+OK\n"
+
+    double = EslDouble("127.0.0.1", "pw", reply=silent_kill)
+    double._hash_remote = lambda _command: None  # answered by silent_kill
+    settings = {**SETTINGS, "PUSH_TIMEOUT": 0.1, "HASH_REMOTE_INTERVAL_MS": 100}
+    from xmlcurl.push import runner
+    original, runner.HASH_CONNECT_SECONDS = runner.HASH_CONNECT_SECONDS, 0
+    try:
+        [result] = run_plans([NodePlan(node_for(double), ("hash_remote kill media-2", "hash_remote rescan"))],
+                             settings, sleep=lambda _s: None)
+    finally:
+        runner.HASH_CONNECT_SECONDS = original
+        double.close()
+    assert result.status == "ok" and result.attempts == 2
+    assert double.commands == ["hash_remote kill media-2", "hash_remote rescan"]
+    assert result.replies[0] == ("hash_remote kill media-2", "(no answer; not sent again)")

@@ -76,12 +76,14 @@ def _run_node(plan: NodePlan, settings: Mapping[str, Any], dry_run: bool, connec
     done = 0
     while True:
         result.attempts += 1
+        sent: str | None = None
         try:
             with connect(node.address, node.esl_port, password, settings["PUSH_TIMEOUT"]) as client:
                 # Resume where a broken attempt stopped: commands already answered are not repeated.
                 while done < len(commands):
-                    command = commands[done]
+                    command = sent = commands[done]
                     reply = client.api(command, timeout=command_timeout(command, settings)).strip()
+                    sent = None
                     result.replies.append((command, reply))
                     done += 1
                     if command == LIST_REMOTES and plan.keep_remotes is not None:
@@ -92,6 +94,12 @@ def _run_node(plan: NodePlan, settings: Mapping[str, Any], dry_run: bool, connec
             return result
         except EslError as exc:
             result.error = str(exc)
+            if sent is not None and sent.startswith("hash_remote kill "):
+                # The node may still be carrying it out; a second kill of the same remote at the same
+                # time would destroy it twice (mod_hash.c). Not repeated: the rescan after it still runs.
+                log.warning("push node=%s: no answer to %r; not sent again", node.name, sent)
+                result.replies.append((sent, "(no answer; not sent again)"))
+                done += 1
             if result.attempts >= attempts:
                 result.status = "failed"
                 result.commands = tuple(commands)
