@@ -75,6 +75,7 @@ CREATE TABLE nodes (
   enabled BOOL NOT NULL DEFAULT '1',
   created_at DATETIME NOT NULL DEFAULT CURRENT_TIMESTAMP,
   updated_at DATETIME NOT NULL DEFAULT CURRENT_TIMESTAMP ON UPDATE CURRENT_TIMESTAMP,
+  session_db_dsn_enc VARCHAR(2048),
   CONSTRAINT pk_nodes PRIMARY KEY (id),
   CONSTRAINT uq_nodes_name UNIQUE (name),
   CONSTRAINT uq_nodes_http_username UNIQUE (http_username)

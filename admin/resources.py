@@ -123,6 +123,14 @@ def _tenant(row: Any, ctx: Mapping[str, Any]) -> str:
     return ctx["tenants"].get(row.tenant_id, "all tenants" if row.tenant_id is None else f"#{row.tenant_id}")
 
 
+# --- nodes: the session database DSN is write-only, so removing it is a box of its own ------------
+
+def _node_dsn(payload: dict[str, Any], actor: Actor) -> None:
+    """A ticked 'remove' box sends null (the service then drops the stored DSN); a blank DSN keeps it."""
+    if payload.pop("clear_session_db_dsn", "false") == "true":
+        payload["session_db_dsn"] = None
+
+
 # --- DIDs name their user by username in the form -----------------------------------------------
 
 def _did_user(payload: dict[str, Any], actor: Actor) -> None:
@@ -194,15 +202,23 @@ NODES = Resource(
         Field("allowed_sources", "Allowed source addresses", "cidrs",
               help="addresses or CIDRs the node fetches from, space separated; empty: anywhere"),
         Field("esl_port", "Event socket port", "number"),
+        Field("session_db_dsn", "Session database DSN", "password",
+              help="optional, e.g. mariadb://Server=db;Database=fs_cluster;Uid=fs;Pwd=...: every sofia profile of the "
+                   "node then keeps registrations and calls there (odbc-dsn, track-calls). Stored encrypted, never "
+                   "shown; leave empty to keep the current one"),
+        Field("clear_session_db_dsn", "Remove the session database DSN", "checkbox", edit_only=True),
         Field("enabled", "Enabled", "checkbox", initial=True),
     ),
     columns=(
         Column("Name", lambda n, c: n.name, link=True), Column("Role", lambda n, c: n.role),
         Column("SIP address", lambda n, c: f"{n.sip_address}:{n.sip_port}"),
-        Column("Cluster port", lambda n, c: n.cluster_port), Column("Enabled", lambda n, c: _yes(n.enabled)),
+        Column("Cluster port", lambda n, c: n.cluster_port),
+        Column("Session DB", lambda n, c: "set" if n.session_db_dsn_enc else ""),
+        Column("Enabled", lambda n, c: _yes(n.enabled)),
     ),
     filters=(Filter("q", "Search name or address"), Filter("role", "Role", "select", _any(*ROLES)), ENABLED_FILTER),
     describe=lambda n: f"node {n.name}",
+    prepare=_node_dsn,
 )
 
 SIP_USERS = Resource(

@@ -64,11 +64,12 @@ SETTINGS: dict[str, Setting] = {
     "USER_CALL_TIMEOUT": Setting(30, int, "seconds a tenant user or DID destination rings (dialplan call_timeout)"),
     "CLUSTER_LEG_PROGRESS_TIMEOUT": Setting(10, int, "seconds a call to a user on another media node may go without ringing before the next node is tried (0: no limit)"),
     "DISPATCHER_LAYOUT": Setting("kamailio", str, "dispatcher rows shown by `xmlcurl dispatcher show`: kamailio or opensips"),
-    "ESL_KEY": Setting(None, str, "Fernet key encrypting node event-socket passwords; derived from SECRET_KEY when unset"),
+    "ESL_KEY": Setting(None, str, "Fernet key encrypting node event-socket passwords and session database DSNs; derived from SECRET_KEY when unset"),
     "PUSH_AUTO": Setting(False, _bool, "push live changes (killgw/rescan, xml_flush_cache, reloadacl) to nodes after each commit"),
     "PUSH_TIMEOUT": Setting(5.0, float, "seconds to connect to / wait for a node's event socket"),
     "PUSH_ATTEMPTS": Setting(4, int, "tries per node before a push is logged as failed"),
     "PUSH_BACKOFF": Setting(1.0, float, "seconds before the first retry; doubled for each further retry"),
+    "HASH_REMOTE_INTERVAL_MS": Setting(1000, int, "how often (ms) each node's mod_hash polls the other nodes' limit usage (hash.conf remotes)"),
 }
 
 MIN_SECRET_LENGTH = 32
@@ -119,5 +120,8 @@ def _check(values: dict[str, Any]) -> None:
         raise ConfigError("XMLCURL_PUSH_ATTEMPTS must be at least 1, XMLCURL_PUSH_TIMEOUT positive, XMLCURL_PUSH_BACKOFF not negative")
     if values["CLUSTER_LEG_PROGRESS_TIMEOUT"] < 0:
         raise ConfigError("XMLCURL_CLUSTER_LEG_PROGRESS_TIMEOUT must not be negative")
+    if not 100 <= values["HASH_REMOTE_INTERVAL_MS"] <= 60_000:
+        # mod_hash sleeps `interval` ms between polls: 0 would be a busy loop on every node.
+        raise ConfigError("XMLCURL_HASH_REMOTE_INTERVAL_MS must be between 100 and 60000")
     if not 0 <= values["CACHE_POLL_SECONDS"] <= 5:
         raise ConfigError("XMLCURL_CACHE_POLL_SECONDS must be between 0 and 5 (changes must reach the nodes fast)")

@@ -48,14 +48,20 @@ def push(node_name: str | None, dry_run: bool) -> None:
 @click.option("--address", default=None, help="event-socket address (default: the node's sip_address)")
 @click.option("--port", type=click.IntRange(1, 65535), default=8021, show_default=True, help="event-socket port")
 @click.option("--password-stdin", is_flag=True, help="read the password from the first line of stdin")
+@click.option("--push/--no-push", default=True, show_default=True,
+              help="tell the other nodes of its role to replace their mod_hash remote for it")
 @with_appcontext
-def esl_password(node_name: str, address: str | None, port: int, password_stdin: bool) -> None:
+def esl_password(node_name: str, address: str | None, port: int, password_stdin: bool, push: bool) -> None:
     """Store NODE's event-socket port and password (encrypted with XMLCURL_ESL_KEY or one derived from XMLCURL_SECRET_KEY)."""
+    import time
+
     from sqlalchemy import select
 
     from . import db
     from .models import Node
+    from .push import EslChange, hooks, plan_changes, run_plans
     from .push.secret import EslKeyError, encrypt_password
+    from .push.worker import settle_seconds
 
     if password_stdin:
         password = sys.stdin.readline().rstrip("\r\n")
@@ -75,5 +81,16 @@ def esl_password(node_name: str, address: str | None, port: int, password_stdin:
         except ValueError:
             raise click.ClickException(f"not an IP address: {address!r}") from None
     node.esl_port = port
+    if push:
+        # Pushed below, in this process: the after-commit hook must not queue a second, concurrent
+        # `hash_remote kill` of the same remote (mod_hash destroys it outside its lock).
+        session.flush()
+        session.info.pop(hooks.KEY, None)
     session.commit()
     click.echo(f"stored the event-socket port and password of {node_name}")
+    if push:
+        # The other nodes poll this one for limit usage (hash.conf); mod_hash only re-reads a remote it drops.
+        time.sleep(settle_seconds(current_app.config["XMLCURL"]))
+        for result in run_plans(plan_changes([EslChange(node.name, node.role)]), current_app.config["XMLCURL"]):
+            click.echo(f"{result.node}: {result.status} ({', '.join(result.commands)})"
+                       + (f" {result.error}" if result.error else ""))

@@ -27,6 +27,8 @@ class EslDouble:
         self.password = password
         self.refuse_first = refuse_first
         self.reply = reply
+        #: mod_hash's remotes as `hash_remote list` shows them; `hash_remote kill` drops one (mod_hash.c).
+        self.remotes: list[str] = []
         self.commands: list[str] = []
         self.auths: list[str] = []
         self.connections = 0
@@ -92,7 +94,19 @@ class EslDouble:
             if command.startswith("api "):
                 with self._lock:
                     self.commands.append(command[4:])
-                body = self.reply(command[4:]).encode()
+                body = (self._hash_remote(command[4:]) or self.reply(command[4:])).encode()
                 conn.wfile.write(b"Content-Type: api/response\nContent-Length: %d\n\n%s" % (len(body), body))
                 continue
             conn.wfile.write(b"Content-Type: command/reply\nReply-Text: -ERR command not found\n\n")
+
+    def _hash_remote(self, command: str) -> str | None:
+        """mod_hash's answers to `hash_remote list` and `hash_remote kill <name>`; None for anything else."""
+        if command == "hash_remote list":
+            return "Remote connections:\nName\t\t\tState\n" + "".join(f"{n}\t\t\tUp\n" for n in self.remotes) + "+OK\n"
+        if command.startswith("hash_remote kill "):
+            name = command.split(" ", 2)[2]
+            if name not in self.remotes:
+                return f"-ERR No such remote instance {name}\n"
+            self.remotes.remove(name)
+            return "+OK\n"
+        return None

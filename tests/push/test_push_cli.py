@@ -26,14 +26,20 @@ def test_dry_run_prints_every_nodes_commands_without_connecting(app, session, do
         "  reloadacl",
         "  sofia profile carrier killgw _all_",
         "  sofia profile carrier rescan",
+        "  hash_remote list",
+        "  hash_remote rescan",
         "media-1: dry-run",
         "  reloadacl",
         "  sofia profile cluster killgw _all_",
         "  sofia profile cluster rescan",
+        "  hash_remote list",
+        "  hash_remote rescan",
         "media-2: dry-run",
         "  reloadacl",
         "  sofia profile cluster killgw _all_",
         "  sofia profile cluster rescan",
+        "  hash_remote list",
+        "  hash_remote rescan",
     ]
     assert sum(d.connections for d in doubles.values()) == 0
 
@@ -43,10 +49,22 @@ def test_push_one_node_sends_its_resync_and_shows_the_replies(app, session, doub
     result = app.test_cli_runner().invoke(args=["push", "--node", "router-1"])
     assert result.exit_code == 0, result.output
     assert doubles["router-1"].commands == ["reloadacl", "sofia profile carrier killgw _all_",
-                                            "sofia profile carrier rescan"]
+                                            "sofia profile carrier rescan", "hash_remote list", "hash_remote rescan"]
     assert doubles["media-1"].commands == doubles["media-2"].commands == []
     assert "router-1: ok after 1 attempt(s)" in result.output
     assert "  sofia profile carrier killgw _all_  -> +OK gateway marked for deletion." in result.output
+
+
+def test_push_kills_the_remotes_a_node_should_not_have_and_keeps_the_others(app, session, doubles):
+    point_nodes_at(app, session, doubles)
+    # media-1 still polls a deleted media-9 and a router that has no business in its list.
+    doubles["media-1"].remotes = ["media-2", "media-9", "router-1"]
+    result = app.test_cli_runner().invoke(args=["push", "--node", "media-1"])
+    assert result.exit_code == 0, result.output
+    assert doubles["media-1"].commands[3:] == ["hash_remote list", "hash_remote kill media-9",
+                                               "hash_remote kill router-1", "hash_remote rescan"]
+    assert doubles["media-1"].remotes == ["media-2"]
+    assert "  hash_remote kill media-9  -> +OK" in result.output
 
 
 def test_push_exits_non_zero_when_a_node_fails(app, session, doubles):
@@ -82,3 +100,26 @@ def test_esl_password_refuses_an_address_that_is_not_an_ip(app):
     result = app.test_cli_runner().invoke(
         args=["esl-password", "media-1", "--address", "media-1; drop", "--password-stdin"], input="s3cret-esl\n")
     assert result.exit_code != 0 and "not an IP address" in result.output
+
+
+def test_esl_password_tells_the_other_nodes_of_the_role_to_replace_their_remote(app, session, doubles):
+    point_nodes_at(app, session, doubles)
+    result = app.test_cli_runner().invoke(args=["esl-password", "media-2", "--address", "127.0.0.12", "--port",
+                                                str(doubles["media-2"].port), "--password-stdin"],
+                                          input="media-2-esl\n")
+    assert result.exit_code == 0, result.output
+    assert doubles["media-1"].commands == ["hash_remote kill media-2", "hash_remote rescan"]
+    assert doubles["router-1"].commands == doubles["media-2"].commands == []
+    assert "media-1: ok (hash_remote kill media-2, hash_remote rescan)" in result.output
+
+
+def test_esl_password_with_automatic_push_on_sends_the_kill_once(app, session, doubles):
+    point_nodes_at(app, session, doubles)
+    app.config["XMLCURL"]["PUSH_AUTO"] = True
+    result = app.test_cli_runner().invoke(args=["esl-password", "media-2", "--address", "127.0.0.12", "--port",
+                                                str(doubles["media-2"].port), "--password-stdin"],
+                                          input="media-2-esl\n")
+    assert result.exit_code == 0, result.output
+    from xmlcurl.push.worker import PUSHER
+    assert PUSHER.wait_idle(10)
+    assert doubles["media-1"].commands == ["hash_remote kill media-2", "hash_remote rescan"]

@@ -64,10 +64,11 @@ def test_user_of_a_tenant_on_two_nodes_is_flushed_on_both(live, session):
                               "media-2": ["xml_flush_cache id 2000 initech.example.com"]}
 
 
-def test_media_node_address_change_reloads_the_routers_acl(live, session):
+def test_media_node_address_change_reloads_the_acls_and_the_other_media_nodes_remote(live, session):
     nodes.update(session, ACTOR, 3, {"sip_address": "127.0.0.13"})  # media-2
     session.commit()
-    assert received(live) == {"router-1": ["reloadacl"]}
+    assert received(live) == {"router-1": ["reloadacl"],
+                              "media-1": ["reloadacl", "hash_remote kill media-2", "hash_remote rescan"]}
 
 
 def test_router_address_change_reloads_acls_and_the_router_gateway_on_media_nodes(live, session):
@@ -135,8 +136,13 @@ def test_a_node_with_its_own_event_socket_address_is_reached_there_after_a_readd
     media2 = session.get(Node, 3)
     media2.esl_address = "127.0.0.12"
     session.commit()
+    # Its event-socket address is media-1's mod_hash remote for it.
+    assert received(live) == {"media-1": ["hash_remote kill media-2", "hash_remote rescan"]}
+    live["media-1"].commands.clear()
     nodes.update(session, ACTOR, 3, {"sip_address": "127.0.0.13"})
     nodes.update(session, ACTOR, 1, {"cluster_port": 5081})
     session.commit()
     expected = ["reloadacl", "sofia profile cluster killgw router-router-1", "sofia profile cluster rescan"]
-    assert received(live) == {"router-1": ["reloadacl"], "media-1": expected, "media-2": expected}
+    assert received(live) == {"router-1": ["reloadacl"],
+                              "media-1": [*expected, "hash_remote kill media-2", "hash_remote rescan"],
+                              "media-2": expected}

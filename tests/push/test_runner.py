@@ -98,3 +98,57 @@ def test_a_dead_node_does_not_delay_the_others():
     assert alive.commands == ["reloadacl"]
     # The live node (listed second) was served while the dead one was still backing off.
     assert served_during_retries[-1] == 1
+
+
+def test_a_mod_hash_remote_kill_may_wait_for_the_remotes_poll_thread():
+    from xmlcurl.push.runner import command_timeout
+
+    settings = {**SETTINGS, "PUSH_TIMEOUT": 2, "HASH_REMOTE_INTERVAL_MS": 1500}
+    # mod_hash joins the remote's thread: it may be in a 5 s connect or asleep for one interval.
+    assert command_timeout("hash_remote kill media-2", settings) == 2 + 5 + 1.5
+    assert command_timeout("hash_remote rescan", settings) == command_timeout("reloadacl", settings) == 2
+
+
+def test_the_remote_names_are_read_from_hash_remote_list():
+    from xmlcurl.push.runner import listed_remotes
+
+    reply = "Remote connections:\nName\t\t\tState\nmedia-2\t\t\tUp\nmedia-9\t\t\tDown\n+OK\n"
+    assert listed_remotes(reply) == ["media-2", "media-9"]
+    assert listed_remotes("Remote connections:\nName\t\t\tState\n+OK\n") == []
+
+
+def test_a_listed_remote_that_cannot_be_a_command_argument_is_not_killed():
+    from xmlcurl.push.plan import LIST_REMOTES
+
+    double = EslDouble("127.0.0.1", "pw")
+    double.remotes = ["media-2", "bad name", "media-9"]
+    try:
+        [result] = run_plans([NodePlan(node_for(double), (LIST_REMOTES, "hash_remote rescan"),
+                                       keep_remotes=frozenset({"media-2"}))], SETTINGS, sleep=lambda _s: None)
+    finally:
+        double.close()
+    assert double.commands == ["hash_remote list", "hash_remote kill media-9", "hash_remote rescan"]
+    assert result.commands == tuple(double.commands)
+
+
+def test_a_remote_kill_left_unanswered_is_not_sent_again():
+    # mod_hash destroys a killed remote outside its lock: a retried kill could destroy it twice.
+    def silent_kill(command: str) -> str:
+        if command.startswith("hash_remote kill "):
+            time.sleep(0.5)  # longer than this test's wait for the answer
+        return "+OK\n"
+
+    double = EslDouble("127.0.0.1", "pw", reply=silent_kill)
+    double._hash_remote = lambda _command: None  # answered by silent_kill
+    settings = {**SETTINGS, "PUSH_TIMEOUT": 0.1, "HASH_REMOTE_INTERVAL_MS": 100}
+    from xmlcurl.push import runner
+    original, runner.HASH_CONNECT_SECONDS = runner.HASH_CONNECT_SECONDS, 0
+    try:
+        [result] = run_plans([NodePlan(node_for(double), ("hash_remote kill media-2", "hash_remote rescan"))],
+                             settings, sleep=lambda _s: None)
+    finally:
+        runner.HASH_CONNECT_SECONDS = original
+        double.close()
+    assert result.status == "ok" and result.attempts == 2
+    assert double.commands == ["hash_remote kill media-2", "hash_remote rescan"]
+    assert result.replies[0] == ("hash_remote kill media-2", "(no answer; not sent again)")

@@ -32,3 +32,5 @@ class Node(Base):
     enabled: Mapped[bool] = mapped_column(Boolean, nullable=False, server_default="1")
     created_at: Mapped[dt.datetime] = created_at()
     updated_at: Mapped[dt.datetime] = updated_at()
+    # The sofia profiles' shared session database (odbc-dsn), encrypted like esl_password_enc: it holds a password.
+    session_db_dsn_enc: Mapped[str | None] = mapped_column(String(2048))

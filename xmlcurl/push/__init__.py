@@ -1,6 +1,6 @@
 """Live changes on running FreeSWITCH nodes through their event sockets.
 
-After a commit that changed gateways, SIP users (or their variables) or nodes, call
+After a commit that changed gateways, SIP users (or their variables), nodes or pinning, call
 `changes_committed([...])` (or let the session hook in `hooks` do it): the commands are planned
 from the current data and queued for a background thread, so the request never waits for a node.
 """
@@ -11,12 +11,13 @@ from typing import Any, Iterable
 from flask import current_app
 
 from .cluster import load_cluster
-from .plan import Change, GatewayChange, NodeChange, NodePlan, UserChange, full_resync, plan
+from .plan import (Change, EslChange, GatewayChange, NodeChange, NodePlan, PinningChange, UserChange, full_resync,
+                   plan)
 from .runner import NodeResult, run_plans
 from .worker import PUSHER
 
-__all__ = ["Change", "GatewayChange", "NodeChange", "NodePlan", "NodeResult", "UserChange", "changes_committed",
-           "plan_changes", "plan_resync", "recent_results", "request_resync", "run_plans"]
+__all__ = ["Change", "EslChange", "GatewayChange", "NodeChange", "NodePlan", "NodeResult", "PinningChange", "UserChange",
+           "changes_committed", "plan_changes", "plan_resync", "recent_results", "request_resync", "run_plans"]
 
 
 def _settings() -> dict[str, Any]:
@@ -28,7 +29,7 @@ def plan_changes(changes: Iterable[Change]) -> list[NodePlan]:
     from .. import db
 
     changes = list(changes)
-    tenant_ids = {c.tenant_id for c in changes if isinstance(c, UserChange)}
+    tenant_ids = {c.tenant_id for c in changes if isinstance(c, (UserChange, PinningChange))}
     with db.database().sessionmaker() as session:
         cluster = load_cluster(session, tenant_ids)
     return plan(changes, cluster, _settings())

@@ -25,6 +25,7 @@ class EslClient:
     """One authenticated connection to a node's event socket; every wait bounded by `timeout`."""
 
     def __init__(self, host: str, port: int, password: str, timeout: float) -> None:
+        self._timeout = timeout
         try:
             self._sock = socket.create_connection((host, port), timeout=timeout)
         except OSError as exc:
@@ -42,9 +43,10 @@ class EslClient:
             self.close()
             raise
 
-    def api(self, command: str) -> str:
-        """Run one API command and return its output."""
+    def api(self, command: str, timeout: float | None = None) -> str:
+        """Run one API command and return its output; TIMEOUT (seconds) replaces the connection's for its answer."""
         self._send(f"api {command}")
+        self._sock.settimeout(self._timeout if timeout is None else timeout)
         while True:
             headers, body = self._read()
             content_type = headers.get("Content-Type")

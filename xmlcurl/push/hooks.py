@@ -12,8 +12,8 @@ from flask import current_app, has_app_context
 from sqlalchemy import event, inspect
 from sqlalchemy.orm import Session
 
-from ..models import Gateway, Node, SipUser, SipUserVariable
-from .plan import Change, GatewayChange, NodeChange, UserChange
+from ..models import Gateway, Node, SipUser, SipUserVariable, TenantNode
+from .plan import Change, EslChange, GatewayChange, NodeChange, PinningChange, UserChange
 
 log = logging.getLogger("xmlcurl.push")
 
@@ -22,6 +22,8 @@ GATEWAY_ACL_FIELDS = ("source_cidrs", "proxy", "enabled")
 USER_FIELDS = ("a1_hash", "username", "enabled", "kind", "tenant_id", "cid_name", "cid_number",
                "outbound_cid_name", "outbound_cid_number")
 NODE_FIELDS = ("name", "role", "sip_address", "sip_port", "cluster_port", "enabled")
+# What the other nodes' hash.conf remote for this node is made of.
+ESL_FIELDS = ("esl_address", "esl_port", "esl_password_enc")
 
 _installed = False
 
@@ -85,13 +87,16 @@ def _describe(session: Session, obj: Any, state: str) -> list[Change]:
         return [UserChange(user.tenant_id, user.username)]
     if isinstance(obj, Node):
         if state == "dirty" and not _changed(obj, NODE_FIELDS):
-            return []
+            return [EslChange(obj.name, obj.role)] if _changed(obj, ESL_FIELDS) else []
         old_name = _old(obj, "name") if state == "dirty" else None
-        changes = [NodeChange(obj.name, obj.role, old_name if old_name != obj.name else None)]
+        changes: list[Change] = [NodeChange(obj.name, obj.role, old_name if old_name != obj.name else None)]
         old_role = _old(obj, "role") if state == "dirty" else None
         if old_role and old_role != obj.role:
             changes.append(NodeChange(old_name or obj.name, old_role))
         return changes
+    if isinstance(obj, TenantNode):
+        # A new weight changes only the order of the dialplan's legs, which is fetched per call.
+        return [] if state == "dirty" else [PinningChange(obj.tenant_id, obj.node_id)]
     return []
 
 

@@ -2,7 +2,9 @@
 
 FreeSWITCH facts it relies on: `sofia profile P rescan` adds new gateways but skips loaded ones,
 so a changed gateway is killed first; `reloadacl` re-fetches acl.conf; a directory user cached
-with `cacheable` stays until `xml_flush_cache id <user> <domain>` or expiry.
+with `cacheable` stays until `xml_flush_cache id <user> <domain>` or expiry; mod_hash's
+`hash_remote rescan` re-fetches hash.conf but only adds remotes whose name it does not have yet
+(mod_hash.c do_config), so a changed or removed remote is dropped first with `hash_remote kill <name>`.
 """
 from __future__ import annotations
 
@@ -72,22 +74,54 @@ class NodeChange:
     old_name: str | None = None
 
 
-Change = GatewayChange | UserChange | NodeChange
+@dataclass(frozen=True)
+class EslChange:
+    """A node's event-socket address, port or password changed: the other nodes' mod_hash remote for it."""
+
+    name: str
+    role: str
+
+
+@dataclass(frozen=True)
+class PinningChange:
+    """A tenant pinned to or unpinned from a media node (a weight alone changes only the dialplan)."""
+
+    tenant_id: int
+    node_id: int
+
+
+Change = GatewayChange | UserChange | NodeChange | EslChange | PinningChange
+
+
+#: Lists the node's mod_hash remotes; a plan with `keep_remotes` kills every listed one not kept.
+LIST_REMOTES = "hash_remote list"
 
 
 @dataclass(frozen=True)
 class NodePlan:
     node: NodeInfo
     commands: tuple[str, ...]
+    #: When set, the runner answers LIST_REMOTES by killing each listed remote not named here.
+    keep_remotes: frozenset[str] | None = None
 
 
 class _Commands:
-    """Commands for one node, deduplicated and in a safe order: ACLs, kills, rescans, flushes."""
+    """Commands for one node, deduplicated and in a safe order: ACLs, gateways, mod_hash remotes, flushes."""
 
     def __init__(self) -> None:
         self.reloadacl = False
         self.killgw: dict[str, list[str]] = {}
+        self.remote_kills: list[str] = []
+        self.remote_rescan = False
         self.flushes: list[str] = []
+        self.flush_all = False
+
+    def remotes(self, *names: str | None) -> None:
+        """Drop these mod_hash remotes (when the node has them) and re-read hash.conf."""
+        for name in names:
+            if name and name not in self.remote_kills:
+                self.remote_kills.append(name)
+        self.remote_rescan = True
 
     def kill(self, profile: str, gateway: str) -> None:
         names = self.killgw.setdefault(profile, [])
@@ -104,7 +138,11 @@ class _Commands:
         for profile, names in self.killgw.items():
             out += [f"sofia profile {_arg(profile)} killgw {_arg(name)}" for name in names]
             out.append(f"sofia profile {_arg(profile)} rescan")
-        return tuple(out + self.flushes)
+        out += [f"hash_remote kill {_arg(name)}" for name in self.remote_kills]
+        if self.remote_rescan:
+            out.append("hash_remote rescan")
+        # With no arguments xml_flush_cache clears every cached user (mod_commands.c).
+        return tuple(out + (["xml_flush_cache"] if self.flush_all else self.flushes))
 
 
 def _arg(value: str) -> str:
@@ -149,27 +187,57 @@ def plan(changes: Iterable[Change], cluster: Cluster, settings: Mapping[str, Any
                 if node.id in cluster.tenant_media.get(change.tenant_id, ()):
                     on(node).flush(change.username, domain)
         elif isinstance(change, NodeChange):
-            # A media node is in the routers' `media-nodes` list; a router is in the media nodes'
+            names = tuple(dict.fromkeys(n for n in (change.old_name, change.name) if n))
+            # A media node is in the routers' `media-nodes` list and, for the media nodes sharing a
+            # tenant with it, in their `cluster` profile's list; a router is in the media nodes'
             # `routers` list and is their cluster-profile gateway `router-<name>`.
             if change.role == "media":
                 for router in cluster.enabled("router"):
                     on(router).reloadacl = True
+                for media in cluster.enabled("media"):
+                    if media.name not in names:
+                        on(media).reloadacl = True
             elif change.role == "router":
                 for media in cluster.enabled("media"):
                     on(media).reloadacl = True
-                    for name in dict.fromkeys(n for n in (change.old_name, change.name) if n):
+                    for name in names:
                         on(media).kill(cluster_profile, prefix + name)
+            # Every node of the role has the others as mod_hash remotes (hash.conf).
+            for peer in cluster.enabled(change.role):
+                if peer.name not in names:
+                    on(peer).remotes(*names)
+        elif isinstance(change, EslChange):
+            for peer in cluster.enabled(change.role):
+                if peer.name != change.name:
+                    on(peer).remotes(change.name)
+        elif isinstance(change, PinningChange):
+            # The media nodes that share the tenant admit each other on their cluster profile.
+            for media in cluster.enabled("media"):
+                if media.id == change.node_id or media.id in cluster.tenant_media.get(change.tenant_id, ()):
+                    on(media).reloadacl = True
+                if media.id == change.node_id and settings.get("DIRECTORY_CACHEABLE_MS"):
+                    # Users of a tenant unpinned from this node must not stay cached on it.
+                    on(media).flush_all = True
         else:
             raise TypeError(f"not a change: {change!r}")
     return [NodePlan(node, per_node[node.id].lines()) for node in cluster.nodes if node.id in per_node]
 
 
+def expected_remotes(cluster: Cluster, node: NodeInfo) -> frozenset[str]:
+    """The remotes hash.conf gives NODE: the other enabled nodes of its role with event-socket credentials."""
+    return frozenset(n.name for n in cluster.enabled(node.role)
+                     if n.id != node.id and n.esl_port and n.esl_password_enc)
+
+
 def full_resync(cluster: Cluster, settings: Mapping[str, Any], node_name: str | None = None) -> list[NodePlan]:
-    """The manual push: every enabled node (or NODE) reloads its ACLs and reloads every gateway it holds.
+    """The manual push: every enabled node (or NODE) reloads its ACLs, every gateway it holds and its remotes.
 
     Routers kill and rescan all carrier gateways, media nodes all cluster-profile gateways
     (`killgw _all_` then `rescan`), so deleted gateways go and changed ones come back changed.
-    Cached directory users are not flushed here: they expire after XMLCURL_DIRECTORY_CACHEABLE_MS.
+    mod_hash remotes the node should not have (deleted, disabled, renamed nodes) are killed, then
+    `hash_remote rescan` adds the missing ones. Remotes are not all killed and re-added: each kill
+    waits for the remote's poll thread (up to its interval), and a killed remote counts nothing until
+    it is back. Cached directory users are not flushed here: they expire after XMLCURL_DIRECTORY_CACHEABLE_MS.
     """
     profiles = {"router": settings["CARRIER_PROFILE"], "media": settings["CLUSTER_PROFILE"]}
     plans = []
@@ -180,5 +248,6 @@ def full_resync(cluster: Cluster, settings: Mapping[str, Any], node_name: str | 
             continue
         profile = _arg(profiles[node.role])
         plans.append(NodePlan(node, ("reloadacl", f"sofia profile {profile} killgw _all_",
-                                     f"sofia profile {profile} rescan")))
+                                     f"sofia profile {profile} rescan", LIST_REMOTES, "hash_remote rescan"),
+                              keep_remotes=expected_remotes(cluster, node)))
     return plans

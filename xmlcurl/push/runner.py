@@ -9,13 +9,16 @@ from dataclasses import dataclass, field
 from typing import Any, Callable, Mapping, Sequence
 
 from .esl import EslClient, EslError
-from .plan import NodePlan
+from .plan import LIST_REMOTES, SAFE_ARG, NodePlan
 from .secret import EslKeyError, decrypt_password
 
 log = logging.getLogger("xmlcurl.push")
 
 MAX_BACKOFF = 30.0
 PARALLEL_NODES = 16
+# mod_hash's poll thread connects to a remote with a 5 s timeout; `hash_remote kill` joins that
+# thread, so it may wait that long plus one polling interval before it answers.
+HASH_CONNECT_SECONDS = 5.0
 
 
 @dataclass
@@ -69,21 +72,54 @@ def _run_node(plan: NodePlan, settings: Mapping[str, Any], dry_run: bool, connec
         result.status, result.error = "failed", str(exc)
         return result
     attempts, delay = settings["PUSH_ATTEMPTS"], settings["PUSH_BACKOFF"]
+    commands = list(plan.commands)
     done = 0
     while True:
         result.attempts += 1
+        sent: str | None = None
         try:
             with connect(node.address, node.esl_port, password, settings["PUSH_TIMEOUT"]) as client:
                 # Resume where a broken attempt stopped: commands already answered are not repeated.
-                while done < len(plan.commands):
-                    command = plan.commands[done]
-                    result.replies.append((command, client.api(command).strip()))
+                while done < len(commands):
+                    command = sent = commands[done]
+                    reply = client.api(command, timeout=command_timeout(command, settings)).strip()
+                    sent = None
+                    result.replies.append((command, reply))
                     done += 1
+                    if command == LIST_REMOTES and plan.keep_remotes is not None:
+                        commands[done:done] = [f"hash_remote kill {name}" for name in listed_remotes(reply)
+                                               if name not in plan.keep_remotes and SAFE_ARG.fullmatch(name)]
+            result.commands = tuple(commands)
             result.error = None
             return result
         except EslError as exc:
             result.error = str(exc)
+            if sent is not None and sent.startswith("hash_remote kill "):
+                # The node may still be carrying it out; a second kill of the same remote at the same
+                # time would destroy it twice (mod_hash.c). Not repeated: the rescan after it still runs.
+                log.warning("push node=%s: no answer to %r; not sent again", node.name, sent)
+                result.replies.append((sent, "(no answer; not sent again)"))
+                done += 1
             if result.attempts >= attempts:
                 result.status = "failed"
+                result.commands = tuple(commands)
                 return result
             sleep(min(delay * 2 ** (result.attempts - 1), MAX_BACKOFF))
+
+
+def command_timeout(command: str, settings: Mapping[str, Any]) -> float:
+    """How long to wait for COMMAND's answer: PUSH_TIMEOUT, longer for a mod_hash remote kill."""
+    if command.startswith("hash_remote kill "):
+        return settings["PUSH_TIMEOUT"] + HASH_CONNECT_SECONDS + settings["HASH_REMOTE_INTERVAL_MS"] / 1000
+    return settings["PUSH_TIMEOUT"]
+
+
+def listed_remotes(reply: str) -> list[str]:
+    """The remote names in `hash_remote list` output ("Remote connections:", "Name\t\t\tState", one
+    "<name>\t\t\t<state>" line each, "+OK")."""
+    names = []
+    for line in reply.splitlines():
+        name, tab, _state = line.partition("\t")
+        if tab and name and name != "Name":
+            names.append(name.strip())
+    return names

@@ -1,13 +1,28 @@
 """Node: a FreeSWITCH instance (media or router) and the HTTP credentials of its xml_curl bindings."""
 from __future__ import annotations
 
-from marshmallow import fields, validate
+import re
+
+from marshmallow import ValidationError, fields, validate
 
 from ..models import ROLES
 from .common import BaseSchema, CidrList, IpAddress, no_control
 
 NAME = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$"
 PORT = validate.Range(min=1, max=65535)
+# What FreeSWITCH's database layer takes (switch_core_sqldb.c): `<interface>://<connection string>`
+# (mariadb://, pgsql://, odbc://, ...) or an ODBC `dsn:user:password`.
+_DSN = re.compile(r"^(?:[A-Za-z][A-Za-z0-9_]{0,14}://\S.*|[^:/\s][^:]+:[^:]*:.*)$")
+
+
+def session_dsn(value: str) -> None:
+    """A DSN sofia can open, that survives FreeSWITCH's pre-processor (no `$${`, no X-PRE-PROCESS)."""
+    no_control(value)
+    if not _DSN.match(value):
+        raise ValidationError("must be <database>://<connection string> (e.g. mariadb://Server=db;Database=fs;"
+                              "Uid=fs;Pwd=...) or an ODBC dsn:user:password")
+    if "$${" in value or "x-pre-process" in value.lower():
+        raise ValidationError("must not contain '$${' or 'X-PRE-PROCESS' (FreeSWITCH's pre-processor would rewrite it)")
 
 
 class NodeSchema(BaseSchema):
@@ -23,5 +38,10 @@ class NodeSchema(BaseSchema):
     allowed_sources = CidrList()
     esl_port = fields.Integer(allow_none=True, validate=PORT)
     enabled = fields.Boolean()
+    # Shared sofia database of the node's profiles; holds a password, so write-only (null removes it).
+    session_db_dsn = fields.String(allow_none=True, load_only=True,
+                                   validate=[validate.Length(min=1, max=1024), session_dsn])
+    has_session_db_dsn = fields.Function(lambda node: bool(node.session_db_dsn_enc), dump_only=True,
+                                         metadata={"type": "boolean"})
     created_at = fields.DateTime(dump_only=True)
     updated_at = fields.DateTime(dump_only=True)

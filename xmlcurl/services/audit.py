@@ -16,7 +16,7 @@ from .errors import Invalid
 # Keys whose values never reach the log; their presence (set or not) is still recorded.
 SECRET_KEYS = frozenset({
     "password", "password_hash", "a1_hash", "http_secret", "http_secret_hash", "token", "token_hash",
-    "esl_password_enc",
+    "esl_password_enc", "session_db_dsn", "session_db_dsn_enc",
 })
 MASK = "***"
 

@@ -3,17 +3,19 @@ from __future__ import annotations
 
 from typing import Any, Mapping
 
+from flask import current_app
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from .. import secrets
 from ..models import Node, TenantNode
+from ..push.secret import EslKeyError, encrypt_secret
 from ..schemas import NodeSchema
 from . import audit
 from .actor import Actor, require_superadmin
 from .common import (ListParams, Page, bool_filter, dependents, describe_dependents, exact_filter, flush,
                      get_or_404, load, paginate, search_filter, snapshot)
-from .errors import CONSTRAINTS, Conflict, InUse
+from .errors import CONSTRAINTS, Conflict, InUse, Invalid
 
 SCHEMA = NodeSchema()
 FIELDS = ("name", "role", "sip_address", "sip_port", "cluster_port", "http_username", "allowed_sources",
@@ -48,6 +50,20 @@ def _check_unique(session: Session, data: Mapping[str, Any], own_id: int | None)
                 raise Conflict(message, {field: [message]}, constraint=constraint)
 
 
+def _store_session_dsn(node: Node, data: Mapping[str, Any]) -> None:
+    """Encrypt a given session database DSN onto the row (None removes it); absent: keep the stored one."""
+    if "session_db_dsn" not in data:
+        return
+    if data["session_db_dsn"] is None:
+        node.session_db_dsn_enc = None
+        return
+    try:
+        node.session_db_dsn_enc = encrypt_secret(current_app.config["XMLCURL"], data["session_db_dsn"],
+                                                 "a session database DSN")
+    except (EslKeyError, ValueError) as exc:
+        raise Invalid("the session database DSN cannot be stored", {"session_db_dsn": [str(exc)]}) from None
+
+
 def create(session: Session, actor: Actor, payload: Mapping[str, Any]) -> Node:
     """Create a node; http_username defaults to the name (the switchname xml_curl sends)."""
     require_superadmin(actor, "node")
@@ -57,6 +73,7 @@ def create(session: Session, actor: Actor, payload: Mapping[str, Any]) -> Node:
     _check_unique(session, data, None)
     node = Node(http_secret_hash=secrets.hash_node_secret(data["http_secret"]),
                 **{k: v for k, v in data.items() if k in FIELDS})
+    _store_session_dsn(node, data)
     session.add(node)
     flush(session)
     session.refresh(node)
@@ -82,6 +99,7 @@ def update(session: Session, actor: Actor, node_id: int, payload: Mapping[str, A
             setattr(node, name, data[name])
     if "http_secret" in data:
         node.http_secret_hash = secrets.hash_node_secret(data["http_secret"])
+    _store_session_dsn(node, data)
     flush(session)
     session.refresh(node)
     audit.record(session, actor, "update", "node", node.id, before=before, after=snapshot(node))

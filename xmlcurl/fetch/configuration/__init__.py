@@ -1,4 +1,4 @@
-"""Section `configuration`: `sofia.conf` and `acl.conf` for each node role; every other file is `not found`."""
+"""Section `configuration`: `sofia.conf`, `acl.conf` and `hash.conf` for each node role; every other file is `not found`."""
 from __future__ import annotations
 
 import logging
@@ -10,7 +10,7 @@ from ...logging_setup import loggable
 from ..context import FetchContext
 from ..registry import handles
 from ..xmldoc import serialise
-from . import acl, sofia
+from . import acl, remotes, session_db, sofia
 
 log = logging.getLogger("xmlcurl.fetch.configuration")
 
@@ -31,6 +31,9 @@ def sofia_conf(ctx: FetchContext) -> etree._Element | None:
             return None
         names = (wanted,)
     profiles = [sofia.profile_for(ctx.node, name, ctx.settings, _gateways(ctx, name)) for name in names]
+    dsn = ctx.cached(("session-db-dsn",),
+                     lambda: session_db.session_db_dsn(ctx.session, ctx.node.id, ctx.node.name, ctx.settings))
+    profiles = [session_db.with_session_db(p, dsn) for p in profiles]
     doc = sofia.build_sofia(profiles)
     if sum(len(p.gateways) for p in profiles) > LARGE_ANSWER_GATEWAYS:
         size = len(serialise(doc))
@@ -68,9 +71,17 @@ def acl_conf(ctx: FetchContext) -> etree._Element:
                           acl.AclList(acl.CARRIERS, acl.carrier_cidrs(carriers))])
 
 
+def hash_conf(ctx: FetchContext) -> etree._Element:
+    """mod_hash's remotes: the other enabled nodes of this node's role that have event-socket credentials."""
+    peers = ctx.cached(("esl-remotes", ctx.node.role),
+                       lambda: remotes.enabled_remotes(ctx.session, ctx.node.role, ctx.settings))
+    return remotes.build_hash(peers, ctx.node.id, ctx.settings["HASH_REMOTE_INTERVAL_MS"])
+
+
 FILES: dict[str, Callable[[FetchContext], "etree._Element | None"]] = {
     "sofia.conf": sofia_conf,
     "acl.conf": acl_conf,
+    "hash.conf": hash_conf,
 }
 
 
