@@ -7,6 +7,7 @@ secrets) load-only. The services call `load` themselves, so callers pass raw inp
 from .admin_user import AdminUserSchema, PasswordChangeSchema
 from .api_token import ApiTokenSchema, NewApiTokenSchema
 from .audit import AuditEntrySchema
+from .caller_id import ApprovedCallerIdSchema
 from .did import DidSchema
 from .gateway import GatewaySchema
 from .node import NodeSchema
@@ -16,7 +17,7 @@ from .sip_user import SipUserSchema, VariableSchema
 from .tenant import TenantSchema
 
 __all__ = [
-    "AdminUserSchema", "ApiTokenSchema", "AuditEntrySchema", "DidSchema", "GatewaySchema", "NewApiTokenSchema",
+    "AdminUserSchema", "ApiTokenSchema", "ApprovedCallerIdSchema", "AuditEntrySchema", "DidSchema", "GatewaySchema", "NewApiTokenSchema",
     "NodeSchema", "PasswordChangeSchema", "PinningSchema", "RouteSchema", "SipUserSchema", "TenantSchema",
     "VariableSchema",
 ]

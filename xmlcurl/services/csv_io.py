@@ -16,9 +16,10 @@ from sqlalchemy import insert, select, update
 from sqlalchemy.orm import Session
 
 from .. import secrets
+from ..fetch.callerids import approved_numbers
 from ..models import AuditEntry, Did, Gateway, Route, SipUser, Tenant
 from ..schemas import DidSchema, RouteSchema, SipUserSchema
-from . import audit
+from . import audit, caller_ids, sip_users
 from .actor import Actor, require_superadmin
 from .common import jsonable
 from .errors import Invalid
@@ -141,6 +142,7 @@ def import_sip_users(session: Session, actor: Actor, text: str, update_existing:
     seen: dict[tuple[int, str], int] = {}
     new: list[dict[str, Any]] = []
     changes: list[dict[str, Any]] = []
+    approved: dict[int, frozenset[str]] = {}
     for line, cells in rows:
         if "__extra__" in cells:
             report.reject(line, {"row": ["more cells than columns"]})
@@ -156,6 +158,10 @@ def import_sip_users(session: Session, actor: Actor, text: str, update_existing:
             errors.update(_messages(exc))
             data = None
         if data is not None and tenant is not None:
+            if tenant.id not in approved:
+                approved[tenant.id] = approved_numbers(session, tenant.id)
+            errors.update(caller_ids.presentable_errors(
+                approved[tenant.id], {name: data.get(name) for name in sip_users.CALLER_NUMBERS}))
             key = (tenant.id, data["username"])
             if key in existing and not update_existing:
                 errors["username"] = ["the tenant already has a user with this username"]

@@ -3,7 +3,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from typing import Collection
+
 from lxml import etree
+
+from ... import callerid
+from ..callerids import approved_numbers
 
 from ..context import FetchContext
 from ..registry import handles
@@ -12,7 +17,7 @@ from .common import Call, describe, reject
 from .data import NodeInfo, TenantInfo, UserInfo
 from .extension import FINAL_CAUSES, Action, build_extension
 from .numbers import (
-    CID_NAME, CID_NUMBER, CONTEXT, DID, DIALLED, DOMAIN, GATEWAY_NAME, TENANT_CODE, USERNAME,
+    CONTEXT, DID, DIALLED, DOMAIN, GATEWAY_NAME, TENANT_CODE, USERNAME,
     InvalidValue, anchored, did_forms, is_ip, matches, normalise,
 )
 from .routing import Rejection
@@ -26,16 +31,16 @@ class CallerId:
     name: str | None = None
 
 
-def caller_id(user: UserInfo | None, tenant: TenantInfo) -> CallerId:
-    """The user's outbound caller ID, else the tenant's default; only stored values that pass the patterns."""
-    def pick(pattern, *values):
-        return next((v for v in values if matches(pattern, v)), None)
-
-    own_number = user.outbound_cid_number if user else None
-    own_name = user.outbound_cid_name if user else None
+def caller_id(user: UserInfo | None, tenant: TenantInfo, approved: Collection[str]) -> CallerId:
+    """The user's outbound caller ID, else the tenant's default: only valid stored values, and only numbers
+    approved for the tenant (`approved`); a value left out is logged."""
+    own = f"user {user.username} of tenant {tenant.code}" if user else ""
+    default = f"tenant {tenant.code}"
+    number = callerid.usable_number(user.outbound_cid_number, approved, own, "outbound_cid_number") if user else None
+    name = callerid.usable_name(user.outbound_cid_name, own, "outbound_cid_name") if user else None
     return CallerId(
-        number=pick(CID_NUMBER, own_number, tenant.default_cid_number),
-        name=pick(CID_NAME, own_name, tenant.default_cid_name),
+        number=number or callerid.usable_number(tenant.default_cid_number, approved, default, "default_cid_number"),
+        name=name or callerid.usable_name(tenant.default_cid_name, default, "default_cid_name"),
     )
 
 
@@ -115,7 +120,11 @@ def tenant_call(ctx: FetchContext, call: Call, tenant: TenantInfo) -> etree._Ele
     if not routers:
         return reject(ctx, context, Rejection(503, "No Router", "no enabled router"))
     ctx.outcome = "outbound"
-    return build_outbound(context, dialled, number, tenant, caller_id(caller, tenant), routers, prefix)
+    # Resolved once per caller and configuration version: a stored value left out is logged once, not per call.
+    cid = ctx.cached(("caller-id", tenant.id, caller.username if caller else None), lambda: caller_id(
+        caller, tenant, ctx.cached(("approved-caller-ids", tenant.id),
+                                   lambda: approved_numbers(ctx.session, tenant.id))))
+    return build_outbound(context, dialled, number, tenant, cid, routers, prefix)
 
 
 def did_call(ctx: FetchContext, call: Call) -> etree._Element:
