@@ -71,6 +71,8 @@ def create(resource: str):
     """A form for a new row; on success back to the list with a confirmation."""
     res = resource_or_404(resource)
     actor = current_actor()
+    if res.create_superadmin_only and not actor.is_superadmin:
+        abort(404)
     if request.method == "GET":
         return _form_page(res, True, forms.initial_values(res, actor), {})
     try:
