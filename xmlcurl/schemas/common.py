@@ -119,7 +119,7 @@ class IpAddress(fields.String):
     def _deserialize(self, value: Any, attr: Any, data: Any, **kwargs: Any) -> str:
         text = super()._deserialize(value, attr, data, **kwargs)
         try:
-            return ipaddress.ip_address(text.strip()).compressed
+            return ipaddress.ip_address(text).compressed
         except ValueError:
             raise ValidationError("must be an IPv4 or IPv6 address") from None
 
@@ -137,11 +137,14 @@ class CidrList(fields.Field):
 
     def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> str:
         if isinstance(value, str):
-            items = value.replace(",", " ").split()
+            items = value.replace(",", " ").split(" ")
         elif isinstance(value, list) and all(isinstance(item, str) for item in value):
-            items = [item.strip() for item in value if item.strip()]
+            items = list(value)
         else:
             raise ValidationError("must be a list of addresses or CIDRs")
+        if any(_CONTROL.search(item) for item in items):
+            raise ValidationError("must be addresses or CIDRs separated by spaces or commas (no control characters)")
+        items = [item for item in items if item]
         normalised = []
         for item in items:
             try:
