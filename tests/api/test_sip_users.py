@@ -137,3 +137,20 @@ def test_a_dotted_username_made_through_the_api_can_be_dialled(api, fetch):
     got = answer(fetch, media_call("acme", "john.doe"))
     assert (got.extension, got.expression) == ("user", r"^john\.doe$")
     assert bridge_of(got) == "user/john.doe@acme.example.com"
+
+
+def test_caller_ids_that_would_break_out_of_the_from_header_answer_422_with_the_rule(api):
+    for name in ('x" <sip:boss@evil.test>;', "Boss\\", "<sip:a@b>", "Boss\r\nVia: x", "X-PRE-PROCESS"):
+        for field in ("cid_name", "outbound_cid_name"):
+            body = assert_error(api.patch("/sip-users/2", as_="acme", json={field: name}), 422, "invalid", field)
+            assert "From header" in body["errors"][field][0] or "served" in body["errors"][field][0]
+    for number in ("8657100000000\n", "+8657100000000", "86571 00000000"):
+        assert_error(api.patch("/sip-users/2", as_="acme", json={"cid_number": number}), 422, "invalid", "cid_number")
+    # Names of real people and desks stay accepted.
+    assert api.patch("/sip-users/2", as_="acme", json={"cid_name": "Zoë O'Brien-Smith"}).status_code == 200
+
+
+def test_csv_import_applies_the_same_caller_id_rules(api):
+    text = 'tenant,username,password,cid_name\nacme,5000,password-5000,"x"" <sip:boss@evil.test>;"\n'
+    body = assert_error(api.post("/sip-users/import", data=text, content_type="text/csv"), 422, "invalid")
+    assert "cid_name" in body["errors"]["rejected"][0]["errors"]
