@@ -195,3 +195,6 @@ def test_caller_id_names_that_would_break_the_from_header_are_left_out(name):
 def test_caller_id_numbers_not_approved_for_the_tenant_fall_back_to_its_default():
     assert caller_id(UserInfo("1000", "8610000002", "Sales"), ACME, APPROVED) == CallerId("8657100000000", "Sales")
     assert caller_id(UserInfo("1000", "8610000002"), ACME, frozenset()) == CallerId(None, "Acme")
+    # Without an approved outbound number, the user's own approved caller ID number comes before the default.
+    assert caller_id(UserInfo("1000", "8610000002", None, "8657188888888"), ACME, APPROVED) == CallerId(
+        "8657188888888", "Acme")

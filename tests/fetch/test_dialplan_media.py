@@ -156,12 +156,14 @@ def test_a_stored_number_not_approved_for_the_tenant_falls_back_to_its_default(f
 def test_withdrawing_an_approval_takes_effect_at_the_next_answer(fetch, session):
     session.execute(delete(ApprovedCallerId).where(ApprovedCallerId.number == "8657100000000"))
     session.commit()
+    # No number acme may present: the call is refused rather than sent out with the username as caller ID.
     got = answer(fetch, media_call("acme", "8613800138000"))
-    assert not any(data.startswith("effective_caller_id_number") for _, data in got.actions)
+    assert_rejected(got, "tenant-acme", 403)
+    assert got.actions[-1][1] == "403 No Approved Caller ID"
     session.execute(update(SipUser).where(SipUser.tenant_id == 1, SipUser.username == "1000")
-                    .values(outbound_cid_number="8610000001"))
+                    .values(cid_number="8610000001"))
     session.commit()
-    # The tenant's own DID is always presentable.
+    # The tenant's own DID is always presentable; the user's own caller ID number serves when it has no outbound one.
     assert ("set", "effective_caller_id_number=8610000001") in answer(fetch, media_call("acme", "8613800138000")).actions
 
 

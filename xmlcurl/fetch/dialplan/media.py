@@ -23,6 +23,8 @@ from .numbers import (
 from .routing import Rejection
 
 INVALID_NUMBER = Rejection(404, "Invalid Number")
+NO_CALLER_ID = Rejection(403, "No Approved Caller ID",
+                         "neither the user nor the tenant has a caller ID number approved for the tenant")
 
 
 @dataclass(frozen=True)
@@ -32,12 +34,15 @@ class CallerId:
 
 
 def caller_id(user: UserInfo | None, tenant: TenantInfo, approved: Collection[str]) -> CallerId:
-    """The user's outbound caller ID, else the tenant's default: only valid stored values, and only numbers
-    approved for the tenant (`approved`); a value left out is logged."""
+    """The user's outbound caller ID (number: else its own caller ID number), else the tenant's default: only
+    valid stored values, and only numbers approved for the tenant (`approved`); a value left out is logged."""
     own = f"user {user.username} of tenant {tenant.code}" if user else ""
     default = f"tenant {tenant.code}"
-    number = callerid.usable_number(user.outbound_cid_number, approved, own, "outbound_cid_number") if user else None
-    name = callerid.usable_name(user.outbound_cid_name, own, "outbound_cid_name") if user else None
+    number = name = None
+    if user is not None:
+        number = (callerid.usable_number(user.outbound_cid_number, approved, own, "outbound_cid_number")
+                  or callerid.usable_number(user.cid_number, approved, own, "cid_number"))
+        name = callerid.usable_name(user.outbound_cid_name, own, "outbound_cid_name")
     return CallerId(
         number=number or callerid.usable_number(tenant.default_cid_number, approved, default, "default_cid_number"),
         name=name or callerid.usable_name(tenant.default_cid_name, default, "default_cid_name"),
@@ -124,6 +129,9 @@ def tenant_call(ctx: FetchContext, call: Call, tenant: TenantInfo) -> etree._Ele
     cid = ctx.cached(("caller-id", tenant.id, caller.username if caller else None), lambda: caller_id(
         caller, tenant, ctx.cached(("approved-caller-ids", tenant.id),
                                    lambda: approved_numbers(ctx.session, tenant.id))))
+    if cid.number is None:
+        # The channel would otherwise present the user's own caller ID, or its username, to the carrier.
+        return reject(ctx, context, NO_CALLER_ID)
     return build_outbound(context, dialled, number, tenant, cid, routers, prefix)
 
 
