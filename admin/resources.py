@@ -144,7 +144,7 @@ def _did_user(payload: dict[str, Any], actor: Actor) -> None:
 
 
 def _did_current(did: Any) -> dict[str, Any]:
-    user = db.session().get(SipUser, did.user_id)
+    user = db.session().get(SipUser, did.user_id) if did.user_id is not None else None
     return {"username": user.username if user else ""}
 
 

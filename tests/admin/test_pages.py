@@ -306,3 +306,12 @@ def test_a_superadmin_approves_a_caller_id_and_a_users_form_then_accepts_it(supe
                                                        "outbound_cid_number": "8657100001001"})
     assert accepted.status_code == 302
     assert session.scalar(select(AuditEntry.id).where(AuditEntry.entity == "approved_caller_id")) is not None
+
+
+def test_a_did_ringing_nobody_opens_and_lists(superadmin, session):
+    from xmlcurl.models import Did
+
+    session.execute(Did.__table__.update().where(Did.id == 1).values(user_id=None))
+    session.commit()
+    assert "(nobody)" in superadmin.get("/admin/dids/").get_data(as_text=True)
+    assert superadmin.get("/admin/dids/1").status_code == 200
