@@ -1,6 +1,7 @@
 """The one definition of a valid caller ID name and number, for the schemas and the answer builders alike.
 
-sofia writes the name into the From header's display-name and the number into its user part, and
+sofia writes the name into the From header's display-name and the number into its user part
+without escaping either (sofia_glue.c: ``"\"%s\" <sip:%s%s%s>"``), and
 FreeSWITCH expands ``${...}`` in action data and splits bridge strings on ``|`` and ``,``. A name
 is therefore letters (any script), digits, spaces and ``. ' @ + - _``, starting with a letter or
 digit: no quotes, backslashes, ``<`` ``>``, ``;``, control characters, ``$ { }``, ``|`` or ``,``,
