@@ -206,7 +206,7 @@ CREATE TABLE dids (
   id INT NOT NULL AUTO_INCREMENT,
   number VARCHAR(32) NOT NULL,
   tenant_id INT NOT NULL,
-  user_id INT NOT NULL,
+  user_id INT,
   enabled BOOL NOT NULL DEFAULT '1',
   created_at DATETIME NOT NULL DEFAULT CURRENT_TIMESTAMP,
   updated_at DATETIME NOT NULL DEFAULT CURRENT_TIMESTAMP ON UPDATE CURRENT_TIMESTAMP,
@@ -226,6 +226,19 @@ CREATE TABLE sip_user_variables (
   CONSTRAINT pk_sip_user_variables PRIMARY KEY (id),
   CONSTRAINT uq_sip_user_variables_user_id_name UNIQUE (user_id, name),
   CONSTRAINT fk_sip_user_variables_user_id FOREIGN KEY(user_id) REFERENCES sip_users (id) ON DELETE CASCADE
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_unicode_ci;
+
+-- Caller numbers a tenant's users may present besides its DIDs, approved by a superadmin.
+CREATE TABLE approved_caller_ids (
+  id INT NOT NULL AUTO_INCREMENT,
+  tenant_id INT NOT NULL,
+  number VARCHAR(32) NOT NULL,
+  note VARCHAR(128),
+  created_at DATETIME NOT NULL DEFAULT CURRENT_TIMESTAMP,
+  updated_at DATETIME NOT NULL DEFAULT CURRENT_TIMESTAMP ON UPDATE CURRENT_TIMESTAMP,
+  CONSTRAINT pk_approved_caller_ids PRIMARY KEY (id),
+  CONSTRAINT uq_approved_caller_ids_tenant_id_number UNIQUE (tenant_id, number),
+  CONSTRAINT fk_approved_caller_ids_tenant_id FOREIGN KEY(tenant_id) REFERENCES tenants (id) ON DELETE RESTRICT
 ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_unicode_ci;
 
 -- The configuration version. Every change to a table that shapes what nodes are served bumps it,
@@ -280,6 +293,12 @@ CREATE TRIGGER trg_dids_ai AFTER INSERT ON dids FOR EACH ROW
 CREATE TRIGGER trg_dids_au AFTER UPDATE ON dids FOR EACH ROW
   UPDATE config_version SET version = version + 1, changed_at = CURRENT_TIMESTAMP(6) WHERE id = 1;
 CREATE TRIGGER trg_dids_ad AFTER DELETE ON dids FOR EACH ROW
+  UPDATE config_version SET version = version + 1, changed_at = CURRENT_TIMESTAMP(6) WHERE id = 1;
+CREATE TRIGGER trg_approved_caller_ids_ai AFTER INSERT ON approved_caller_ids FOR EACH ROW
+  UPDATE config_version SET version = version + 1, changed_at = CURRENT_TIMESTAMP(6) WHERE id = 1;
+CREATE TRIGGER trg_approved_caller_ids_au AFTER UPDATE ON approved_caller_ids FOR EACH ROW
+  UPDATE config_version SET version = version + 1, changed_at = CURRENT_TIMESTAMP(6) WHERE id = 1;
+CREATE TRIGGER trg_approved_caller_ids_ad AFTER DELETE ON approved_caller_ids FOR EACH ROW
   UPDATE config_version SET version = version + 1, changed_at = CURRENT_TIMESTAMP(6) WHERE id = 1;
 
 -- Dispatcher sets for the SIP proxy in front of the media nodes: one set per tenant (setid = tenant

@@ -39,13 +39,14 @@ def create_blueprint() -> Blueprint:
 
 
 def _add_rules(bp: Blueprint) -> None:
-    from .views import account, audit_log, crud, csv_pages, dashboard, pins, preview, route_test, tokens
+    from .views import account, audit_log, crud, csv_pages, dashboard, did_ranges, pins, preview, route_test, tokens
 
     rule = bp.add_url_rule
     rule("/login", "login", auth.login, methods=["GET", "POST"])
     rule("/logout", "logout", auth.logout, methods=["POST"])
     rule("/", "dashboard", dashboard.dashboard)
     rule("/account", "account", account.account, methods=["GET", "POST"])
+    rule("/dids/assign", "did_range", did_ranges.assign_range, methods=["GET", "POST"])
     kinds = f"<any({RESOURCE_SLUGS}):resource>"
     rule(f"/{kinds}/", "list", crud.list_rows)
     rule(f"/{kinds}/new", "create", crud.create, methods=["GET", "POST"])

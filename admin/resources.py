@@ -7,8 +7,8 @@ from typing import Any, Callable, Mapping
 
 from xmlcurl import db
 from xmlcurl.models import ADMIN_ROLES, KINDS, MEDIA_MODES, ROLES, TRANSPORTS, SipUser
-from xmlcurl.services import (Actor, ListParams, admin_users, dids, gateways, nodes, routes, sip_users,
-                              tenants)
+from xmlcurl.services import (Actor, ListParams, admin_users, caller_ids, dids, gateways, nodes, routes,
+                              sip_users, tenants)
 from xmlcurl.services.errors import Invalid
 
 Choices = Callable[[Actor], list[tuple[str, str]]]
@@ -63,6 +63,8 @@ class Resource:
     filters: tuple[Filter, ...]
     describe: Callable[[Any], str]
     superadmin_only: bool = True
+    #: Only a superadmin creates rows (DIDs: the operator assigns numbers to tenants).
+    create_superadmin_only: bool = False
     export_kind: str | None = None
     # Turns form values the service does not take as such (a DID's username) into its input.
     prepare: Callable[[dict[str, Any], Actor], None] | None = None
@@ -134,10 +136,11 @@ def _node_dsn(payload: dict[str, Any], actor: Actor) -> None:
 # --- DIDs name their user by username in the form -----------------------------------------------
 
 def _did_user(payload: dict[str, Any], actor: Actor) -> None:
-    """The form names the user; the service takes its id (looked up through the SIP user service)."""
+    """The form names the user (empty: nobody); the service takes its id (looked up through the SIP user service)."""
     username = str(payload.pop("username", "")).strip()
     if not username:
-        raise Invalid("the user is missing", {"username": ["enter the username of the user this number rings"]})
+        payload["user_id"] = None  # in the tenant's stock, ringing nobody
+        return
     tenant_id = payload.get("tenant_id") or (None if actor.is_superadmin else actor.tenant_id)
     if tenant_id in (None, ""):
         raise Invalid("the tenant is missing", {"tenant_id": ["choose a tenant"]})
@@ -149,7 +152,7 @@ def _did_user(payload: dict[str, Any], actor: Actor) -> None:
 
 
 def _did_current(did: Any) -> dict[str, Any]:
-    user = db.session().get(SipUser, did.user_id)
+    user = db.session().get(SipUser, did.user_id) if did.user_id is not None else None
     return {"username": user.username if user else ""}
 
 
@@ -308,14 +311,15 @@ ROUTES = Resource(
 DIDS = Resource(
     "dids", "DIDs", "DID", dids,
     fields=(
-        Field("number", "Number", required=True, help="3-32 digits, as the carrier sends it"),
+        Field("number", "Number", required=True,
+              help="3-32 digits, as the carrier sends it; numbers are assigned to tenants by a superadmin"),
         Field("tenant_id", "Tenant", "select", choices=tenant_choices, required=True, superadmin_only=True),
-        Field("username", "Rings user", required=True, help="username of one of the tenant's SIP users"),
+        Field("username", "Rings user", help="username of one of the tenant's SIP users; empty: rings nobody"),
         Field("enabled", "Enabled", "checkbox", initial=True),
     ),
     columns=(
         Column("Number", lambda d, c: d.number, link=True), Column("Tenant", _tenant),
-        Column("Rings user", lambda d, c: c["users"].get(d.user_id, f"#{d.user_id}")),
+        Column("Rings user", lambda d, c: "(nobody)" if d.user_id is None else c["users"].get(d.user_id, f"#{d.user_id}")),
         Column("Enabled", lambda d, c: _yes(d.enabled)),
     ),
     filters=(Filter("number", "Number starts with"),
@@ -323,6 +327,7 @@ DIDS = Resource(
              ENABLED_FILTER),
     describe=lambda d: f"DID {d.number}",
     superadmin_only=False,
+    create_superadmin_only=True,
     export_kind="dids",
     prepare=_did_user,
     current=_did_current,
@@ -348,8 +353,26 @@ ADMIN_USERS = Resource(
     describe=lambda u: f"admin user {u.username}",
 )
 
-RESOURCES: dict[str, Resource] = {r.slug: r for r in (TENANTS, NODES, SIP_USERS, GATEWAYS, ROUTES, DIDS, ADMIN_USERS)}
+CALLER_IDS = Resource(
+    "caller-ids", "Approved caller IDs", "approved caller ID", caller_ids,
+    fields=(
+        Field("tenant_id", "Tenant", "select", choices=tenant_choices, required=True),
+        Field("number", "Number", required=True,
+              help="digits; the tenant's users may present it (besides the tenant's DIDs) as caller ID"),
+        Field("note", "Note", help="why it is approved, e.g. the carrier's confirmation"),
+    ),
+    columns=(
+        Column("Tenant", _tenant), Column("Number", lambda a, c: a.number, link=True),
+        Column("Note", lambda a, c: a.note or ""),
+    ),
+    filters=(Filter("tenant_id", "Tenant", "select", lambda a: [("", "any")] + tenant_choices(a)[1:]),
+             Filter("number", "Exact number")),
+    describe=lambda a: f"approved caller ID {a.number}",
+)
+
+RESOURCES: dict[str, Resource] = {r.slug: r for r in (TENANTS, NODES, SIP_USERS, GATEWAYS, ROUTES, DIDS, CALLER_IDS,
+                                                      ADMIN_USERS)}
 
 #: Where a delete's dependents (the services' labels) are listed.
 DEPENDENT_PAGES = {"sip_users": "sip-users", "dids": "dids", "routes": "routes", "admin_users": "admin-users",
-                   "pinned_tenants": "tenants"}
+                   "pinned_tenants": "tenants", "caller_ids": "caller-ids"}

@@ -8,7 +8,7 @@ from sqlalchemy import Engine, func, select, text
 
 from xmlcurl import db
 from xmlcurl.generate import GenerateError, GeneratorOptions, generate_dataset
-from xmlcurl.models import Did, Gateway, Node, Route, SipUser, Tenant, TenantNode
+from xmlcurl.models import ApprovedCallerId, Did, Gateway, Node, Route, SipUser, Tenant, TenantNode
 from xmlcurl.secrets import sip_a1_hash
 
 from .conftest import MYSQL_URL, mysql_server_engine
@@ -42,6 +42,10 @@ def test_generate_writes_the_requested_counts(fresh_engine):
         for model, expected in ((Node, 5), (Tenant, 7), (SipUser, 60), (Gateway, 5), (Route, 90), (Did, 25)):
             assert conn.scalar(select(func.count()).select_from(model)) == expected
         assert conn.scalar(select(func.count()).select_from(TenantNode)) == summary["tenant_nodes"]
+        # Every tenant's default caller ID is approved for it, so answers present it.
+        assert summary["approved_caller_ids"] == 7
+        assert conn.scalar(select(func.count()).select_from(ApprovedCallerId).join(
+            Tenant, (Tenant.id == ApprovedCallerId.tenant_id) & (Tenant.default_cid_number == ApprovedCallerId.number))) == 7
         roles = dict(conn.execute(select(Node.role, func.count()).group_by(Node.role)).all())
     assert roles == {"router": 2, "media": 3}
 

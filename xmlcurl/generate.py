@@ -13,7 +13,7 @@ from typing import Any, Iterable, Iterator
 from sqlalchemy import Engine, Table, func, insert, select
 from tqdm import tqdm
 
-from .models import Did, Gateway, Node, Route, SipUser, Tenant, TenantNode
+from .models import ApprovedCallerId, Did, Gateway, Node, Route, SipUser, Tenant, TenantNode
 from .secrets import hash_node_secret, sip_a1_hash
 
 # (country code, national prefix, international prefix) of the tenants' home countries.
@@ -257,14 +257,19 @@ def generate_dataset(engine: Engine, options: GeneratorOptions, progress: bool =
     for index, row in enumerate(node_rows):
         row["id"] = index + 1
     pinning_rows = list(_pinning_rows(options, rngs["pinning"], options.routers + 1))
+    tenant_rows = list(_tenant_rows(options, rngs["tenants"]))
+    # Each tenant may present its default caller ID number (otherwise answers would leave it out).
+    approval_rows = [{"tenant_id": row["id"], "number": row["default_cid_number"], "note": "generated"}
+                     for row in tenant_rows]
     plan: list[tuple[str, Table, Iterable[dict[str, Any]], int]] = [
         ("nodes", Node.__table__, node_rows, len(node_rows)),
-        ("tenants", Tenant.__table__, _tenant_rows(options, rngs["tenants"]), options.tenants),
+        ("tenants", Tenant.__table__, tenant_rows, options.tenants),
         ("tenant_nodes", TenantNode.__table__, pinning_rows, len(pinning_rows)),
         ("sip_users", SipUser.__table__, _user_rows(options, rngs["users"], counts), options.users),
         ("gateways", Gateway.__table__, _gateway_rows(options, rngs["gateways"]), options.gateways),
         ("routes", Route.__table__, _route_rows(options, rngs["routes"]), options.routes),
         ("dids", Did.__table__, _did_rows(options, rngs["dids"], counts), options.dids),
+        ("approved_caller_ids", ApprovedCallerId.__table__, approval_rows, len(approval_rows)),
     ]
     for name, table, rows, total in plan:
         summary[name] = _write(engine, table, rows, total, options.batch, progress)

@@ -30,7 +30,7 @@ def _display_context(resource: Resource, rows: list[Any]) -> dict[str, Any]:
     if resource.slug == "routes":
         ctx["gateways"] = dict(session.execute(select(Gateway.id, Gateway.name)).tuples().all())
     if resource.slug == "dids" and rows:
-        ids = {row.user_id for row in rows}
+        ids = {row.user_id for row in rows if row.user_id is not None}
         ctx["users"] = dict(session.execute(select(SipUser.id, SipUser.username).where(SipUser.id.in_(ids))).tuples().all())
     return ctx
 
@@ -71,6 +71,8 @@ def create(resource: str):
     """A form for a new row; on success back to the list with a confirmation."""
     res = resource_or_404(resource)
     actor = current_actor()
+    if res.create_superadmin_only and not actor.is_superadmin:
+        abort(404)
     if request.method == "GET":
         return _form_page(res, True, forms.initial_values(res, actor), {})
     try:
@@ -110,7 +112,7 @@ def _dependents(res: Resource, row: Any, exc: ServiceError | None) -> list[dict[
     out = []
     for label, info in exc.dependents.items():
         page = DEPENDENT_PAGES.get(label)
-        if res.slug == "tenants" and page in ("sip-users", "dids", "routes"):
+        if res.slug == "tenants" and page in ("sip-users", "dids", "routes", "caller-ids"):
             every = url_for("admin.list", resource=page, tenant_id=row.id)
         elif res.slug == "nodes" and label == "pinned_tenants":
             every = url_for("admin.pinning_list", node_id=row.id)

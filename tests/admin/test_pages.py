@@ -19,6 +19,8 @@ PAGES = (
     "/admin/routes/", "/admin/routes/new", "/admin/routes/1", "/admin/routes/1/delete",
     "/admin/dids/", "/admin/dids/new", "/admin/dids/1", "/admin/dids/1/delete",
     "/admin/admin-users/", "/admin/admin-users/new", "/admin/admin-users/1",
+    "/admin/caller-ids/", "/admin/caller-ids/new", "/admin/caller-ids/1", "/admin/caller-ids/1/delete",
+    "/admin/dids/assign",
     "/admin/pinning/", "/admin/pinning/1/2", "/admin/pinning/1/2/delete",
     "/admin/tokens/", "/admin/audit/", "/admin/import", "/admin/preview", "/admin/route-test",
     "/admin/sip-users/?q=100&kind=agent&page=1", "/admin/routes/?tenant_id=all", "/admin/dids/?number=861",
@@ -35,7 +37,7 @@ def test_every_page_renders_for_a_superadmin(superadmin):
 
 def test_every_tenant_admin_page_renders(acme_admin):
     for path in ("/admin/", "/admin/account", "/admin/sip-users/", "/admin/sip-users/new", "/admin/sip-users/1", "/admin/dids/",
-                 "/admin/dids/new", "/admin/dids/1", "/admin/tokens/", "/admin/audit/", "/admin/import",
+                 "/admin/dids/1", "/admin/tokens/", "/admin/audit/", "/admin/import",
                  "/admin/export/sip_users.csv", "/admin/export/dids.csv"):
         response = acme_admin.get(path)
         assert response.status_code == 200 and response.get_data(), path
@@ -277,3 +279,39 @@ def test_recent_fetch_failures_keep_only_the_newest():
         recent.record("media-1", "directory", f"key-{n}", 200, "not found", "127.0.0.1")
     assert [item.key for item in recent.newest()] == ["key-4", "key-3", "key-2"]
     assert [item.key for item in recent.newest(limit=1)] == ["key-4"]
+
+
+def test_a_superadmin_assigns_a_did_range_from_the_dids_page(superadmin, session):
+    from xmlcurl.models import Did
+
+    assert "/admin/dids/assign" in superadmin.get("/admin/dids/").get_data(as_text=True)
+    bad = post(superadmin, "/admin/dids/assign", {"tenant_id": "1", "first": "8610000100", "last": "861000019"})
+    assert bad.status_code == 422 and 'id="last-error">must have as many digits as first' in bad.get_data(as_text=True)
+    made = post(superadmin, "/admin/dids/assign", {"tenant_id": "1", "first": "8610000100", "last": "8610000199",
+                                                   "enabled": "true"}, follow_redirects=True)
+    assert "Assigned 100 numbers (8610000100 to 8610000199)." in made.get_data(as_text=True)
+    assert session.scalar(select(Did.user_id).where(Did.number == "8610000142")) is None
+    taken = post(superadmin, "/admin/dids/assign", {"tenant_id": "2", "first": "8610000190", "last": "8610000209"})
+    assert taken.status_code == 409 and "10 numbers of the range are already DIDs" in taken.get_data(as_text=True)
+
+
+def test_a_superadmin_approves_a_caller_id_and_a_users_form_then_accepts_it(superadmin, session):
+    refused = post(superadmin, "/admin/sip-users/2", {"username": "1001", "kind": "agent", "enabled": "true",
+                                                      "outbound_cid_number": "8657100001001"})
+    assert refused.status_code == 422 and "is not approved for this tenant" in refused.get_data(as_text=True)
+    made = post(superadmin, "/admin/caller-ids/new", {"tenant_id": "1", "number": "8657100001001",
+                                                      "note": "carrier ticket 42"}, follow_redirects=True)
+    assert "Created approved caller ID 8657100001001." in made.get_data(as_text=True)
+    accepted = post(superadmin, "/admin/sip-users/2", {"username": "1001", "kind": "agent", "enabled": "true",
+                                                       "outbound_cid_number": "8657100001001"})
+    assert accepted.status_code == 302
+    assert session.scalar(select(AuditEntry.id).where(AuditEntry.entity == "approved_caller_id")) is not None
+
+
+def test_a_did_ringing_nobody_opens_and_lists(superadmin, session):
+    from xmlcurl.models import Did
+
+    session.execute(Did.__table__.update().where(Did.id == 1).values(user_id=None))
+    session.commit()
+    assert "(nobody)" in superadmin.get("/admin/dids/").get_data(as_text=True)
+    assert superadmin.get("/admin/dids/1").status_code == 200

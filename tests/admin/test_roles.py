@@ -54,3 +54,26 @@ def test_a_forged_tenant_field_is_ignored_and_the_user_lands_in_the_admins_tenan
     assert response.status_code == 302
     session.expire_all()
     assert session.scalars(select(SipUser.tenant_id).where(SipUser.username == "3000")).all() == [1]
+
+
+def test_a_tenant_admin_points_its_dids_at_users_but_cannot_create_or_delete_them(acme_admin, session):
+    from xmlcurl.models import Did
+
+    page = acme_admin.get("/admin/dids/").get_data(as_text=True)
+    assert "/admin/dids/new" not in page and "/admin/dids/assign" not in page
+    assert acme_admin.get("/admin/dids/new").status_code == 404
+    assert post(acme_admin, "/admin/dids/new", {"number": "8610000099", "username": "1001"}).status_code == 404
+    assert acme_admin.get("/admin/dids/assign").status_code == 404
+    assert post(acme_admin, "/admin/dids/1/delete").status_code == 403
+    changed = post(acme_admin, "/admin/dids/1", {"number": "8610000001", "username": "1003", "enabled": "true"})
+    assert changed.status_code == 302
+    renumbered = post(acme_admin, "/admin/dids/1", {"number": "8610000002", "username": "1003", "enabled": "true"})
+    assert renumbered.status_code == 422
+    session.expire_all()
+    did = session.get(Did, 1)
+    assert (did.number, did.user_id) == ("8610000001", 4)
+
+
+def test_approved_caller_ids_are_a_superadmin_page(acme_admin):
+    assert acme_admin.get("/admin/caller-ids/").status_code == 404
+    assert "/admin/caller-ids/" not in acme_admin.get("/admin/").get_data(as_text=True)

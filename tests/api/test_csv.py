@@ -6,7 +6,7 @@ import io
 from tests.api.conftest import ACME, assert_error
 
 USERS = ("tenant,username,password,kind,cid_number\n"
-         "acme,5000,password-5000,robot,8657100005000\n"
+         "acme,5000,password-5000,robot,8657100000000\n"
          "globex,5001,password-5001,agent,\n")
 
 

@@ -8,7 +8,7 @@ from xmlcurl.secrets import sip_a1_hash
 from tests.api.conftest import ACME, GLOBEX, assert_error
 
 NEW = {"tenant_id": ACME, "username": "3000", "password": "robot-password", "kind": "robot",
-       "cid_number": "8657100003000", "cid_name": "Robot 3000", "variables": [{"name": "x_campaign", "value": "spring"}]}
+       "cid_number": "8657100000000", "cid_name": "Robot 3000", "variables": [{"name": "x_campaign", "value": "spring"}]}
 
 
 def stored_hash(app, user_id: int) -> str:
@@ -77,7 +77,7 @@ def test_a_taken_username_answers_409(api):
     body = assert_error(api.post("/sip-users", json={**NEW, "username": "1000"}), 409, "conflict", "username")
     assert body["errors"]["constraint"] == "uq_sip_users_tenant_id_username"
     # The same username in another tenant is fine.
-    assert api.post("/sip-users", json={**NEW, "tenant_id": GLOBEX, "username": "3000"}).status_code == 201
+    assert api.post("/sip-users", json={**NEW, "tenant_id": GLOBEX, "username": "3000", "cid_number": "15550100000"}).status_code == 201
 
 
 def test_deleting_a_user_a_did_rings_lists_the_did(api):
@@ -137,3 +137,20 @@ def test_a_dotted_username_made_through_the_api_can_be_dialled(api, fetch):
     got = answer(fetch, media_call("acme", "john.doe"))
     assert (got.extension, got.expression) == ("user", r"^john\.doe$")
     assert bridge_of(got) == "[leg_timeout=30]user/john.doe@acme.example.com"
+
+
+def test_caller_ids_that_would_break_out_of_the_from_header_answer_422_with_the_rule(api):
+    for name in ('x" <sip:boss@evil.test>;', "Boss\\", "<sip:a@b>", "Boss\r\nVia: x", "X-PRE-PROCESS"):
+        for field in ("cid_name", "outbound_cid_name"):
+            body = assert_error(api.patch("/sip-users/2", as_="acme", json={field: name}), 422, "invalid", field)
+            assert "From header" in body["errors"][field][0] or "served" in body["errors"][field][0]
+    for number in ("8657100000000\n", "+8657100000000", "86571 00000000"):
+        assert_error(api.patch("/sip-users/2", as_="acme", json={"cid_number": number}), 422, "invalid", "cid_number")
+    # Names of real people and desks stay accepted.
+    assert api.patch("/sip-users/2", as_="acme", json={"cid_name": "Zoë O'Brien-Smith"}).status_code == 200
+
+
+def test_csv_import_applies_the_same_caller_id_rules(api):
+    text = 'tenant,username,password,cid_name\nacme,5000,password-5000,"x"" <sip:boss@evil.test>;"\n'
+    body = assert_error(api.post("/sip-users/import", data=text, content_type="text/csv"), 422, "invalid")
+    assert "cid_name" in body["errors"]["rejected"][0]["errors"]

@@ -174,10 +174,27 @@ def test_a_leading_variable_block_is_the_only_brace_a_bridge_may_carry():
     assert check_action(Action("bridge", "{sip_h_X-Tenant=acme}sofia/gateway/a/1|sofia/gateway/b/1"))
 
 
+APPROVED = frozenset({"8657188888888", "8657100000000"})
+
+
 def test_caller_id_prefers_the_users_valid_outbound_id_then_the_tenants_default():
-    assert caller_id(UserInfo("1000", "8657188888888", "Sales Desk"), ACME) == CallerId("8657188888888", "Sales Desk")
-    assert caller_id(UserInfo("1000"), ACME) == CallerId("8657100000000", "Acme")
+    assert caller_id(UserInfo("1000", "8657188888888", "Sales Desk"), ACME, APPROVED) == CallerId("8657188888888", "Sales Desk")
+    assert caller_id(UserInfo("1000"), ACME, APPROVED) == CallerId("8657100000000", "Acme")
     hostile = UserInfo("1000", "${api(system id)}", "Acme, Inc|x")
-    assert caller_id(hostile, ACME) == CallerId("8657100000000", "Acme")
+    assert caller_id(hostile, ACME, APPROVED) == CallerId("8657100000000", "Acme")
     bare = TenantInfo(**{**ACME.__dict__, "default_cid_number": "86${x}", "default_cid_name": "{x}"})
-    assert caller_id(None, bare) == CallerId(None, None)
+    assert caller_id(None, bare, APPROVED) == CallerId(None, None)
+
+
+@pytest.mark.parametrize("name", ['x" <sip:boss@evil.test>;', "Sales\\Desk", "a<b>", "Desk\n", "X-PRE-PROCESS",
+                                  "Tab\there", "Semi;colon", "Quote'\"", "=cmd", "-x", " lead"])
+def test_caller_id_names_that_would_break_the_from_header_are_left_out(name):
+    assert caller_id(UserInfo("1000", "8657188888888", name), ACME, APPROVED) == CallerId("8657188888888", "Acme")
+
+
+def test_caller_id_numbers_not_approved_for_the_tenant_fall_back_to_its_default():
+    assert caller_id(UserInfo("1000", "8610000002", "Sales"), ACME, APPROVED) == CallerId("8657100000000", "Sales")
+    assert caller_id(UserInfo("1000", "8610000002"), ACME, frozenset()) == CallerId(None, "Acme")
+    # Without an approved outbound number, the user's own approved caller ID number comes before the default.
+    assert caller_id(UserInfo("1000", "8610000002", None, "8657188888888"), ACME, APPROVED) == CallerId(
+        "8657188888888", "Acme")

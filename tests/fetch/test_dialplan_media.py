@@ -8,7 +8,7 @@ from xmlcurl.fetch.dialplan.extension import FINAL_CAUSES
 from tests.conftest import CONFORMANCE, captured_request, cluster_body, retarget
 from tests.fetch.test_dialplan_builders import assert_rejected, bridge_of, parse_answer
 from xmlcurl.fetch.xmldoc import NOT_FOUND
-from xmlcurl.models import Did, Node, SipUser, Tenant, TenantNode
+from xmlcurl.models import ApprovedCallerId, Did, Node, SipUser, Tenant, TenantNode
 
 PINNED = {"media-1": {"acme", "initech"}, "media-2": {"globex", "initech"}}
 HOSTILE_NUMBERS = [
@@ -125,6 +125,7 @@ def test_an_unknown_or_malformed_calling_user_is_refused(fetch, user):
 def test_the_users_outbound_caller_id_wins_over_the_tenant_default(fetch, session):
     session.execute(update(SipUser).where(SipUser.tenant_id == 1, SipUser.username == "1000")
                     .values(outbound_cid_number="8657112345678", outbound_cid_name="Robot Line"))
+    session.execute(insert(ApprovedCallerId).values(tenant_id=1, number="8657112345678"))
     session.commit()
     got = answer(fetch, media_call("acme", "8613800138000"))
     assert ("set", "effective_caller_id_number=8657112345678") in got.actions
@@ -139,6 +140,32 @@ def test_a_stored_caller_id_carrying_expansions_is_never_sent(fetch, session):
     got = answer(fetch, media_call("acme", "8613800138000"))
     assert ("set", "effective_caller_id_number=8657100000000") in got.actions
     assert not any(data.startswith("effective_caller_id_name") for _, data in got.actions)
+
+
+def test_a_stored_number_not_approved_for_the_tenant_falls_back_to_its_default(fetch, session, caplog):
+    # Another tenant's DID, stored with plain SQL: acme may not present it.
+    session.execute(update(SipUser).where(SipUser.tenant_id == 1, SipUser.username == "1000")
+                    .values(outbound_cid_number="8610000002", outbound_cid_name='x" <sip:boss@evil.test>;'))
+    session.commit()
+    got = answer(fetch, media_call("acme", "8613800138000"))
+    assert ("set", "effective_caller_id_number=8657100000000") in got.actions
+    assert ("set", "effective_caller_id_name=Acme") in got.actions
+    assert "outbound_cid_number 8610000002 is not approved" in caplog.text
+    assert "outbound_cid_name is not a valid caller ID name" in caplog.text
+
+
+def test_withdrawing_an_approval_takes_effect_at_the_next_answer(fetch, session):
+    session.execute(delete(ApprovedCallerId).where(ApprovedCallerId.number == "8657100000000"))
+    session.commit()
+    # No number acme may present: the call is refused rather than sent out with the username as caller ID.
+    got = answer(fetch, media_call("acme", "8613800138000"))
+    assert_rejected(got, "tenant-acme", 403)
+    assert got.actions[-1][1] == "403 No Approved Caller ID"
+    session.execute(update(SipUser).where(SipUser.tenant_id == 1, SipUser.username == "1000")
+                    .values(cid_number="8610000001"))
+    session.commit()
+    # The tenant's own DID is always presentable; the user's own caller ID number serves when it has no outbound one.
+    assert ("set", "effective_caller_id_number=8610000001") in answer(fetch, media_call("acme", "8613800138000")).actions
 
 
 def test_every_enabled_router_is_a_failover_leg_in_name_order(fetch, session):

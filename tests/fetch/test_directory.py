@@ -3,13 +3,13 @@ from __future__ import annotations
 
 import pytest
 from lxml import etree
-from sqlalchemy import select, update
+from sqlalchemy import insert, select, update
 
 from tests.conftest import captured_request, cluster_body, make_body, retarget
 from xmlcurl import db
 from xmlcurl.fetch.directory import DirectoryDomain, DirectoryUser, build_directory
 from xmlcurl.fetch.xmldoc import NOT_FOUND
-from xmlcurl.models import SipUser, Tenant
+from xmlcurl.models import ApprovedCallerId, SipUser, SipUserVariable, Tenant
 from xmlcurl.secrets import sip_a1_hash
 
 PINNED = {"media-1": {"acme", "initech"}, "media-2": {"globex", "initech"}, "router-1": set()}
@@ -113,11 +113,59 @@ def test_user_own_outbound_caller_id_beats_the_tenant_default(app, fetch):
         sess = db.session()
         sess.execute(update(SipUser).where(SipUser.username == "1000", SipUser.tenant_id == 1)
                      .values(outbound_cid_number="8657199999999", outbound_cid_name="Acme Sales"))
+        sess.execute(insert(ApprovedCallerId).values(tenant_id=1, number="8657199999999"))
         sess.commit()
     variables = {v.get("name"): v.get("value")
                  for v in _user(fetch(cluster_body("media-1_directory_sip_auth_acme-1000"))).find("variables")}
     assert variables["outbound_caller_id_number"] == "8657199999999"
     assert variables["outbound_caller_id_name"] == "Acme Sales"
+
+
+HOSTILE_NAMES = ['x" <sip:boss@evil.test>;', "Boss\\", "<sip:a@b>", "Name\r\nVia: evil", "${hostname}",
+                 "X-PRE-PROCESS", "a,b|c", "\"quoted\""]
+
+
+@pytest.mark.parametrize("name", HOSTILE_NAMES)
+def test_a_stored_caller_id_that_would_break_the_from_header_is_left_out_and_the_user_still_served(app, fetch, name,
+                                                                                                   caplog):
+    with app.app_context():
+        sess = db.session()
+        sess.execute(update(SipUser).where(SipUser.username == "1000", SipUser.tenant_id == 1).values(
+            cid_name=name, outbound_cid_name=name, cid_number="8657100000000\n", outbound_cid_number="1 OR 1"))
+        sess.commit()
+    variables = {v.get("name"): v.get("value")
+                 for v in _user(fetch(cluster_body("media-1_directory_sip_auth_acme-1000"))).find("variables")}
+    assert variables["effective_caller_id_name"] == variables["effective_caller_id_number"] == "1000"
+    assert variables["outbound_caller_id_name"] == "Acme"
+    assert variables["outbound_caller_id_number"] == "8657100000000"
+    assert "stored cid_name is not a valid caller ID name" in caplog.text
+    assert "stored cid_number is not a valid caller ID number" in caplog.text
+
+
+def test_stored_numbers_not_approved_for_the_tenant_are_left_out_of_the_directory(app, fetch, caplog):
+    with app.app_context():
+        sess = db.session()
+        # globex's DID, and a number nobody approved.
+        sess.execute(update(SipUser).where(SipUser.username == "1000", SipUser.tenant_id == 1)
+                     .values(cid_number="8610000002", outbound_cid_number="8657199999999"))
+        sess.commit()
+    variables = {v.get("name"): v.get("value")
+                 for v in _user(fetch(cluster_body("media-1_directory_sip_auth_acme-1000"))).find("variables")}
+    assert variables["effective_caller_id_number"] == "1000"
+    assert variables["outbound_caller_id_number"] == "8657100000000"
+    assert "stored cid_number 8610000002 is not approved" in caplog.text
+
+
+def test_a_variable_value_that_cannot_be_served_is_left_out_and_the_user_still_served(app, fetch):
+    with app.app_context():
+        sess = db.session()
+        user_id = sess.scalar(select(SipUser.id).where(SipUser.username == "1000", SipUser.tenant_id == 1))
+        sess.execute(insert(SipUserVariable).values(user_id=user_id, name="x_bad", value="X-PRE-PROCESS"))
+        sess.execute(insert(SipUserVariable).values(user_id=user_id, name="x_good", value="fine"))
+        sess.commit()
+    variables = {v.get("name"): v.get("value")
+                 for v in _user(fetch(cluster_body("media-1_directory_sip_auth_acme-1000"))).find("variables")}
+    assert variables["x_good"] == "fine" and "x_bad" not in variables
 
 
 def test_robot_users_are_marked_as_robots(fetch):

@@ -147,3 +147,30 @@ def deep_json(depth: int = 50_000) -> list[bytes]:
     return [b"[" * depth + b"]" * depth,
             b'{"a":' * depth + b"1" + b"}" * depth,
             b'{"name":' + b"[" * depth + b"]" * depth + b"}"]
+
+
+#: Caller ID and variable text an admin (or a stolen admin token) might store: what the API accepts must be
+#: servable unchanged, what it refuses is refused with a 422. Each: (id, text).
+CALLER_TEXT = [(f"injection-{inj_id}", payload) for inj_id, payload, _ in INJECTIONS] + [
+    ("from-display-breakout", 'x" <sip:boss@evil.test>;'),
+    ("from-quoted", '"Boss"'),
+    ("backslash", "Boss\\"),
+    ("angle", "<sip:boss@evil.test>"),
+    ("semicolon-param", "Boss;tag=1"),
+    ("crlf-header", "Boss\r\nVia: SIP/2.0/UDP evil.test"),
+    ("trailing-newline", "Boss\n"),
+    ("tab", "Boss\tDesk"),
+    ("preprocess-lower", "x-pre-process"),
+    ("preprocess-mixed", "Team X-Pre-Process"),
+    ("xml-noncharacter", "Boss\ufffe"),
+    ("del", "Boss\x7f"),
+    ("formula", "=HYPERLINK(\"http://evil.test\")"),
+    ("leading-space", " Boss"),
+    ("unicode-name", "Zoë Ångström"),
+    ("cjk-name", "客服中心"),
+    ("apostrophe-name", "O'Brien-Smith Jr."),
+    ("underscore-name", "desk_2"),
+    ("at-name", "sales@acme"),
+    ("plus-name", "Team+1"),
+    ("long-name", "N" * 65),
+]

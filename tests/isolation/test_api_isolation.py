@@ -26,6 +26,7 @@ FOREIGN = {
     "/admin-users": "SELECT id FROM admin_users WHERE id <> :me",
     "/tokens": "SELECT id FROM api_tokens WHERE admin_user_id <> :me",
     "/pinning": "SELECT tenant_id, node_id FROM tenant_nodes WHERE tenant_id <> 1",
+    "/caller-ids": "SELECT id FROM approved_caller_ids WHERE tenant_id <> 1",
 }
 #: A create aimed at another tenant (or at shared data), per collection.
 CREATE = {
@@ -38,6 +39,7 @@ CREATE = {
     "/admin-users": {"username": "globex-2", "password": "password-123456", "role": "tenant_admin", "tenant_id": GLOBEX},
     "/tokens": {"name": "stolen", "admin_user_id": None},  # filled with the globex admin's id
     "/pinning": {"tenant_id": GLOBEX, "node_id": 2, "weight": 10},
+    "/caller-ids": {"tenant_id": GLOBEX, "number": "8657100000000"},
 }
 IMPORT = {
     "/sip-users/import": "tenant,username,password\nglobex,3998,password-3998\n",
@@ -46,7 +48,8 @@ IMPORT = {
 }
 PATCH = {"/tenants": {"name": "Taken"}, "/nodes": {"enabled": False}, "/sip-users": {"enabled": False},
          "/gateways": {"enabled": False}, "/routes": {"enabled": False}, "/dids": {"enabled": False},
-         "/admin-users": {"enabled": False}, "/pinning": {"weight": 1}, "/tokens": {}}
+         "/admin-users": {"enabled": False}, "/pinning": {"weight": 1}, "/tokens": {},
+         "/caller-ids": {"number": "8657100000000"}}
 OTHER_TENANTS = ("globex", "initech")
 #: Columns a read may touch (token use times, login times): not "changes" to another tenant's rows.
 VOLATILE = {"last_used_at", "last_login_at"}

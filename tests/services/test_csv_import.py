@@ -14,7 +14,7 @@ ROWS = 10_000
 
 def users_csv(count: int, tenant: str = "acme") -> str:
     lines = ["tenant,username,password,kind,cid_name,cid_number"]
-    lines += [f"{tenant},r{n:05d},pw-robot-{n:05d},robot,Robot {n},86571{n:08d}" for n in range(count)]
+    lines += [f"{tenant},r{n:05d},pw-robot-{n:05d},robot,Robot {n},8657100000000" for n in range(count)]
     return "\n".join(lines) + "\n"
 
 

@@ -8,8 +8,8 @@ from flask import Response, current_app, g, jsonify, request, stream_with_contex
 from marshmallow import Schema
 
 from .. import db, limits, schemas
-from ..services import (ListParams, admin_users, api_tokens, audit, csv_io, dids, gateways, nodes, pinning, routes,
-                        sip_users, tenants)
+from ..services import (ListParams, admin_users, api_tokens, audit, caller_ids, csv_io, dids, gateways, nodes, pinning,
+                        routes, sip_users, tenants)
 from ..services.errors import Invalid
 from . import bp
 
@@ -109,6 +109,8 @@ RESOURCES = (
     Resource("/routes", "routes", "route", routes, schemas.RouteSchema(), ("tenant_id", "gateway_id", "prefix", "enabled")),
     Resource("/dids", "dids", "DID", dids, schemas.DidSchema(),
              ("number", "exact_number", "tenant_id", "user_id", "enabled")),
+    Resource("/caller-ids", "caller_ids", "approved caller ID", caller_ids, schemas.ApprovedCallerIdSchema(),
+             ("tenant_id", "number")),
     Resource("/admin-users", "admin_users", "admin user", admin_users, schemas.AdminUserSchema(),
              ("q", "role", "tenant_id", "enabled")),
 )
@@ -145,6 +147,18 @@ def _register(res: Resource) -> None:
 
 for _res in RESOURCES:
     _register(_res)
+
+
+# --- DID ranges ----------------------------------------------------------------------------------
+
+DID_RANGE = schemas.DidRangeSchema()
+
+
+@route(Operation("/dids/assign", "POST", "Assign a range of numbers (first to last) to a tenant's DIDs, ringing "
+                 "nobody yet (superadmin): all of them, or none when one is taken", "dids", request=DID_RANGE,
+                 response=DID_RANGE, status=201, extra_responses=(404, 409, 422)))
+def assign_did_range():
+    return jsonify(DID_RANGE.dump(call(True, dids.assign_range, body()))), 201
 
 
 # --- pinning (keyed by tenant and node) ----------------------------------------------------------

@@ -2,14 +2,18 @@
 from __future__ import annotations
 
 import logging
+import re
 from dataclasses import dataclass, field, replace
+from typing import Collection
 
 from lxml import etree
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from .. import callerid
 from ..logging_setup import loggable
 from ..models import SipUser, SipUserVariable, Tenant, TenantNode
+from .callerids import approved_numbers
 from .context import FetchContext
 from .registry import handles
 from .request import FetchRequest
@@ -95,8 +99,10 @@ def find_pinned_tenant(session: Session, node_id: int, sip_domain: str) -> Tenan
     return session.scalars(stmt).first()
 
 
-def find_user(session: Session, tenant_id: int, username: str) -> DirectoryUser | None:
-    """An enabled user of the tenant, with its extra variables."""
+def find_user(session: Session, tenant_id: int, username: str,
+              approved: Collection[str]) -> DirectoryUser | None:
+    """An enabled user of the tenant, with its extra variables; stored caller IDs that are not valid, or
+    numbers not in `approved` (the tenant's presentable numbers), and unservable variables are left out (logged)."""
     user = session.scalars(
         select(SipUser).where(
             SipUser.tenant_id == tenant_id, SipUser.username == username, SipUser.enabled.is_(True)
@@ -113,15 +119,39 @@ def find_user(session: Session, tenant_id: int, username: str) -> DirectoryUser 
     if skipped:
         log.warning("user %s of tenant %s: variables not allowed, skipped: %s", loggable(user.username), tenant_id,
                     ", ".join(loggable(name) for name in skipped))
+    unservable = sorted(name for name, value in variables if is_allowed_variable(name) and not _servable(value))
+    if unservable:
+        log.warning("user %s of tenant %s: variable values that cannot be served, skipped: %s",
+                    loggable(user.username), tenant_id, ", ".join(loggable(name) for name in unservable))
+    owner = f"user {loggable(user.username)} of tenant {tenant_id}"
     return DirectoryUser(
         username=user.username,
         a1_hash=user.a1_hash,
         kind=user.kind,
-        cid_name=user.cid_name,
-        cid_number=user.cid_number,
-        outbound_cid_name=user.outbound_cid_name,
-        outbound_cid_number=user.outbound_cid_number,
-        variables=tuple((name, value) for name, value in variables if is_allowed_variable(name)),
+        cid_name=callerid.usable_name(user.cid_name, owner, "cid_name"),
+        cid_number=callerid.usable_number(user.cid_number, approved, owner, "cid_number"),
+        outbound_cid_name=callerid.usable_name(user.outbound_cid_name, owner, "outbound_cid_name"),
+        outbound_cid_number=callerid.usable_number(user.outbound_cid_number, approved, owner, "outbound_cid_number"),
+        variables=tuple((name, value) for name, value in variables
+                        if is_allowed_variable(name) and _servable(value)),
+    )
+
+
+_UNSERVABLE_VALUE = re.compile(r"[${}\x00-\x1f\x7f\ufffe\uffff]")
+
+
+def _servable(value: str) -> bool:
+    """A variable value FreeSWITCH takes as plain text (what the schema's plain_text accepts)."""
+    return _UNSERVABLE_VALUE.search(value) is None and "x-pre-process" not in value.lower()
+
+
+def presentable_domain(domain: DirectoryDomain, approved: Collection[str]) -> DirectoryDomain:
+    """The domain with its default caller ID only where valid and approved (else left out, logged)."""
+    owner = f"tenant {domain.tenant_code}"
+    return replace(
+        domain,
+        default_cid_name=callerid.usable_name(domain.default_cid_name, owner, "default_cid_name"),
+        default_cid_number=callerid.usable_number(domain.default_cid_number, approved, owner, "default_cid_number"),
     )
 
 
@@ -251,10 +281,11 @@ def directory(ctx: FetchContext) -> bytes | None:
     cacheable_ms = ctx.settings["DIRECTORY_CACHEABLE_MS"]
 
     def user_document() -> etree._Element | None:
-        user = find_user(ctx.session, tenant_id, username)
+        approved = ctx.cached(("approved-caller-ids", tenant_id), lambda: approved_numbers(ctx.session, tenant_id))
+        user = find_user(ctx.session, tenant_id, username, approved)
         if user is None:
             ctx.outcome = "user unknown or disabled"
             return None
-        return build_directory(replace(domain, users=(user,)), cacheable_ms)
+        return build_directory(replace(presentable_domain(domain, approved), users=(user,)), cacheable_ms)
 
     return ctx.cached_document(("user", tenant_id, username, cacheable_ms), user_document)

@@ -1,6 +1,7 @@
 """Typed SQLAlchemy models mirroring schema.sql."""
 from .admin import ADMIN_ROLES, AdminUser, ApiToken, AuditEntry, LoginFailure
 from .base import Base
+from .caller_id import ApprovedCallerId
 from .did import Did
 from .gateway import MEDIA_MODES, TRANSPORTS, Gateway
 from .node import ROLES, Node
@@ -11,7 +12,8 @@ from .tenant import Tenant, TenantNode
 from .version import VERSIONED_TABLES, ConfigVersion
 
 __all__ = [
-    "ADMIN_ROLES", "AdminUser", "ApiToken", "AuditEntry", "Base", "ConfigVersion", "Did", "Gateway",
-    "KINDS", "LoginFailure", "MEDIA_MODES", "Node", "ProxyTableVersion", "ROLES", "Route", "SipUser", "SipUserVariable", "TRANSPORTS",
+    "ADMIN_ROLES", "AdminUser", "ApiToken", "ApprovedCallerId", "AuditEntry", "Base", "ConfigVersion", "Did", "Gateway",
+    "KINDS", "LoginFailure", "MEDIA_MODES", "Node", "ProxyTableVersion", "ROLES", "Route", "SipUser", "SipUserVariable",
+    "TRANSPORTS",
     "Tenant", "TenantNode", "VERSIONED_TABLES",
 ]

@@ -12,6 +12,7 @@ from .base import Base
 # Tables whose changes alter what the nodes are served; each carries version-bumping triggers.
 VERSIONED_TABLES = (
     "tenants", "nodes", "tenant_nodes", "sip_users", "sip_user_variables", "gateways", "routes", "dids",
+    "approved_caller_ids",
 )
 
 

@@ -7,7 +7,8 @@ secrets) load-only. The services call `load` themselves, so callers pass raw inp
 from .admin_user import AdminUserSchema, PasswordChangeSchema
 from .api_token import ApiTokenSchema, NewApiTokenSchema
 from .audit import AuditEntrySchema
-from .did import DidSchema
+from .caller_id import ApprovedCallerIdSchema
+from .did import DidRangeSchema, DidSchema
 from .gateway import GatewaySchema
 from .node import NodeSchema
 from .pinning import PinningSchema
@@ -16,7 +17,8 @@ from .sip_user import SipUserSchema, VariableSchema
 from .tenant import TenantSchema
 
 __all__ = [
-    "AdminUserSchema", "ApiTokenSchema", "AuditEntrySchema", "DidSchema", "GatewaySchema", "NewApiTokenSchema",
+    "AdminUserSchema", "ApiTokenSchema", "ApprovedCallerIdSchema", "AuditEntrySchema", "DidRangeSchema", "DidSchema",
+    "GatewaySchema", "NewApiTokenSchema",
     "NodeSchema", "PasswordChangeSchema", "PinningSchema", "RouteSchema", "SipUserSchema", "TenantSchema",
     "VariableSchema",
 ]

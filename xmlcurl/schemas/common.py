@@ -5,14 +5,24 @@ import ipaddress
 import re
 from typing import Any
 
-from marshmallow import Schema, ValidationError, fields, pre_load, validate
+from marshmallow import Schema, ValidationError, fields, pre_load, validate, validates_schema
 
+from .. import callerid
+from ..fetch.xmldoc import UnsafeValue, safe
 from ..limits import MAX_INT, MIN_INT
 
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 _EXPANSION = re.compile(r"[${}]")
-_CALLER_NAME_BAD = re.compile(r"[${}|,\x00-\x1f\x7f]")
-_DNS_LABEL = re.compile(r"^(?!-)[A-Za-z0-9-]{1,63}(?<!-)$")
+_DNS_LABEL = re.compile(r"(?!-)[A-Za-z0-9-]{1,63}(?<!-)")
+
+
+class Fullmatch(validate.Regexp):
+    """A Regexp validator matching the whole value: `re.match` with `$` would accept a trailing newline."""
+
+    def __call__(self, value: str) -> str:
+        if self.regex.fullmatch(value) is None:
+            raise ValidationError(self._format_error(value))
+        return value
 
 
 def plain_text(value: str) -> None:
@@ -21,6 +31,16 @@ def plain_text(value: str) -> None:
         raise ValidationError("must not contain control characters")
     if _EXPANSION.search(value):
         raise ValidationError("must not contain '$', '{' or '}'")
+    servable(value)
+
+
+def servable(value: str) -> None:
+    """Text the answer builders will serve: refused here what xmldoc.safe would refuse there
+    (X-PRE-PROCESS, $${, characters XML cannot carry), so a stored row never vanishes from an answer."""
+    try:
+        safe(value)
+    except UnsafeValue as exc:
+        raise ValidationError(f"cannot be served to FreeSWITCH: {exc}") from None
 
 
 def no_control(value: str) -> None:
@@ -29,18 +49,21 @@ def no_control(value: str) -> None:
 
 
 def caller_name(value: str) -> None:
-    """A caller ID name: printable, without $ { } (expansion) nor | , (bridge separators), and not
-    starting like a spreadsheet formula (the CSV export is opened in spreadsheets)."""
-    if _CALLER_NAME_BAD.search(value):
-        raise ValidationError("must be printable text without '$', '{', '}', '|' or ','")
-    if value[:1] in ("=", "+", "-", "@"):
-        raise ValidationError("must not start with '=', '+', '-' or '@'")
+    """A caller ID name as xmlcurl.callerid defines it (what sofia may put in a From header)."""
+    if not callerid.is_name(value):
+        raise ValidationError(callerid.NAME_RULE)
+
+
+def caller_number(value: str) -> None:
+    """A caller ID number as xmlcurl.callerid defines it."""
+    if not callerid.is_number(value):
+        raise ValidationError(callerid.NUMBER_RULE)
 
 
 def dns_name(value: str) -> None:
     """A DNS host name: dot-separated labels of letters, digits and inner hyphens, 253 characters at most."""
     name = value[:-1] if value.endswith(".") else value
-    if not name or len(name) > 253 or not all(_DNS_LABEL.match(label) for label in name.split(".")):
+    if not name or len(name) > 253 or not all(_DNS_LABEL.fullmatch(label) for label in name.split(".")):
         raise ValidationError("must be a valid DNS name (e.g. sip.example.com)")
     if name.split(".")[-1].isdigit():
         raise ValidationError("must be a DNS name, not an address")
@@ -83,10 +106,10 @@ def host_port(value: str) -> None:
 
 
 def digits(low: int, high: int):
-    pattern = re.compile(rf"^[0-9]{{{low},{high}}}$")
+    pattern = re.compile(rf"[0-9]{{{low},{high}}}")
 
     def check(value: str) -> None:
-        if not pattern.match(value):
+        if not pattern.fullmatch(value):
             raise ValidationError(f"must be {low} to {high} digits" if low else f"must be at most {high} digits")
     return check
 
@@ -97,7 +120,7 @@ class IpAddress(fields.String):
     def _deserialize(self, value: Any, attr: Any, data: Any, **kwargs: Any) -> str:
         text = super()._deserialize(value, attr, data, **kwargs)
         try:
-            return ipaddress.ip_address(text.strip()).compressed
+            return ipaddress.ip_address(text).compressed
         except ValueError:
             raise ValidationError("must be an IPv4 or IPv6 address") from None
 
@@ -115,11 +138,14 @@ class CidrList(fields.Field):
 
     def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> str:
         if isinstance(value, str):
-            items = value.replace(",", " ").split()
+            items = value.replace(",", " ").split(" ")
         elif isinstance(value, list) and all(isinstance(item, str) for item in value):
-            items = [item.strip() for item in value if item.strip()]
+            items = list(value)
         else:
             raise ValidationError("must be a list of addresses or CIDRs")
+        if any(_CONTROL.search(item) for item in items):
+            raise ValidationError("must be addresses or CIDRs separated by spaces or commas (no control characters)")
+        items = [item for item in items if item]
         normalised = []
         for item in items:
             try:
@@ -158,3 +184,16 @@ class BaseSchema(Schema):
                 out[name] = None
         return out
 
+
+    @validates_schema
+    def _servable(self, data: dict[str, Any], **kwargs: Any) -> None:
+        # Every text field, new ones included: what the API accepts, the answer builders must serve.
+        errors: dict[str, list[str]] = {}
+        for name, value in data.items():
+            if isinstance(value, str):
+                try:
+                    servable(value)
+                except ValidationError as exc:
+                    errors[name] = list(exc.messages) if isinstance(exc.messages, list) else [str(exc.messages)]
+        if errors:
+            raise ValidationError(errors)

@@ -7,14 +7,14 @@ from typing import Any, Mapping
 from marshmallow import fields, validate
 
 from ..models import MEDIA_MODES, TRANSPORTS
-from .common import BaseSchema, CidrList, digits, host, host_port, plain_text
+from .common import BaseSchema, CidrList, Fullmatch, digits, host, host_port, plain_text
 
-NAME = re.compile(r"^[\w.-]+$", re.ASCII)
+NAME = re.compile(r"[\w.-]+", re.ASCII)
 
 
 class GatewaySchema(BaseSchema):
     id = fields.Integer(dump_only=True)
-    name = fields.String(required=True, validate=[validate.Length(min=1, max=64), validate.Regexp(NAME, error="must be letters, digits, '_', '.' or '-'")])
+    name = fields.String(required=True, validate=[validate.Length(min=1, max=64), Fullmatch(NAME, error="must be letters, digits, '_', '.' or '-'")])
     proxy = fields.String(required=True, validate=[validate.Length(max=255), host_port])
     realm = fields.String(allow_none=True, validate=[validate.Length(max=255), host])
     username = fields.String(allow_none=True, validate=[validate.Length(max=64), plain_text])

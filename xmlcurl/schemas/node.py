@@ -6,9 +6,9 @@ import re
 from marshmallow import ValidationError, fields, validate
 
 from ..models import ROLES
-from .common import BaseSchema, CidrList, IpAddress, no_control
+from .common import BaseSchema, CidrList, Fullmatch, IpAddress, no_control
 
-NAME = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$"
+NAME = r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}"
 PORT = validate.Range(min=1, max=65535)
 # What FreeSWITCH's database layer takes (switch_core_sqldb.c): `<interface>://<connection string>`
 # (mariadb://, pgsql://, odbc://, ...) or an ODBC `dsn:user:password`.
@@ -27,12 +27,12 @@ def session_dsn(value: str) -> None:
 
 class NodeSchema(BaseSchema):
     id = fields.Integer(dump_only=True)
-    name = fields.String(required=True, validate=validate.Regexp(NAME, error="must be letters, digits, '_', '.' or '-' (64 at most)"))
+    name = fields.String(required=True, validate=Fullmatch(NAME, error="must be letters, digits, '_', '.' or '-' (64 at most)"))
     role = fields.String(required=True, validate=validate.OneOf(ROLES))
     sip_address = IpAddress(required=True)
     sip_port = fields.Integer(validate=PORT)
     cluster_port = fields.Integer(validate=PORT)
-    http_username = fields.String(allow_none=True, validate=validate.Regexp(NAME, error="must be letters, digits, '_', '.' or '-' (64 at most)"))
+    http_username = fields.String(allow_none=True, validate=Fullmatch(NAME, error="must be letters, digits, '_', '.' or '-' (64 at most)"))
     # Given in plaintext on create and to rotate it; stored as an argon2 hash and never shown again.
     http_secret = fields.String(required=True, load_only=True, validate=[validate.Length(min=16, max=256), no_control])
     allowed_sources = CidrList()

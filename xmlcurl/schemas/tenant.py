@@ -5,22 +5,22 @@ from typing import Any
 
 from marshmallow import fields, post_load, validate
 
-from .common import BaseSchema, caller_name, digits, dns_name, plain_text
+from .common import BaseSchema, Fullmatch, caller_name, caller_number, digits, dns_name, plain_text
 
-CODE = r"^[a-z0-9][a-z0-9-]{1,31}$"
-CONTEXT = r"^[A-Za-z0-9_.-]+$"
+CODE = r"[a-z0-9][a-z0-9-]{1,31}"
+CONTEXT = r"[A-Za-z0-9_.-]+"
 
 
 class TenantSchema(BaseSchema):
     id = fields.Integer(dump_only=True)
-    code = fields.String(required=True, validate=validate.Regexp(CODE, error="must be 2-32 lowercase letters, digits or '-', starting with a letter or digit"))
+    code = fields.String(required=True, validate=Fullmatch(CODE, error="must be 2-32 lowercase letters, digits or '-', starting with a letter or digit"))
     name = fields.String(required=True, validate=[validate.Length(min=1, max=128), plain_text])
     sip_domain = fields.String(required=True, validate=dns_name)
-    context = fields.String(allow_none=True, validate=[validate.Length(max=64), validate.Regexp(CONTEXT, error="must be letters, digits, '_', '.' or '-'")])
+    context = fields.String(allow_none=True, validate=[validate.Length(max=64), Fullmatch(CONTEXT, error="must be letters, digits, '_', '.' or '-'")])
     max_calls = fields.Integer(validate=validate.Range(min=1, max=10_000_000))
     max_cps = fields.Integer(validate=validate.Range(min=1, max=1_000_000))
-    default_cid_number = fields.String(allow_none=True, validate=digits(1, 32))
-    default_cid_name = fields.String(allow_none=True, validate=[validate.Length(max=64), caller_name])
+    default_cid_number = fields.String(allow_none=True, validate=caller_number)
+    default_cid_name = fields.String(allow_none=True, validate=caller_name)
     country_code = fields.String(validate=digits(0, 4))
     national_prefix = fields.String(validate=digits(0, 4))
     international_prefix = fields.String(validate=digits(0, 8))

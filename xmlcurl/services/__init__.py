@@ -1,7 +1,7 @@
 """Services: the only code that changes configuration rows. Shared by the JSON API, the admin pages and the CLI.
 
 How to call them (one module per resource: tenants, nodes, pinning, sip_users, gateways, routes,
-dids, admin_users, api_tokens; plus audit and csv_io)::
+dids, caller_ids, admin_users, api_tokens; plus audit and csv_io)::
 
     from xmlcurl import db
     from xmlcurl.services import Actor, ListParams, ServiceError, sip_users
@@ -28,7 +28,7 @@ Services flush, never commit; each write adds its audit row to the same transact
 the actor's reach raise NotFound: a tenant admin reaches only its own tenant's SIP users and DIDs
 (and its own API tokens). Output is shaped with the schemas in xmlcurl.schemas (`Schema().dump(row)`).
 """
-from . import (admin_users, api_tokens, audit, dids, gateways, nodes, pinning, routes, sip_users,  # noqa: F401
+from . import (admin_users, api_tokens, audit, caller_ids, dids, gateways, nodes, pinning, routes, sip_users,  # noqa: F401
                tenants)
 from .actor import Actor
 from .common import ListParams, Page
@@ -36,5 +36,5 @@ from .errors import Conflict, Forbidden, InUse, Invalid, NotFound, ServiceError
 
 __all__ = [
     "Actor", "Conflict", "Forbidden", "InUse", "Invalid", "ListParams", "NotFound", "Page", "ServiceError",
-    "admin_users", "api_tokens", "audit", "dids", "gateways", "nodes", "pinning", "routes", "sip_users", "tenants",
+    "admin_users", "api_tokens", "audit", "caller_ids", "dids", "gateways", "nodes", "pinning", "routes", "sip_users", "tenants",
 ]

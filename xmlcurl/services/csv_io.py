@@ -16,11 +16,12 @@ from sqlalchemy import insert, select, update
 from sqlalchemy.orm import Session
 
 from .. import secrets
+from ..fetch.callerids import approved_numbers
 from ..models import AuditEntry, Did, Gateway, Route, SipUser, Tenant
 from ..schemas import DidSchema, RouteSchema, SipUserSchema
-from . import audit
+from . import audit, caller_ids, dids, sip_users
 from .actor import Actor, require_superadmin
-from .common import jsonable
+from .common import jsonable, snapshot
 from .errors import Invalid
 
 MAX_ROWS = 100_000
@@ -32,7 +33,7 @@ USER_COLUMNS = ("tenant", "username", "password", "kind", "cid_name", "cid_numbe
 DID_COLUMNS = ("number", "tenant", "username", "enabled")
 ROUTE_COLUMNS = ("tenant", "prefix", "gateway", "priority", "weight", "enabled")
 COLUMNS = {"sip_users": USER_COLUMNS, "dids": DID_COLUMNS, "routes": ROUTE_COLUMNS}
-REQUIRED = {"sip_users": ("username", "password"), "dids": ("number", "username"), "routes": ("gateway",)}
+REQUIRED = {"sip_users": ("username", "password"), "dids": ("number",), "routes": ("gateway",)}
 
 
 @dataclass
@@ -149,6 +150,7 @@ def import_sip_users(session: Session, actor: Actor, text: str, update_existing:
     seen: dict[tuple[int, str], int] = {}
     new: list[dict[str, Any]] = []
     changes: list[dict[str, Any]] = []
+    approved: dict[int, frozenset[str]] = {}
     for line, cells in rows:
         if "__extra__" in cells:
             report.reject(line, {"row": ["more cells than columns"]})
@@ -164,6 +166,10 @@ def import_sip_users(session: Session, actor: Actor, text: str, update_existing:
             errors.update(_messages(exc))
             data = None
         if data is not None and tenant is not None:
+            if tenant.id not in approved:
+                approved[tenant.id] = approved_numbers(session, tenant.id)
+            errors.update(caller_ids.presentable_errors(
+                approved[tenant.id], {name: data.get(name) for name in sip_users.CALLER_NUMBERS}))
             key = (tenant.id, data["username"])
             if key in existing and not update_existing:
                 errors["username"] = ["the tenant already has a user with this username"]
@@ -251,52 +257,78 @@ def _named_users(rows, tenants, own) -> list[tuple[int, str]]:
 # --- DIDs ----------------------------------------------------------------------------------------
 
 def import_dids(session: Session, actor: Actor, text: str) -> ImportReport:
-    """Create DIDs from CSV (number, tenant, username of the user it rings, enabled)."""
+    """DIDs from CSV (number, tenant, username of the user it rings, enabled).
+
+    A superadmin assigns numbers to tenants: each row creates a DID (ringing its username, or nobody
+    when empty), and a number cell 'first-last' with no username assigns a whole range. A tenant
+    admin sets the user (empty: nobody) and enabled of DIDs already in its tenant's stock; a number
+    outside it is refused the same way whether or not another tenant holds it.
+    """
+    if not actor.is_superadmin:
+        return _update_own_dids(session, actor, text)
     rows = _rows(text, "dids", actor)
     report = ImportReport("dids", rows=len(rows))
     schema = DidSchema()
-    own = _own_tenant(session, actor)
     tenants = _tenants_by_code(session, actor, (cells.get("tenant", "") for _, cells in rows))
-    users = _user_ids(session, _named_users(rows, tenants, own))
-    numbers = sorted({cells.get("number", "") for _, cells in rows} - {""})
-    taken: set[str] = set()
-    for start in range(0, len(numbers), CHUNK):
-        taken.update(session.scalars(select(Did.number).where(Did.number.in_(numbers[start:start + CHUNK]))))
+    users = _user_ids(session, _named_users(rows, tenants, None))
+    expanded: list[tuple[int, dict[str, str], list[str]]] = []
+    for line, cells in rows:
+        number = cells.get("number", "")
+        if "-" in number and "__extra__" not in cells:
+            first, _, last = number.partition("-")
+            try:
+                numbers = dids.range_numbers(first.strip(), last.strip())
+            except Invalid as exc:
+                report.reject(line, {"number": [exc.message]})
+                continue
+            if cells.get("username"):
+                report.reject(line, {"username": ["a range is assigned ringing nobody: leave username empty"]})
+                continue
+            expanded.append((line, cells, numbers))
+        else:
+            expanded.append((line, cells, [number]))
+    wanted = sorted({n for _, _, numbers in expanded for n in numbers} - {""})
+    taken = set(dids.taken_numbers(session, wanted))
     seen: dict[str, int] = {}
     new: list[dict[str, Any]] = []
-    for line, cells in rows:
+    for line, cells, numbers in expanded:
         if "__extra__" in cells:
             report.reject(line, {"row": ["more cells than columns"]})
             continue
         errors: dict[str, Any] = {}
         code = cells.get("tenant", "")
-        tenant = tenants.get(code) if code else own
+        tenant = tenants.get(code) if code else None
         if tenant is None:
             errors["tenant"] = ["no such tenant" if code else "Missing data for required field."]
-        user_id = users.get((tenant.id, cells.get("username", ""))) if tenant else None
-        if tenant is not None and user_id is None:
-            errors["username"] = ["no such user in this tenant"]
+        user_id = None
+        if tenant is not None and cells.get("username"):
+            user_id = users.get((tenant.id, cells["username"]))
+            if user_id is None:
+                errors["username"] = ["no such user in this tenant"]
         payload = _payload(cells, ("tenant", "username"))
-        payload["user_id"] = user_id or 0
-        try:
-            data = schema.load(payload)
-        except ValidationError as exc:
-            errors.update(_messages(exc))
-            data = None
-        if data is not None:
-            if data["number"] in taken:
-                errors["number"] = ["this number is already a DID"]
-            elif data["number"] in seen:
-                errors["number"] = [f"repeats line {seen[data['number']]}"]
-            seen.setdefault(data["number"], line)
+        for number in numbers:
+            try:
+                data = schema.load({**payload, "number": number})
+            except ValidationError as exc:
+                errors.update(_messages(exc))
+                break
+            problems = errors.setdefault("number", [])
+            if number in taken and len(problems) < 10:
+                problems.append(f"{number} is already a DID")
+            elif number in seen and len(problems) < 10:
+                problems.append(f"{number} repeats line {seen[number]}")
+            if not problems:
+                del errors["number"]
+            seen.setdefault(number, line)
+            if tenant is not None:
+                new.append({"number": number, "tenant_id": tenant.id, "user_id": user_id,
+                            "enabled": data.get("enabled", True)})
         if errors:
             report.reject(line, errors)
-            continue
-        assert data is not None and tenant is not None
-        new.append({"number": data["number"], "tenant_id": tenant.id, "user_id": user_id,
-                    "enabled": data.get("enabled", True)})
     if report.rejected:
         return report
+    # A range line stands for each of its numbers.
+    report.rows = len(new)
     _bulk_insert(session, Did, new)
     ids: dict[str, int] = {}
     numbers = [row["number"] for row in new]
@@ -304,6 +336,66 @@ def import_dids(session: Session, actor: Actor, text: str) -> ImportReport:
         ids.update(list(session.execute(select(Did.number, Did.id).where(Did.number.in_(numbers[start:start + CHUNK]))).tuples()))
     _bulk_audit(session, actor, "did", [(ids[row["number"]], row["tenant_id"], {**row, "id": ids[row["number"]]}) for row in new])
     report.created = len(new)
+    return report
+
+
+NOT_IN_STOCK = "not one of this tenant's DIDs (the operator assigns numbers to tenants)"
+
+
+def _update_own_dids(session: Session, actor: Actor, text: str) -> ImportReport:
+    """A tenant admin's DID file: the user (or nobody) and enabled of DIDs in its own tenant's stock."""
+    rows = _rows(text, "dids", actor)
+    report = ImportReport("dids", rows=len(rows))
+    own = _own_tenant(session, actor)
+    tenants = _tenants_by_code(session, actor, (cells.get("tenant", "") for _, cells in rows))
+    users = _user_ids(session, _named_users(rows, tenants, own))
+    numbers = sorted({cells.get("number", "") for _, cells in rows} - {""})
+    stock: dict[str, Did] = {}
+    for start in range(0, len(numbers), CHUNK):
+        for did in session.scalars(select(Did).where(Did.tenant_id == actor.tenant_id,
+                                                     Did.number.in_(numbers[start:start + CHUNK]))):
+            stock[did.number] = did
+    schema = DidSchema()
+    seen: dict[str, int] = {}
+    changes: list[tuple[Did, dict[str, Any]]] = []
+    for line, cells in rows:
+        if "__extra__" in cells:
+            report.reject(line, {"row": ["more cells than columns"]})
+            continue
+        errors: dict[str, Any] = {}
+        code = cells.get("tenant", "")
+        if code and code not in tenants:
+            errors["tenant"] = ["no such tenant"]
+        user_id = None
+        if cells.get("username"):
+            user_id = users.get((actor.tenant_id, cells["username"]))
+            if user_id is None:
+                errors["username"] = ["no such user in this tenant"]
+        try:
+            data = schema.load(_payload(cells, ("tenant", "username")))
+        except ValidationError as exc:
+            errors.update(_messages(exc))
+            data = None
+        if data is not None:
+            if data["number"] not in stock:
+                errors["number"] = [NOT_IN_STOCK]
+            elif data["number"] in seen:
+                errors["number"] = [f"repeats line {seen[data['number']]}"]
+            seen.setdefault(data["number"], line)
+        if errors:
+            report.reject(line, errors)
+            continue
+        assert data is not None
+        changes.append((stock[data["number"]], {"user_id": user_id, "enabled": data.get("enabled", True)}))
+    if report.rejected:
+        return report
+    for did, change in changes:
+        before = snapshot(did)
+        did.user_id, did.enabled = change["user_id"], change["enabled"]
+        audit.record(session, actor, "update", "did", did.id, tenant_id=did.tenant_id, before=before,
+                     after={**before, **change})
+    session.flush()
+    report.updated = len(changes)
     return report
 
 
@@ -418,7 +510,7 @@ def export_csv(session: Session, actor: Actor, kind: str, tenant_id: int | None 
         order = (Tenant.code, SipUser.username)
     elif kind == "dids":
         stmt = _scoped(select(Did.number, Tenant.code, SipUser.username, Did.enabled)
-                       .join(Tenant, Tenant.id == Did.tenant_id).join(SipUser, SipUser.id == Did.user_id),
+                       .join(Tenant, Tenant.id == Did.tenant_id).outerjoin(SipUser, SipUser.id == Did.user_id),
                        Did.tenant_id, actor, tenant_id)
         header = list(DID_COLUMNS)
         order = (Did.number,)

@@ -89,6 +89,8 @@ CONSTRAINTS: dict[str, tuple[str, str]] = {
     "fk_admin_users_tenant_id": ("tenant_id", "no such tenant, or it still has admin users"),
     "uq_api_tokens_token_hash": ("token", "token collision; create it again"),
     "fk_api_tokens_admin_user_id": ("admin_user_id", "no such admin user"),
+    "uq_approved_caller_ids_tenant_id_number": ("number", "this number is already approved for this tenant"),
+    "fk_approved_caller_ids_tenant_id": ("tenant_id", "no such tenant, or it still has approved caller IDs"),
 }
 
 # SQLite names no unique constraint in its message, only the columns: "UNIQUE constraint failed: t.a, t.b".

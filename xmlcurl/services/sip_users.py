@@ -9,7 +9,7 @@ from sqlalchemy.orm import Session, selectinload
 from .. import secrets
 from ..models import Did, SipUser, SipUserVariable, Tenant
 from ..schemas import SipUserSchema
-from . import audit
+from . import audit, caller_ids
 from .actor import Actor
 from .common import (ListParams, Page, bool_filter, dependents, describe_dependents, exact_filter, flush, int_filter,
                      load, paginate, search_filter, snapshot)
@@ -18,6 +18,8 @@ from .scope import tenant_for_write
 
 SCHEMA = SipUserSchema()
 FIELDS = ("username", "kind", "cid_name", "cid_number", "outbound_cid_name", "outbound_cid_number", "enabled")
+#: The numbers a user presents: each must be approved for its tenant (services/caller_ids.py).
+CALLER_NUMBERS = ("cid_number", "outbound_cid_number")
 
 
 def audit_state(user: SipUser) -> dict[str, Any]:
@@ -85,6 +87,7 @@ def create(session: Session, actor: Actor, payload: Mapping[str, Any]) -> SipUse
     tenant = tenant_for_write(session, actor, data.get("tenant_id"))
     _check_username(session, tenant.id, data["username"], None)
     _check_variables(data.get("variables", []))
+    caller_ids.check_presentable(session, tenant.id, {name: data.get(name) for name in CALLER_NUMBERS})
     user = SipUser(tenant_id=tenant.id, a1_hash=secrets.sip_a1_hash(data["username"], tenant.sip_domain, data["password"]),
                    **{k: v for k, v in data.items() if k in FIELDS})
     _set_variables(user, data.get("variables", []))
@@ -116,6 +119,10 @@ def update(session: Session, actor: Actor, user_id: int, payload: Mapping[str, A
         _check_username(session, user.tenant_id, data["username"], user.id)
     if "variables" in data:
         _check_variables(data["variables"])
+    # Only numbers being set are checked: a stored one whose approval was withdrawn is not in the way
+    # of other changes (the answers already leave it out).
+    caller_ids.check_presentable(session, user.tenant_id, {name: data[name] for name in CALLER_NUMBERS
+                                                           if name in data and data[name] != getattr(user, name)})
     before = audit_state(user)
     for name in FIELDS:
         if name in data:

@@ -6,10 +6,10 @@ from typing import Any, Mapping
 from sqlalchemy import func, select, update as sql_update
 from sqlalchemy.orm import Session
 
-from ..models import AdminUser, Did, Route, SipUser, Tenant
+from ..models import AdminUser, ApprovedCallerId, Did, Route, SipUser, Tenant
 from ..schemas import TenantSchema
 from ..schemas.tenant import default_context
-from . import audit
+from . import audit, caller_ids
 from .actor import Actor, require_superadmin
 from .common import (ListParams, Page, bool_filter, describe_dependents, dependents, exact_filter, flush,
                      get_or_404, load, paginate, search_filter, snapshot)
@@ -61,6 +61,11 @@ def create(session: Session, actor: Actor, payload: Mapping[str, Any]) -> Tenant
     if data.get("context") is None:
         data["context"] = default_context(data["code"])
     _check_unique(session, data, None)
+    if data.get("default_cid_number"):
+        # A new tenant has no DIDs nor approved numbers yet: nothing it could present.
+        message = (f"{data['default_cid_number']} {caller_ids.NOT_APPROVED}; create the tenant without it, "
+                   "approve the number or assign it a DID, then set the default")
+        raise Invalid("the default caller ID number is not approved for this tenant", {"default_cid_number": [message]})
     tenant = Tenant(**{k: v for k, v in data.items() if k in FIELDS})
     session.add(tenant)
     flush(session)
@@ -82,6 +87,8 @@ def update(session: Session, actor: Actor, tenant_id: int, payload: Mapping[str,
     if "context" in data and data["context"] is None:
         data["context"] = default_context(data.get("code", tenant.code))
     _check_unique(session, data, tenant.id)
+    if data.get("default_cid_number") not in (None, tenant.default_cid_number):
+        caller_ids.check_presentable(session, tenant.id, {"default_cid_number": data["default_cid_number"]})
     before = snapshot(tenant)
     voided = 0
     if "sip_domain" in data and data["sip_domain"] != tenant.sip_domain:
@@ -108,13 +115,14 @@ def update(session: Session, actor: Actor, tenant_id: int, payload: Mapping[str,
 
 
 def delete(session: Session, actor: Actor, tenant_id: int) -> None:
-    """Delete a tenant without users, DIDs, routes or admin users (its pinnings go with it)."""
+    """Delete a tenant without users, DIDs, routes, admin users or approved caller IDs (its pinnings go with it)."""
     tenant = get(session, actor, tenant_id)
     found = dependents(session, [
         ("sip_users", SipUser.id, SipUser.tenant_id == tenant.id),
         ("dids", Did.id, Did.tenant_id == tenant.id),
         ("routes", Route.id, Route.tenant_id == tenant.id),
         ("admin_users", AdminUser.id, AdminUser.tenant_id == tenant.id),
+        ("caller_ids", ApprovedCallerId.id, ApprovedCallerId.tenant_id == tenant.id),
     ])
     if found:
         raise InUse(f"tenant {tenant.code} still has {describe_dependents(found)}", found)

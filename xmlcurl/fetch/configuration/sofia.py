@@ -19,7 +19,7 @@ from .acl import CARRIERS, MEDIA_NODES, MEDIA_PEERS, ROUTERS
 log = logging.getLogger("xmlcurl.fetch.configuration")
 
 # sofia.c parse_gateways: names outside this are ignored ("Ignoring invalid name"); \w is ASCII there.
-GATEWAY_NAME = re.compile(r"^[\w.-]+$", re.ASCII)
+GATEWAY_NAME = re.compile(r"[\w.-]+", re.ASCII)
 # sofia ignores a ping interval below 5 seconds ("ERROR: invalid ping!").
 MIN_PING = 5
 
@@ -170,7 +170,7 @@ def gateway_params(gw: GatewayConf) -> list[tuple[str, object]]:
 
 def gateway_problem(gw: GatewayConf) -> str | None:
     """Why sofia would drop or misread this gateway, or None."""
-    if not GATEWAY_NAME.match(gw.name):
+    if not GATEWAY_NAME.fullmatch(gw.name):
         return "its name is not letters, digits, '_', '.' or '-'"
     if gw.register and not (gw.username and gw.password):
         return "it registers but has no username and password"

@@ -25,6 +25,7 @@ class UserInfo:
     username: str
     outbound_cid_number: str | None = None
     outbound_cid_name: str | None = None
+    cid_number: str | None = None
 
 
 @dataclass(frozen=True)

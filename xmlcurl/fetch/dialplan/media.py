@@ -4,9 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Collection
 
 from lxml import etree
 
+from ... import callerid
+from ..callerids import approved_numbers
 from ..context import FetchContext
 from ..registry import handles
 from . import queries
@@ -14,7 +17,7 @@ from .common import Call, describe, reject
 from .data import NodeInfo, TenantInfo, UserInfo
 from .extension import FINAL_CAUSES, USER_FINAL_CAUSES, Action, build_extension
 from .numbers import (
-    CID_NAME, CID_NUMBER, CONTEXT, DID, DIALLED, DOMAIN, GATEWAY_NAME, TENANT_CODE, USERNAME,
+    CONTEXT, DID, DIALLED, DOMAIN, GATEWAY_NAME, TENANT_CODE, USERNAME,
     InvalidValue, anchored, did_forms, is_ip, matches, normalise, sip_host,
 )
 from .routing import Rejection
@@ -24,6 +27,8 @@ INVALID_NUMBER = Rejection(404, "Invalid Number")
 #: then ends an unanswered call (NO_ANSWER, final there). Were the receiving node first, its 480
 #: would read as "not registered here" and the sending node would go on to its next node.
 FORWARDED_RING_MARGIN = 5
+NO_CALLER_ID = Rejection(403, "No Approved Caller ID",
+                         "neither the user nor the tenant has a caller ID number approved for the tenant")
 
 
 @dataclass(frozen=True)
@@ -32,16 +37,19 @@ class CallerId:
     name: str | None = None
 
 
-def caller_id(user: UserInfo | None, tenant: TenantInfo) -> CallerId:
-    """The user's outbound caller ID, else the tenant's default; only stored values that pass the patterns."""
-    def pick(pattern, *values):
-        return next((v for v in values if matches(pattern, v)), None)
-
-    own_number = user.outbound_cid_number if user else None
-    own_name = user.outbound_cid_name if user else None
+def caller_id(user: UserInfo | None, tenant: TenantInfo, approved: Collection[str]) -> CallerId:
+    """The user's outbound caller ID (number: else its own caller ID number), else the tenant's default: only
+    valid stored values, and only numbers approved for the tenant (`approved`); a value left out is logged."""
+    own = f"user {user.username} of tenant {tenant.code}" if user else ""
+    default = f"tenant {tenant.code}"
+    number = name = None
+    if user is not None:
+        number = (callerid.usable_number(user.outbound_cid_number, approved, own, "outbound_cid_number")
+                  or callerid.usable_number(user.cid_number, approved, own, "cid_number"))
+        name = callerid.usable_name(user.outbound_cid_name, own, "outbound_cid_name")
     return CallerId(
-        number=pick(CID_NUMBER, own_number, tenant.default_cid_number),
-        name=pick(CID_NAME, own_name, tenant.default_cid_name),
+        number=number or callerid.usable_number(tenant.default_cid_number, approved, default, "default_cid_number"),
+        name=name or callerid.usable_name(tenant.default_cid_name, default, "default_cid_name"),
     )
 
 
@@ -145,7 +153,14 @@ def tenant_call(ctx: FetchContext, call: Call, tenant: TenantInfo) -> etree._Ele
     if not routers:
         return reject(ctx, context, Rejection(503, "No Router", "no enabled router"))
     ctx.outcome = "outbound"
-    return build_outbound(context, dialled, number, tenant, caller_id(caller, tenant), routers, prefix)
+    # Resolved once per caller and configuration version: a stored value left out is logged once, not per call.
+    cid = ctx.cached(("caller-id", tenant.id, caller.username if caller else None), lambda: caller_id(
+        caller, tenant, ctx.cached(("approved-caller-ids", tenant.id),
+                                   lambda: approved_numbers(ctx.session, tenant.id))))
+    if cid.number is None:
+        # The channel would otherwise present the user's own caller ID, or its username, to the carrier.
+        return reject(ctx, context, NO_CALLER_ID)
+    return build_outbound(context, dialled, number, tenant, cid, routers, prefix)
 
 
 def user_call(ctx: FetchContext, context: str, dialled: str, tenant: TenantInfo, username: str) -> etree._Element:

@@ -11,6 +11,8 @@ import re
 from dataclasses import dataclass
 from functools import lru_cache
 
+from ... import callerid
+
 #: What a caller may dial towards the outside: digits with an optional leading '+'.
 DIALLED = re.compile(r"\+?[0-9]{1,24}")
 #: A normalised number as the routers see it: international digits only (E.164 is at most 15).
@@ -27,9 +29,9 @@ CONTEXT = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}")
 #: Gateway and node names as FreeSWITCH accepts them in a gateway name (``^[\w.-]+$``, ASCII).
 GATEWAY_NAME = re.compile(r"[A-Za-z0-9_.-]{1,64}")
 DOMAIN = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,62})(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,62}))*")
-#: Stored caller ID number and name (the name may hold spaces and letters of any script).
-CID_NUMBER = re.compile(r"\+?[0-9]{1,32}")
-CID_NAME = re.compile(r"[^\W_](?:[\w .'@+-]{0,63})")
+#: Stored caller ID number and name: the one definition in xmlcurl.callerid (the schemas use it too).
+CID_NUMBER = callerid.NUMBER
+CID_NAME = callerid.NAME
 #: A gateway's prepend (tech prefixes such as ``1234#`` included).
 PREPEND = re.compile(r"[0-9+*#]{0,16}")
 PREFIX = re.compile(r"[0-9]{0,32}")

@@ -102,11 +102,12 @@ def longest_username(session: Session, tenant_id: int) -> int:
 def user(session: Session, tenant_id: int, username: str) -> UserInfo | None:
     """An enabled user of the tenant (unique key lookup)."""
     row = session.execute(
-        select(SipUser.username, SipUser.outbound_cid_number, SipUser.outbound_cid_name).where(
+        select(SipUser.username, SipUser.outbound_cid_number, SipUser.outbound_cid_name, SipUser.cid_number).where(
             SipUser.tenant_id == tenant_id, SipUser.username == username, SipUser.enabled.is_(True)
         )
     ).first()
-    return None if row is None else UserInfo(row.username, row.outbound_cid_number, row.outbound_cid_name)
+    return None if row is None else UserInfo(row.username, row.outbound_cid_number, row.outbound_cid_name,
+                                             row.cid_number)
 
 
 def did(session: Session, numbers: list[str]) -> DidInfo | None:
