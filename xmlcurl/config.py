@@ -65,6 +65,9 @@ SETTINGS: dict[str, Setting] = {
     "PUSH_TIMEOUT": Setting(5.0, float, "seconds to connect to / wait for a node's event socket"),
     "PUSH_ATTEMPTS": Setting(4, int, "tries per node before a push is logged as failed"),
     "PUSH_BACKOFF": Setting(1.0, float, "seconds before the first retry; doubled for each further retry"),
+    "MONITOR_INTERVAL": Setting(5.0, float, "seconds between two polls of every node by `xmlcurl monitor`"),
+    "MONITOR_TIMEOUT": Setting(2.0, float, "seconds one node may take to answer a whole poll (then it counts as missed)"),
+    "MONITOR_PARALLEL": Setting(64, int, "nodes `xmlcurl monitor` polls at once"),
 }
 
 MIN_SECRET_LENGTH = 32
@@ -111,5 +114,9 @@ def _check(values: dict[str, Any]) -> None:
         raise ConfigError("XMLCURL_DISPATCHER_LAYOUT must be kamailio or opensips")
     if values["PUSH_ATTEMPTS"] < 1 or values["PUSH_TIMEOUT"] <= 0 or values["PUSH_BACKOFF"] < 0:
         raise ConfigError("XMLCURL_PUSH_ATTEMPTS must be at least 1, XMLCURL_PUSH_TIMEOUT positive, XMLCURL_PUSH_BACKOFF not negative")
+    if values["MONITOR_INTERVAL"] < 1 or not 0 < values["MONITOR_TIMEOUT"] < values["MONITOR_INTERVAL"] \
+            or values["MONITOR_PARALLEL"] < 1:
+        raise ConfigError("XMLCURL_MONITOR_INTERVAL must be at least 1, XMLCURL_MONITOR_TIMEOUT positive and below it, "
+                          "XMLCURL_MONITOR_PARALLEL at least 1")
     if not 0 <= values["CACHE_POLL_SECONDS"] <= 5:
         raise ConfigError("XMLCURL_CACHE_POLL_SECONDS must be between 0 and 5 (changes must reach the nodes fast)")

@@ -1,6 +1,8 @@
 """Typed SQLAlchemy models mirroring schema.sql."""
 from .admin import ADMIN_ROLES, AdminUser, ApiToken, AuditEntry
 from .base import Base
+from .cluster import (ClusterGatewayState, ClusterMonitorLease, ClusterNodeState, ClusterProfileState,
+                      ClusterRegistration, ClusterTenantCalls)
 from .did import Did
 from .gateway import MEDIA_MODES, TRANSPORTS, Gateway
 from .node import ROLES, Node
@@ -11,7 +13,8 @@ from .tenant import Tenant, TenantNode
 from .version import VERSIONED_TABLES, ConfigVersion
 
 __all__ = [
-    "ADMIN_ROLES", "AdminUser", "ApiToken", "AuditEntry", "Base", "ConfigVersion", "Did", "Gateway",
+    "ADMIN_ROLES", "AdminUser", "ApiToken", "AuditEntry", "Base", "ClusterGatewayState", "ClusterMonitorLease",
+    "ClusterNodeState", "ClusterProfileState", "ClusterRegistration", "ClusterTenantCalls", "ConfigVersion", "Did", "Gateway",
     "KINDS", "MEDIA_MODES", "Node", "ProxyTableVersion", "ROLES", "Route", "SipUser", "SipUserVariable", "TRANSPORTS",
     "Tenant", "TenantNode", "VERSIONED_TABLES",
 ]
