@@ -68,6 +68,7 @@ SETTINGS: dict[str, Setting] = {
     "MONITOR_INTERVAL": Setting(5.0, float, "seconds between two polls of every node by `xmlcurl monitor`"),
     "MONITOR_TIMEOUT": Setting(2.0, float, "seconds one node may take to answer a whole poll (then it counts as missed)"),
     "MONITOR_PARALLEL": Setting(64, int, "nodes `xmlcurl monitor` polls at once"),
+    "MONITOR_METRICS": Setting(True, _bool, "cluster gauges in /metrics (they name nodes, gateways and tenants)"),
 }
 
 MIN_SECRET_LENGTH = 32
