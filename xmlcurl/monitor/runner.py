@@ -34,13 +34,14 @@ def load_targets(sessions: sessionmaker) -> list[Target]:
 
 @dataclass(frozen=True)
 class RoundReport:
-    """What one round did: nodes polled, how many answered in full, rows written, seconds taken."""
+    """What one round did: nodes polled, how many answered in full, rows written, seconds taken (and polling)."""
 
     nodes: int
     answered: int
     rows: int
     seconds: float
     readings: tuple[Reading, ...]
+    poll_seconds: float = 0.0
 
 
 def poll_round(sessions: sessionmaker, settings: Mapping[str, Any], holder: str,
@@ -53,10 +54,12 @@ def poll_round(sessions: sessionmaker, settings: Mapping[str, Any], holder: str,
             return None
         tenants = Tenants.load(session)
     targets = load_targets(sessions)
+    polling = time.perf_counter()
     readings = poll_all(targets, settings, connect)
+    polled = time.perf_counter() - polling
     rows = store_round(sessions, readings, tenants, utcnow())
     answered = sum(1 for r in readings if r.ok)
-    return RoundReport(len(targets), answered, rows, time.perf_counter() - started, tuple(readings))
+    return RoundReport(len(targets), answered, rows, time.perf_counter() - started, tuple(readings), polled)
 
 
 def run_forever(sessions: sessionmaker, settings: Mapping[str, Any], stop: threading.Event,

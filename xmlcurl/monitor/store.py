@@ -1,4 +1,4 @@
-"""Write a polling round into the snapshot tables: one transaction per node, one row per node and per thing.
+"""Write a polling round into the snapshot tables: one transaction per round, one row per node and per thing.
 
 Only the lease holder writes (see `take_lease`), so two monitors never count the same missed poll
 twice. A node is marked down after MISSES_FOR_DOWN polls in a row without a full answer.
@@ -72,42 +72,77 @@ class Tenants:
 
 
 def store_round(sessions: sessionmaker, readings: Sequence[Reading], tenants: Tenants, now: dt.datetime) -> int:
-    """Write every reading (one transaction per node); the number of rows inserted, updated or deleted."""
-    written = 0
-    for reading in readings:
-        with sessions() as session:
-            try:
-                written += store_reading(session, reading, tenants, now)
-                session.commit()
-            except Exception:
-                session.rollback()
-                raise
+    """Write every reading in one transaction (a few statements per round, not per node); the rows written."""
+    with sessions() as session:
+        try:
+            written = store_readings(session, readings, tenants, now)
+            session.commit()
+        except Exception:
+            session.rollback()
+            raise
     return written
 
 
-def store_reading(session: Session, reading: Reading, tenants: Tenants, now: dt.datetime) -> int:
-    """One node's reading into the snapshot (not committed); the rows written."""
-    node_id = reading.target.node_id
-    state = session.get(ClusterNodeState, node_id)
-    if state is None:
-        state = ClusterNodeState(node_id=node_id, up=None, since=now, polled_at=now, missed_polls=0)
-        session.add(state)
+def store_readings(session: Session, readings: Sequence[Reading], tenants: Tenants, now: dt.datetime) -> int:
+    """The readings into the snapshot (not committed): existing rows are read in one query per table."""
+    ids = [r.target.node_id for r in readings]
+    if not ids:
+        return 0
+    states = {s.node_id: s for s in session.scalars(select(ClusterNodeState).where(ClusterNodeState.node_id.in_(ids)))}
+    answered = [r for r in readings if r.ok]
+    answered_ids = [r.target.node_id for r in answered]
+    profiles: dict[int, dict[str, ClusterProfileState]] = {}
+    gateways: dict[int, dict[str, ClusterGatewayState]] = {}
+    if answered_ids:
+        for p in session.scalars(select(ClusterProfileState).where(ClusterProfileState.node_id.in_(answered_ids))):
+            profiles.setdefault(p.node_id, {})[p.name] = p
+        for g in session.scalars(select(ClusterGatewayState).where(ClusterGatewayState.node_id.in_(answered_ids))):
+            gateways.setdefault(g.node_id, {})[g.name] = g
+    written = 0
+    replaced: list[int] = []  # nodes whose registrations and calls are replaced (answered) or cleared (down)
+    registrations: list[dict] = []
+    calls: list[dict] = []
+    for reading in readings:
+        node_id = reading.target.node_id
+        state = states.get(node_id)
+        if state is None:
+            state = ClusterNodeState(node_id=node_id, up=None, since=now, polled_at=now, missed_polls=0)
+            session.add(state)
+        written += 1
+        if _store_state(state, reading, now):
+            replaced.append(node_id)
+        if reading.ok:
+            written += _store_profiles(session, node_id, reading, profiles.get(node_id, {}), now)
+            written += _store_gateways(session, node_id, reading, gateways.get(node_id, {}), now)
+            registrations += _registration_rows(node_id, reading, tenants, now)
+            calls += _call_rows(node_id, reading, tenants, now)
+    session.flush()
+    if replaced:
+        for model in (ClusterRegistration, ClusterTenantCalls):
+            gone = session.execute(delete(model).where(model.node_id.in_(replaced))).rowcount
+            written += max(gone, 0)
+    if registrations:
+        session.execute(insert(ClusterRegistration), registrations)
+    if calls:
+        session.execute(insert(ClusterTenantCalls), calls)
+    return written + len(registrations) + len(calls)
+
+
+def _store_state(state: ClusterNodeState, reading: Reading, now: dt.datetime) -> bool:
+    """The node's own row; True when its registrations and calls are to be replaced or cleared."""
     state.polled_at = now
-    written = 1
     if not reading.monitored:
         if state.up is not None:
             state.since = now
         state.up, state.error, state.missed_polls = None, reading.error, 0
-        return written + _clear_live(session, node_id)
+        return True
     if not reading.ok:
         state.missed_polls = (state.missed_polls or 0) + 1
         state.error = reading.error
         if state.missed_polls >= MISSES_FOR_DOWN and state.up is not False:
             state.up, state.since = False, now
-        if state.up is False:
-            # A node that does not answer has no registrations or calls we can vouch for.
-            written += _clear_live(session, node_id)
-        return written
+        # A node that does not answer has no registrations or calls we can vouch for.
+        return state.up is False
     if state.up is not True:
         state.up, state.since = True, now
     status = reading.status
@@ -115,37 +150,27 @@ def store_reading(session: Session, reading: Reading, tenants: Tenants, now: dt.
     state.missed_polls, state.error, state.seen_at = 0, None, now
     state.uptime_seconds, state.version = status.uptime_seconds, reading.version
     state.calls, state.sessions_per_second, state.max_sessions = reading.calls, status.sessions_per_second, status.max_sessions
-    written += _store_profiles(session, node_id, reading, now)
-    written += _store_gateways(session, node_id, reading, now)
-    written += _store_registrations(session, node_id, reading, tenants, now)
-    written += _store_calls(session, node_id, reading, tenants, now)
-    return written
+    return True
 
 
-def _clear_live(session: Session, node_id: int) -> int:
-    gone = session.execute(delete(ClusterRegistration).where(ClusterRegistration.node_id == node_id)).rowcount
-    gone += session.execute(delete(ClusterTenantCalls).where(ClusterTenantCalls.node_id == node_id)).rowcount
-    return gone
-
-
-def _store_profiles(session: Session, node_id: int, reading: Reading, now: dt.datetime) -> int:
+def _store_profiles(session: Session, node_id: int, reading: Reading, existing: dict[str, ClusterProfileState],
+                    now: dt.datetime) -> int:
     current = dict(reading.profiles)
-    existing = {p.name: p for p in session.scalars(select(ClusterProfileState).where(ClusterProfileState.node_id == node_id))}
     for name, row in existing.items():
         if name not in current:
             session.delete(row)
     for name, state in current.items():
         row = existing.get(name)
         if row is None:
-            session.add(ClusterProfileState(node_id=node_id, name=name, state=state[:64], seen_at=now))
+            session.add(ClusterProfileState(node_id=node_id, name=name[:64], state=state[:64], seen_at=now))
         else:
             row.state, row.seen_at = state[:64], now
     return len(current) + len(existing.keys() - current.keys())
 
 
-def _store_gateways(session: Session, node_id: int, reading: Reading, now: dt.datetime) -> int:
+def _store_gateways(session: Session, node_id: int, reading: Reading, existing: dict[str, ClusterGatewayState],
+                    now: dt.datetime) -> int:
     current = {g.name: g for g in reading.gateways}
-    existing = {g.name: g for g in session.scalars(select(ClusterGatewayState).where(ClusterGatewayState.node_id == node_id))}
     for name, row in existing.items():
         if name not in current:
             session.delete(row)
@@ -172,20 +197,16 @@ def _epoch(value: int | None) -> dt.datetime | None:
         return None
 
 
-def _store_registrations(session: Session, node_id: int, reading: Reading, tenants: Tenants, now: dt.datetime) -> int:
+def _registration_rows(node_id: int, reading: Reading, tenants: Tenants, now: dt.datetime) -> list[dict]:
     # Registrations come and go by the second: the node's list replaces the stored one whole.
-    gone = session.execute(delete(ClusterRegistration).where(ClusterRegistration.node_id == node_id)).rowcount
-    rows = [{"node_id": node_id, "tenant_id": tenants.by_domain.get(r.realm.lower()), "reg_user": r.reg_user[:64],
+    return [{"node_id": node_id, "tenant_id": tenants.by_domain.get(r.realm.lower()), "reg_user": r.reg_user[:64],
              "realm": r.realm[:253], "contact": r.contact[:512], "network_ip": r.network_ip[:45],
              "network_port": r.network_port, "network_proto": r.network_proto[:8], "expires_at": _epoch(r.expires),
              "seen_at": now}
             for r in reading.registrations]
-    if rows:
-        session.execute(insert(ClusterRegistration), rows)
-    return max(gone, 0) + len(rows)
 
 
-def _store_calls(session: Session, node_id: int, reading: Reading, tenants: Tenants, now: dt.datetime) -> int:
+def _call_rows(node_id: int, reading: Reading, tenants: Tenants, now: dt.datetime) -> list[dict]:
     calls_realm = CALLS_REALMS.get(reading.target.role, "tenant-calls")
     per_tenant: dict[int, list[int]] = {}
     for counter in reading.limits:
@@ -196,9 +217,5 @@ def _store_calls(session: Session, node_id: int, reading: Reading, tenants: Tena
             per_tenant.setdefault(tenant_id, [0, 0])[0] = max(counter.usage, 0)
         elif counter.realm == CPS_REALM:
             per_tenant.setdefault(tenant_id, [0, 0])[1] = counter.rate_now(reading.at_epoch)
-    gone = session.execute(delete(ClusterTenantCalls).where(ClusterTenantCalls.node_id == node_id)).rowcount
-    rows = [{"node_id": node_id, "tenant_id": tid, "calls": calls, "cps": cps, "seen_at": now}
+    return [{"node_id": node_id, "tenant_id": tid, "calls": calls, "cps": cps, "seen_at": now}
             for tid, (calls, cps) in per_tenant.items()]
-    if rows:
-        session.execute(insert(ClusterTenantCalls), rows)
-    return max(gone, 0) + len(rows)
