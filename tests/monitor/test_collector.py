@@ -94,7 +94,7 @@ def test_a_node_that_does_not_answer_is_down_after_two_missed_polls_and_delays_n
     assert (first.up, first.missed_polls) == (True, 1) and "time" in first.error
     demo_cluster.poll()
     second = state(app, "media-2")
-    assert (second.up, second.missed_polls) == (False, 2)
+    assert (second.up, second.missed_polls, second.calls, second.uptime_seconds) == (False, 2, None, None)
     assert second.since >= first.since
     nodes = {n["name"]: n["state"] for n in read(app, snapshot.nodes)}
     assert nodes == {"router-1": "up", "media-1": "up", "media-2": "down"}

@@ -141,6 +141,8 @@ def _store_state(state: ClusterNodeState, reading: Reading, now: dt.datetime) ->
         state.error = reading.error
         if state.missed_polls >= MISSES_FOR_DOWN and state.up is not False:
             state.up, state.since = False, now
+        if state.up is False:
+            state.calls = state.uptime_seconds = state.sessions_per_second = None
         # A node that does not answer has no registrations or calls we can vouch for.
         return state.up is False
     if state.up is not True:
