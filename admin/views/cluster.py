@@ -62,7 +62,14 @@ def _scope() -> int | None:
 
 def _alerts() -> dict[str, Any]:
     session = db.session()
-    alerts = snapshot.alerts(session, _scope())
+    tenant_id = _scope()
+    alerts = snapshot.alerts(session, tenant_id)
+    if tenant_id is None:
+        # A snapshot nobody renews is not the cluster any more: say so rather than show it as current.
+        polled = snapshot.last_polled(session)
+        stale_after = dt.timedelta(seconds=3 * current_app.config["XMLCURL"]["MONITOR_INTERVAL"])
+        if polled is not None and utcnow() - polled > stale_after:
+            alerts.insert(0, {"kind": "monitor", "since": polled})
     session.rollback()
     return {"cluster_alerts": alerts, "refresh_seconds": REFRESH_SECONDS}
 

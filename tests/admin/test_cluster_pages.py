@@ -143,3 +143,19 @@ def polled_answer(folder: str, name: str) -> str:
     from tests.monitor.conftest import ESL
 
     return (ESL / folder / f"{name}.txt").read_text(encoding="utf-8")
+
+
+def test_a_snapshot_the_monitor_stopped_renewing_is_flagged(app, superadmin, polled):
+    import datetime as dt
+
+    from xmlcurl import db
+    from xmlcurl.models import ClusterNodeState
+
+    assert "monitor has not polled" not in text(superadmin.get("/admin/"))
+    with app.app_context():
+        session = db.session()
+        long_ago = dt.datetime.now(dt.timezone.utc).replace(tzinfo=None) - dt.timedelta(minutes=2)
+        session.execute(ClusterNodeState.__table__.update().values(polled_at=long_ago))
+        session.commit()
+    page = text(superadmin.get("/admin/tokens/"))
+    assert "Down now: the monitor has not polled since" in page and "is xmlcurl monitor running?" in page
