@@ -80,3 +80,11 @@ def test_before_the_monitor_ever_ran_the_lists_are_empty_and_polled_at_null(api)
 
 def test_no_token_is_401(api):
     assert api.get("/cluster/nodes", as_=None).status_code == 401
+
+
+def test_deleting_a_node_takes_its_snapshot_rows_with_it(app, api, polled):
+    assert api.delete("/nodes/1").status_code == 204  # router-1: no tenant is pinned to it
+    assert [n["name"] for n in api.get("/cluster/nodes").get_json()["items"]] == ["media-1", "media-2"]
+    assert {g["node"] for g in api.get("/cluster/gateways").get_json()["items"]} == {"media-1", "media-2"}
+    acme = [c for c in api.get("/cluster/calls").get_json()["items"] if c["tenant"] == "acme"][0]
+    assert [n["node"] for n in acme["nodes"]] == ["media-1"]

@@ -26,6 +26,8 @@ FOREIGN = {
     "/admin-users": "SELECT id FROM admin_users WHERE id <> :me",
     "/tokens": "SELECT id FROM api_tokens WHERE admin_user_id <> :me",
     "/pinning": "SELECT tenant_id, node_id FROM tenant_nodes WHERE tenant_id <> 1",
+    # The monitor's snapshot (read-only; tests/api/test_cluster.py checks the scoping with a polled cluster).
+    "/cluster": "SELECT id FROM cluster_registrations WHERE tenant_id IS NULL OR tenant_id <> 1",
 }
 #: A create aimed at another tenant (or at shared data), per collection.
 CREATE = {
