@@ -22,6 +22,8 @@ from ..auth import current_actor
 
 #: Seconds between two refreshes of the live parts (the monitor's own interval is the floor that matters).
 REFRESH_SECONDS = 5
+#: Registrations listed on a page (the total is shown; the API lists them all).
+SHOWN_REGISTRATIONS = 200
 
 
 def register(bp: Blueprint) -> None:
@@ -95,12 +97,10 @@ def cluster_overview() -> dict[str, Any]:
     if tenant_id is None:
         data["nodes"] = snapshot.nodes(session)
         data["gateways"] = snapshot.gateways(session)
-        regs: dict[int | None, int] = {}
-        for r in snapshot.registrations(session):
-            regs[r["tenant_id"]] = regs.get(r["tenant_id"], 0) + 1
-        data["registrations_per_tenant"] = regs
+        data["registrations_per_tenant"] = snapshot.registration_counts(session)
     else:
-        data["registrations"] = snapshot.registrations(session, tenant_id)
+        data["registrations"] = snapshot.registrations(session, tenant_id, SHOWN_REGISTRATIONS)
+        data["registrations_total"] = snapshot.registration_counts(session).get(tenant_id, 0)
     session.rollback()
     return data
 
@@ -114,7 +114,9 @@ def cluster_tenant(tenant_id: int) -> dict[str, Any]:
     calls = snapshot.calls(session, tenant_id)
     pinned = set(snapshot.pinned_media(session, tenant_id))
     data = {"tenant_id": tenant_id, "polled_at": snapshot.last_polled(session),
-            "registrations": snapshot.registrations(session, tenant_id), "calls": calls[0] if calls else None,
+            "registrations": snapshot.registrations(session, tenant_id, SHOWN_REGISTRATIONS),
+            "registrations_total": snapshot.registration_counts(session).get(tenant_id, 0),
+            "calls": calls[0] if calls else None,
             "media": snapshot.nodes(session, pinned) if pinned else []}
     session.rollback()
     return data

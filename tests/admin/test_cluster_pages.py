@@ -159,3 +159,17 @@ def test_a_snapshot_the_monitor_stopped_renewing_is_flagged(app, superadmin, pol
         session.commit()
     page = text(superadmin.get("/admin/tokens/"))
     assert "Down now: the monitor has not polled since" in page and "is xmlcurl monitor running?" in page
+
+
+def test_a_long_registration_list_is_cut_with_its_total(app, superadmin, polled, monkeypatch):
+    from admin.views import cluster as cluster_views
+
+    monkeypatch.setattr(cluster_views, "SHOWN_REGISTRATIONS", 1)
+    page = text(superadmin.get("/admin/tenants/3"))
+    assert "2001@initech.example.com" in page
+    assert "The first 1 of 1 registrations" not in page  # nothing cut: no note
+    polled.serve_captured("media-1", overrides={"show registrations as json": polled_answer("media-2", "show_registrations_as_json")
+                                                .replace("media-2", "media-1").replace("36992", "36993")})
+    polled.poll()
+    page = text(superadmin.get("/admin/tenants/3"))
+    assert "The first 1 of 2 registrations" in page

@@ -33,7 +33,7 @@ class ClusterCollector(Collector):
             nodes = snapshot.nodes(session)
             gateways = snapshot.gateways(session)
             calls = snapshot.calls(session)
-            regs = snapshot.registrations(session)
+            regs = snapshot.registration_counts(session)
         except SQLAlchemyError as exc:
             session.rollback()
             log.warning("cluster gauges left out of this scrape: %s", exc.__class__.__name__)
@@ -77,10 +77,6 @@ class ClusterCollector(Collector):
             for n in c["nodes"]:
                 t_node.add_metric([c["tenant"], n["node"]], n["calls"])
         t_regs = g("xmlcurl_cluster_tenant_registrations", "The tenant's registrations on all nodes", labels=["tenant"])
-        per_tenant: dict[str, int] = {}
-        for r in regs:
-            if r["tenant"] is not None:
-                per_tenant[r["tenant"]] = per_tenant.get(r["tenant"], 0) + 1
-        for code, count in sorted(per_tenant.items()):
-            t_regs.add_metric([code], count)
+        for c in calls:
+            t_regs.add_metric([c["tenant"]], regs.get(c["tenant_id"], 0))
         yield from (polled_at, up, node_calls, node_regs, uptime, gw_up, gw_ping, t_calls, t_node, t_cps, t_max, t_regs)

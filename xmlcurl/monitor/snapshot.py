@@ -65,13 +65,21 @@ def gateways(session: Session) -> list[dict[str, Any]]:
             for gw, node, role, up in session.execute(stmt).tuples()]
 
 
-def registrations(session: Session, tenant_id: int | None = None) -> list[dict[str, Any]]:
-    """Registrations on every node (or one tenant's), by tenant, user and node."""
+def registration_counts(session: Session) -> dict[int | None, int]:
+    """Registrations per tenant id (None: a realm that is no tenant's domain)."""
+    return dict(session.execute(select(ClusterRegistration.tenant_id, func.count())
+                                .group_by(ClusterRegistration.tenant_id)).tuples().all())
+
+
+def registrations(session: Session, tenant_id: int | None = None, limit: int | None = None) -> list[dict[str, Any]]:
+    """Registrations on every node (or one tenant's), by tenant, user and node; the first LIMIT when given."""
     stmt = (select(ClusterRegistration, Node.name, Tenant.code).join(Node, Node.id == ClusterRegistration.node_id)
             .outerjoin(Tenant, Tenant.id == ClusterRegistration.tenant_id)
             .order_by(ClusterRegistration.realm, ClusterRegistration.reg_user, Node.name))
     if tenant_id is not None:
         stmt = stmt.where(ClusterRegistration.tenant_id == tenant_id)
+    if limit is not None:
+        stmt = stmt.limit(limit)
     return [{"tenant_id": r.tenant_id, "tenant": code, "user": r.reg_user, "realm": r.realm, "contact": r.contact,
              "network_ip": r.network_ip, "network_port": r.network_port, "network_proto": r.network_proto,
              "expires_at": r.expires_at, "node": node, "node_id": r.node_id, "seen_at": r.seen_at}
