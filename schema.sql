@@ -241,6 +241,93 @@ CREATE TABLE approved_caller_ids (
   CONSTRAINT fk_approved_caller_ids_tenant_id FOREIGN KEY(tenant_id) REFERENCES tenants (id) ON DELETE RESTRICT
 ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_unicode_ci;
 
+-- The cluster monitor's snapshot (`xmlcurl monitor`): what each node answered on its event socket.
+-- Written every few seconds, so these tables have NO version triggers: a snapshot never drops the
+-- fetch caches. One row per node and per thing, each with the time it was seen.
+CREATE TABLE cluster_node_state (
+  node_id INT NOT NULL,
+  up BOOL,
+  since DATETIME NOT NULL,
+  polled_at DATETIME NOT NULL,
+  seen_at DATETIME,
+  missed_polls INT NOT NULL DEFAULT '0',
+  error VARCHAR(255),
+  uptime_seconds BIGINT,
+  version VARCHAR(128),
+  calls INT,
+  sessions_per_second INT,
+  max_sessions INT,
+  CONSTRAINT pk_cluster_node_state PRIMARY KEY (node_id),
+  CONSTRAINT fk_cluster_node_state_node_id FOREIGN KEY(node_id) REFERENCES nodes (id) ON DELETE CASCADE
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_unicode_ci;
+
+CREATE TABLE cluster_profile_state (
+  node_id INT NOT NULL,
+  name VARCHAR(64) NOT NULL,
+  state VARCHAR(64) NOT NULL,
+  seen_at DATETIME NOT NULL,
+  CONSTRAINT pk_cluster_profile_state PRIMARY KEY (node_id, name),
+  CONSTRAINT fk_cluster_profile_state_node_id FOREIGN KEY(node_id) REFERENCES nodes (id) ON DELETE CASCADE
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_unicode_ci;
+
+CREATE TABLE cluster_gateway_state (
+  node_id INT NOT NULL,
+  name VARCHAR(64) NOT NULL,
+  profile VARCHAR(64) NOT NULL,
+  state VARCHAR(32) NOT NULL,
+  status VARCHAR(16) NOT NULL,
+  ping_ms FLOAT,
+  calls_in INT NOT NULL DEFAULT '0',
+  calls_out INT NOT NULL DEFAULT '0',
+  failed_calls_in INT NOT NULL DEFAULT '0',
+  failed_calls_out INT NOT NULL DEFAULT '0',
+  changed_at DATETIME NOT NULL,
+  seen_at DATETIME NOT NULL,
+  CONSTRAINT pk_cluster_gateway_state PRIMARY KEY (node_id, name),
+  CONSTRAINT fk_cluster_gateway_state_node_id FOREIGN KEY(node_id) REFERENCES nodes (id) ON DELETE CASCADE
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_unicode_ci;
+
+CREATE TABLE cluster_registrations (
+  id BIGINT NOT NULL AUTO_INCREMENT,
+  node_id INT NOT NULL,
+  tenant_id INT,
+  reg_user VARCHAR(64) NOT NULL,
+  realm VARCHAR(253) NOT NULL,
+  contact VARCHAR(512) NOT NULL,
+  network_ip VARCHAR(45) NOT NULL,
+  network_port INT,
+  network_proto VARCHAR(8) NOT NULL,
+  expires_at DATETIME,
+  seen_at DATETIME NOT NULL,
+  CONSTRAINT pk_cluster_registrations PRIMARY KEY (id),
+  CONSTRAINT fk_cluster_registrations_node_id FOREIGN KEY(node_id) REFERENCES nodes (id) ON DELETE CASCADE,
+  CONSTRAINT fk_cluster_registrations_tenant_id FOREIGN KEY(tenant_id) REFERENCES tenants (id) ON DELETE CASCADE
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_unicode_ci;
+
+CREATE INDEX ix_cluster_registrations_node_id ON cluster_registrations (node_id);
+CREATE INDEX ix_cluster_registrations_tenant_id ON cluster_registrations (tenant_id);
+
+CREATE TABLE cluster_tenant_calls (
+  node_id INT NOT NULL,
+  tenant_id INT NOT NULL,
+  calls INT NOT NULL DEFAULT '0',
+  cps INT NOT NULL DEFAULT '0',
+  seen_at DATETIME NOT NULL,
+  CONSTRAINT pk_cluster_tenant_calls PRIMARY KEY (node_id, tenant_id),
+  CONSTRAINT fk_cluster_tenant_calls_node_id FOREIGN KEY(node_id) REFERENCES nodes (id) ON DELETE CASCADE,
+  CONSTRAINT fk_cluster_tenant_calls_tenant_id FOREIGN KEY(tenant_id) REFERENCES tenants (id) ON DELETE CASCADE
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_unicode_ci;
+
+CREATE INDEX ix_cluster_tenant_calls_tenant_id ON cluster_tenant_calls (tenant_id);
+
+-- One monitor polls at a time: it renews this lease every round; another takes over once it expires.
+CREATE TABLE cluster_monitor_lease (
+  id INT NOT NULL,
+  holder VARCHAR(128) NOT NULL,
+  expires_at DATETIME NOT NULL,
+  CONSTRAINT pk_cluster_monitor_lease PRIMARY KEY (id)
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_unicode_ci;
+
 -- The configuration version. Every change to a table that shapes what nodes are served bumps it,
 -- through the triggers below, so a change made with plain SQL is noticed as surely as one made
 -- through the admin: each xmlcurl worker polls this single row and drops its caches when it moves.

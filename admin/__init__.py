@@ -64,6 +64,8 @@ def _add_rules(bp: Blueprint) -> None:
     rule("/export/<any(sip_users,dids,routes):kind>.csv", "export", csv_pages.export)
     rule("/preview", "preview", preview.preview, methods=["GET", "POST"])
     rule("/route-test", "route_test", route_test.route_test)
+    from .views import cluster
+    cluster.register(bp)
 
 
 def _headers(response):

@@ -21,6 +21,8 @@ def register_commands(app: Flask) -> None:
     app.cli.add_command(create_admin)
     from .push_cli import register as register_push
     register_push(app)
+    from .monitor_cli import register as register_monitor
+    register_monitor(app)
 
 
 @click.command("init-db")

@@ -70,6 +70,10 @@ SETTINGS: dict[str, Setting] = {
     "PUSH_ATTEMPTS": Setting(4, int, "tries per node before a push is logged as failed"),
     "PUSH_BACKOFF": Setting(1.0, float, "seconds before the first retry; doubled for each further retry"),
     "HASH_REMOTE_INTERVAL_MS": Setting(1000, int, "how often (ms) each node's mod_hash polls the other nodes' limit usage (hash.conf remotes)"),
+    "MONITOR_INTERVAL": Setting(5.0, float, "seconds between two polls of every node by `xmlcurl monitor`"),
+    "MONITOR_TIMEOUT": Setting(2.0, float, "seconds one node may take to answer a whole poll (then it counts as missed)"),
+    "MONITOR_PARALLEL": Setting(64, int, "nodes `xmlcurl monitor` polls at once"),
+    "MONITOR_METRICS": Setting(True, _bool, "cluster gauges in /metrics (they name nodes, gateways and tenants)"),
 }
 
 MIN_SECRET_LENGTH = 32
@@ -123,5 +127,9 @@ def _check(values: dict[str, Any]) -> None:
     if not 100 <= values["HASH_REMOTE_INTERVAL_MS"] <= 60_000:
         # mod_hash sleeps `interval` ms between polls: 0 would be a busy loop on every node.
         raise ConfigError("XMLCURL_HASH_REMOTE_INTERVAL_MS must be between 100 and 60000")
+    if values["MONITOR_INTERVAL"] < 1 or not 0 < values["MONITOR_TIMEOUT"] < values["MONITOR_INTERVAL"] \
+            or values["MONITOR_PARALLEL"] < 1:
+        raise ConfigError("XMLCURL_MONITOR_INTERVAL must be at least 1, XMLCURL_MONITOR_TIMEOUT positive and below it, "
+                          "XMLCURL_MONITOR_PARALLEL at least 1")
     if not 0 <= values["CACHE_POLL_SECONDS"] <= 5:
         raise ConfigError("XMLCURL_CACHE_POLL_SECONDS must be between 0 and 5 (changes must reach the nodes fast)")

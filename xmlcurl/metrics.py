@@ -16,7 +16,7 @@ import time
 from bisect import bisect_left
 from typing import Iterator
 
-from flask import Blueprint, Response
+from flask import Blueprint, Response, current_app
 from prometheus_client import (
     CONTENT_TYPE_LATEST, REGISTRY, CollectorRegistry, Counter, Gauge, Histogram, generate_latest, multiprocess,
 )
@@ -182,5 +182,9 @@ def metrics() -> Response:
         registry = REGISTRY
     local = CollectorRegistry(auto_describe=False)
     local.register(_VersionAge())
+    if current_app.config["XMLCURL"]["MONITOR_METRICS"]:
+        from .monitor.metrics import ClusterCollector
+
+        local.register(ClusterCollector())
     body = generate_latest(registry) + generate_latest(local)
     return Response(body, headers={"Content-Type": CONTENT_TYPE_LATEST})

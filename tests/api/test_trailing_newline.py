@@ -6,6 +6,7 @@ value in VALID, and then it is checked too.
 from __future__ import annotations
 
 import pytest
+from cryptography.fernet import Fernet
 from marshmallow import fields
 
 from tests.api.conftest import assert_error
@@ -22,6 +23,7 @@ VALID = {
     ("/tenants", "international_prefix"): "00",
     ("/nodes", "name"): "media-1", ("/nodes", "role"): "media", ("/nodes", "sip_address"): "127.0.0.11", ("/nodes", "http_username"): "media-1",
     ("/nodes", "http_secret"): "a-long-enough-node-secret", ("/nodes", "allowed_sources"): "127.0.0.0/8",
+    ("/nodes", "session_db_dsn"): "mariadb://Server=db.internal;Port=3306;Database=fs_cluster;Uid=fs;Pwd=fs-secret",
     ("/sip-users", "username"): "1001", ("/sip-users", "password"): "a-new-password",
     ("/sip-users", "cid_name"): "Front Desk", ("/sip-users", "cid_number"): "8657100000000",
     ("/sip-users", "outbound_cid_name"): "Front Desk", ("/sip-users", "outbound_cid_number"): "8610000001",
@@ -53,6 +55,12 @@ def text_fields():
 
 
 FIELDS = sorted(set(text_fields()))
+
+
+@pytest.fixture(autouse=True)
+def _esl_key(app):
+    """Secrets stored encrypted (a node's session database DSN) need the key."""
+    app.config["XMLCURL"]["ESL_KEY"] = Fernet.generate_key().decode()
 
 
 def test_every_text_field_has_a_sample():

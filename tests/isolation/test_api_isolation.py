@@ -27,6 +27,8 @@ FOREIGN = {
     "/tokens": "SELECT id FROM api_tokens WHERE admin_user_id <> :me",
     "/pinning": "SELECT tenant_id, node_id FROM tenant_nodes WHERE tenant_id <> 1",
     "/caller-ids": "SELECT id FROM approved_caller_ids WHERE tenant_id <> 1",
+    # The monitor's snapshot (read-only; tests/api/test_cluster.py checks the scoping with a polled cluster).
+    "/cluster": "SELECT id FROM cluster_registrations WHERE tenant_id IS NULL OR tenant_id <> 1",
 }
 #: A create aimed at another tenant (or at shared data), per collection.
 CREATE = {

@@ -6,6 +6,13 @@ import threading
 from typing import Callable
 
 DISCONNECT = b"Disconnected, goodbye.\nSee you at ClueCon! http://www.cluecon.com/\n"
+#: What `reply` may return instead of a body: stop answering (a hung node), or close the connection.
+HANG = object()
+CLOSE = object()
+
+
+class CloseAfter(bytes):
+    """Raw bytes `reply` may return: written as is, then the connection is closed (a node dying mid-answer)."""
 
 
 def default_reply(command: str) -> str:
@@ -23,7 +30,7 @@ class EslDouble:
     """
 
     def __init__(self, host: str, password: str, refuse_first: int = 0,
-                 reply: Callable[[str], str] = default_reply) -> None:
+                 reply: Callable[[str], object] = default_reply, greet: bool = True) -> None:
         self.password = password
         self.refuse_first = refuse_first
         self.reply = reply
@@ -32,6 +39,9 @@ class EslDouble:
         self.commands: list[str] = []
         self.auths: list[str] = []
         self.connections = 0
+        # greet=False: accept connections but never say a word (a node whose process hangs).
+        self.greet = greet
+        self._released = threading.Event()
         self._lock = threading.Lock()
         double = self
 
@@ -51,6 +61,7 @@ class EslDouble:
         self._thread.start()
 
     def close(self) -> None:
+        self._released.set()
         self._server.shutdown()
         self._server.server_close()
         self._thread.join(timeout=5)
@@ -60,6 +71,9 @@ class EslDouble:
             self.connections += 1
             refuse = self.connections <= self.refuse_first
         if refuse:
+            return
+        if not self.greet:
+            self._released.wait(30)
             return
         conn.wfile.write(b"Content-Type: auth/request\n\n")
         authed = False
@@ -94,7 +108,19 @@ class EslDouble:
             if command.startswith("api "):
                 with self._lock:
                     self.commands.append(command[4:])
-                body = (self._hash_remote(command[4:]) or self.reply(command[4:])).encode()
+                answer = self._hash_remote(command[4:]) or self.reply(command[4:])
+                if answer is HANG:
+                    self._released.wait(30)
+                    return
+                if answer is CLOSE:
+                    return
+                if isinstance(answer, bytes):  # written as is: a broken or partial reply
+                    conn.wfile.write(answer)
+                    conn.wfile.flush()
+                    if isinstance(answer, CloseAfter):
+                        return
+                    continue
+                body = answer.encode()
                 conn.wfile.write(b"Content-Type: api/response\nContent-Length: %d\n\n%s" % (len(body), body))
                 continue
             conn.wfile.write(b"Content-Type: command/reply\nReply-Text: -ERR command not found\n\n")

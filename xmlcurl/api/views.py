@@ -295,3 +295,57 @@ def _register_csv(kind: str, path: str) -> None:
 
 for _kind, _path in CSV_PATHS.items():
     _register_csv(_kind, _path)
+
+
+# --- the running cluster (the monitor's snapshot) -------------------------------------------------
+
+def _register_cluster() -> None:
+    from ..monitor import schemas as cluster_schemas, snapshot
+    from ..services.actor import require_superadmin
+    from ..services.errors import NotFound
+
+    def answer(schema, items) -> Response:
+        session = db.session()
+        return jsonify(schema.dump({"items": items, "polled_at": snapshot.last_polled(session)}))
+
+    def scoped_tenant() -> int | None:
+        """The tenant_id filter: a tenant admin's own tenant always; another tenant's is not found."""
+        raw = request.args.get("tenant_id", "")
+        if raw and not raw.isdigit():
+            raise Invalid("bad filter", {"tenant_id": ["must be a whole number"]})
+        wanted = int(raw) if raw else None
+        actor = g.api_actor
+        if actor.is_superadmin:
+            return wanted
+        if wanted is not None and wanted != actor.tenant_id:
+            raise NotFound("no such tenant")
+        return actor.tenant_id
+
+    nodes_schema, gateways_schema = cluster_schemas.ClusterNodesSchema(), cluster_schemas.ClusterGatewaysSchema()
+    regs_schema, calls_schema = cluster_schemas.ClusterRegistrationsSchema(), cluster_schemas.ClusterCallsSchema()
+
+    @route(Operation("/cluster/nodes", "GET", "Every enabled node as the monitor last saw it (superadmin)", "cluster",
+                     response=nodes_schema, extra_responses=(404,)))
+    def cluster_nodes():
+        require_superadmin(g.api_actor, "resource")
+        return answer(nodes_schema, snapshot.nodes(db.session()))
+
+    @route(Operation("/cluster/gateways", "GET", "Every gateway of every node: state, ping status and time (superadmin)",
+                     "cluster", response=gateways_schema, extra_responses=(404,)))
+    def cluster_gateways():
+        require_superadmin(g.api_actor, "resource")
+        return answer(gateways_schema, snapshot.gateways(db.session()))
+
+    @route(Operation("/cluster/registrations", "GET", "Where users are registered (a tenant admin: its own)", "cluster",
+                     response=regs_schema, filters=("tenant_id",), extra_responses=(404, 422)))
+    def cluster_registrations():
+        return answer(regs_schema, snapshot.registrations(db.session(), scoped_tenant()))
+
+    @route(Operation("/cluster/calls", "GET", "Calls up now per tenant and node, against the tenant's limits "
+                     "(a tenant admin: its own)", "cluster", response=calls_schema, filters=("tenant_id",),
+                     extra_responses=(404, 422)))
+    def cluster_calls():
+        return answer(calls_schema, snapshot.calls(db.session(), scoped_tenant()))
+
+
+_register_cluster()

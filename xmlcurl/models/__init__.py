@@ -2,6 +2,8 @@
 from .admin import ADMIN_ROLES, AdminUser, ApiToken, AuditEntry, LoginFailure
 from .base import Base
 from .caller_id import ApprovedCallerId
+from .cluster import (ClusterGatewayState, ClusterMonitorLease, ClusterNodeState, ClusterProfileState,
+                      ClusterRegistration, ClusterTenantCalls)
 from .did import Did
 from .gateway import MEDIA_MODES, TRANSPORTS, Gateway
 from .node import ROLES, Node
@@ -12,8 +14,9 @@ from .tenant import Tenant, TenantNode
 from .version import VERSIONED_TABLES, ConfigVersion
 
 __all__ = [
-    "ADMIN_ROLES", "AdminUser", "ApiToken", "ApprovedCallerId", "AuditEntry", "Base", "ConfigVersion", "Did", "Gateway",
-    "KINDS", "LoginFailure", "MEDIA_MODES", "Node", "ProxyTableVersion", "ROLES", "Route", "SipUser", "SipUserVariable",
-    "TRANSPORTS",
+    "ADMIN_ROLES", "AdminUser", "ApiToken", "ApprovedCallerId", "AuditEntry", "Base", "ClusterGatewayState",
+    "ClusterMonitorLease", "ClusterNodeState", "ClusterProfileState", "ClusterRegistration", "ClusterTenantCalls",
+    "ConfigVersion", "Did", "Gateway", "KINDS", "LoginFailure", "MEDIA_MODES", "Node", "ProxyTableVersion", "ROLES",
+    "Route", "SipUser", "SipUserVariable", "TRANSPORTS",
     "Tenant", "TenantNode", "VERSIONED_TABLES",
 ]

@@ -12,13 +12,13 @@ NAME = r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}"
 PORT = validate.Range(min=1, max=65535)
 # What FreeSWITCH's database layer takes (switch_core_sqldb.c): `<interface>://<connection string>`
 # (mariadb://, pgsql://, odbc://, ...) or an ODBC `dsn:user:password`.
-_DSN = re.compile(r"^(?:[A-Za-z][A-Za-z0-9_]{0,14}://\S.*|[^:/\s][^:]+:[^:]*:.*)$")
+_DSN = re.compile(r"(?:[A-Za-z][A-Za-z0-9_]{0,14}://\S.*|[^:/\s][^:]+:[^:]*:.*)")
 
 
 def session_dsn(value: str) -> None:
     """A DSN sofia can open, that survives FreeSWITCH's pre-processor (no `$${`, no X-PRE-PROCESS)."""
     no_control(value)
-    if not _DSN.match(value):
+    if not _DSN.fullmatch(value):
         raise ValidationError("must be <database>://<connection string> (e.g. mariadb://Server=db;Database=fs;"
                               "Uid=fs;Pwd=...) or an ODBC dsn:user:password")
     if "$${" in value or "x-pre-process" in value.lower():
