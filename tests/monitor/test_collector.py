@@ -202,3 +202,17 @@ def test_profiles_and_gateways_a_node_no_longer_reports_are_removed(app, demo_cl
         assert session.query(ClusterGatewayState).filter_by(node_id=1).count() == 0
         assert session.query(ClusterProfileState).filter_by(node_id=1).count() == 0
         assert session.query(ClusterTenantCalls).filter_by(node_id=1).count() == 2  # acme and globex counters
+
+
+def test_a_node_refusing_one_command_is_up_with_that_part_empty_and_the_refusal_noted(app, demo_cluster):
+    # What FreeSWITCH answers `show registrations as json` when started with -nosql (no core database).
+    demo_cluster.serve("media-1", EslDouble("127.0.0.1", PASSWORD, reply=captured(
+        "media-1", overrides={"show registrations as json": "-ERR SQL disabled, no data available!\n"})))
+    report = demo_cluster.poll()
+    assert report.answered == 3
+    media_1 = state(app, "media-1")
+    assert (media_1.up, media_1.missed_polls) == (True, 0)
+    assert "show registrations as json: the node refused the command: -ERR SQL disabled" in media_1.error
+    nodes = {n["name"]: n for n in read(app, snapshot.nodes)}
+    assert nodes["media-1"]["state"] == "up" and nodes["media-1"]["registrations"] == 0
+    assert [p["name"] for p in nodes["media-1"]["profiles"]]  # the other parts are still read

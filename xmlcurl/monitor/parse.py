@@ -16,6 +16,10 @@ class AnswerError(ValueError):
     """A node's answer could not be read as the command's output."""
 
 
+class Refused(AnswerError):
+    """The node answered, with its own refusal (`-ERR ...`): a module not loaded, no core database."""
+
+
 _UPTIME = re.compile(r"^UP (\d+) years?, (\d+) days?, (\d+) hours?, (\d+) minutes?, (\d+) seconds?")
 _SESSIONS_NOW = re.compile(r"^(\d+) session\(s\) - peak", re.MULTILINE)
 _SPS = re.compile(r"^(\d+) session\(s\) per Sec", re.MULTILINE)
@@ -89,7 +93,7 @@ def _clean(text: str) -> str:
     if not stripped:
         raise AnswerError("an empty answer")
     if stripped.startswith("-ERR") or stripped.startswith("-USAGE"):
-        raise AnswerError(f"the node refused the command: {stripped.splitlines()[0][:120]}")
+        raise Refused(f"the node refused the command: {stripped.splitlines()[0][:120]}")
     return stripped
 
 

@@ -43,6 +43,9 @@ class Reading:
     registrations: list[parse.Registration] = field(default_factory=list)
     limits: list[parse.LimitCounter] = field(default_factory=list)
     calls: int | None = None
+    #: Commands the node answered with a refusal (e.g. `-ERR SQL disabled` without a core database):
+    #: the node is up, those parts of its reading are empty.
+    notes: list[str] = field(default_factory=list)
     at_epoch: float = field(default_factory=time.time)
 
     @property
@@ -69,16 +72,30 @@ def _ask(client: EslClient, command: str, deadline: _Deadline) -> str:
     return client.api(command)
 
 
+#: What each answer fills in; `status` is the node's own word that it runs, so its failure fails the poll.
+_PARTS = (
+    ("version", "version", parse.parse_version),
+    ("sofia xmlstatus", "profiles", parse.parse_profiles),
+    ("sofia xmlstatus gateway", "gateways", parse.parse_gateways),
+    ("show registrations as json", "registrations", parse.parse_registrations),
+    ("hash_dump limit", "limits", parse.parse_limits),
+    ("show calls count", "calls", parse.parse_count),
+)
+
+
 def read_node(client: EslClient, reading: Reading, deadline: _Deadline) -> None:
-    """Send COMMANDS and parse every answer into READING (raises EslError or AnswerError)."""
+    """Send COMMANDS and parse every answer into READING (raises EslError or AnswerError).
+
+    A node that refuses a command other than `status` (a module not loaded, no core database) is still
+    up: that part stays empty and the refusal is kept in `reading.notes`. Garbage fails the poll.
+    """
     answers = {command: _ask(client, command, deadline) for command in COMMANDS}
     reading.status = parse.parse_status(answers["status"])
-    reading.version = parse.parse_version(answers["version"])
-    reading.profiles = parse.parse_profiles(answers["sofia xmlstatus"])
-    reading.gateways = parse.parse_gateways(answers["sofia xmlstatus gateway"])
-    reading.registrations = parse.parse_registrations(answers["show registrations as json"])
-    reading.limits = parse.parse_limits(answers["hash_dump limit"])
-    reading.calls = parse.parse_count(answers["show calls count"])
+    for command, attribute, parser in _PARTS:
+        try:
+            setattr(reading, attribute, parser(answers[command]))
+        except parse.Refused as exc:
+            reading.notes.append(f"{command}: {exc}")
 
 
 def poll_node(target: Target, settings: Mapping[str, Any], connect: Connect = EslClient) -> Reading:

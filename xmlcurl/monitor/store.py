@@ -149,7 +149,8 @@ def _store_state(state: ClusterNodeState, reading: Reading, now: dt.datetime) ->
         state.up, state.since = True, now
     status = reading.status
     assert status is not None
-    state.missed_polls, state.error, state.seen_at = 0, None, now
+    state.missed_polls, state.seen_at = 0, now
+    state.error = "; ".join(reading.notes)[:255] or None
     state.uptime_seconds, state.version = status.uptime_seconds, reading.version
     state.calls, state.sessions_per_second, state.max_sessions = reading.calls, status.sessions_per_second, status.max_sessions
     return True
