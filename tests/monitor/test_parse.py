@@ -58,6 +58,14 @@ def test_hash_dump_limit_counters_per_realm_and_tenant():
     assert parse.parse_limits("") == []
 
 
+def test_hash_dump_limit_on_a_node_with_no_counters_is_no_counters_not_a_refusal():
+    # A real media node with no call up answered exactly this: mod_hash wrote nothing, and the event
+    # socket turns an empty output into "-ERR no reply".
+    assert parse.parse_limits("-ERR no reply\n") == []
+    with pytest.raises(parse.Refused):
+        parse.parse_limits("-ERR hash_dump Command not found!\n")
+
+
 def test_show_calls_count():
     assert parse.parse_count(answer("router-1", "show_calls_count")) == 1
     assert parse.parse_count(answer("router-1", "show_registrations")) == 0

@@ -12,6 +12,10 @@ from dataclasses import dataclass
 from lxml import etree
 
 
+#: What the event socket answers for a command whose output is empty (mod_event_socket.c).
+NO_REPLY = "-ERR no reply"
+
+
 class AnswerError(ValueError):
     """A node's answer could not be read as the command's output."""
 
@@ -204,6 +208,10 @@ def parse_limits(text: str) -> list[LimitCounter]:
     if text is None:
         raise AnswerError("no answer")
     body = text.strip()
+    if body == NO_REPLY:
+        # mod_hash writes nothing when no limit is in use, and the event socket answers an empty
+        # output with this line (mod_event_socket.c, api_exec): a node with no calls, not a refusal.
+        return []
     if body.startswith("-ERR") or body.startswith("-USAGE"):
         _clean(body)
     out = []
