@@ -14,7 +14,6 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
-import flask
 import pytest
 from sqlalchemy import create_engine, func, make_url, select, text
 
@@ -54,7 +53,8 @@ def test_production_start_without_a_database_url_has_no_demo_credentials(monkeyp
     for name in [n for n in os.environ if n.startswith("XMLCURL_")]:
         monkeypatch.delenv(name)
     monkeypatch.setenv("XMLCURL_SECRET_KEY", SECRET)
-    monkeypatch.setattr(xmlcurl, "Flask", lambda name, **kw: flask.Flask(name, instance_path=str(tmp_path), **kw))
+    app_class = xmlcurl._Flask
+    monkeypatch.setattr(xmlcurl, "_Flask", lambda name, **kw: app_class(name, instance_path=str(tmp_path), **kw))
     lines = _Lines()
     logging.getLogger("xmlcurl.bootstrap").addHandler(lines)
     try:

@@ -166,6 +166,6 @@ def live(part: str):
 
 def live_tenant(tenant_id: int):
     """A tenant's live part alone."""
-    if not current_actor().is_superadmin:
+    if not current_actor().is_superadmin or db.session().get(Tenant, tenant_id) is None:
         abort(404)
     return render_template("admin/_cluster_tenant.html", live=cluster_tenant(tenant_id))

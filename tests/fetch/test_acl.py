@@ -7,12 +7,13 @@ import pytest
 from lxml import etree
 from sqlalchemy import update
 
-from tests.conftest import CONFORMANCE, captured_request, cluster_body, retarget
+from tests.conftest import captured_request, cluster_body, retarget
 from tests.freeswitch_rules import assert_freeswitch_can_read
 from xmlcurl import db
 from xmlcurl.fetch.configuration.acl import (AclList, CarrierSource, NodeAddress, build_acl, carrier_cidrs,
                                              node_cidrs, proxy_host)
 from xmlcurl.models import Gateway, Node
+from tests.fetch.test_reference_answers import reference
 
 LISTS = {"media-1": ["routers", "media-peers"], "media-2": ["routers", "media-peers"],
          "router-1": ["media-nodes", "carriers"]}
@@ -38,7 +39,7 @@ def _acl(fetch, node: str) -> dict[str, list[tuple[str, str]]]:
 @pytest.mark.parametrize("name", ["media-1_acl.conf", "router-1_acl.conf"])
 def test_answer_matches_what_the_real_cluster_accepted(fetch, name):
     response = fetch(cluster_body(name), node=name.split("_")[0])
-    assert lists(response.data) == lists((CONFORMANCE / "cluster" / f"{name}.xml").read_bytes())
+    assert lists(response.data) == lists(reference(name))
 
 
 @pytest.mark.parametrize("node", sorted(LISTS))

@@ -311,9 +311,9 @@ def _register_cluster() -> None:
     def scoped_tenant() -> int | None:
         """The tenant_id filter: a tenant admin's own tenant always; another tenant's is not found."""
         raw = request.args.get("tenant_id", "")
-        if raw and not raw.isdigit():
-            raise Invalid("bad filter", {"tenant_id": ["must be a whole number"]})
-        wanted = int(raw) if raw else None
+        wanted = limits.parse_id(raw) if raw else None
+        if raw and wanted is None:
+            raise Invalid("bad filter", {"tenant_id": [f"must be a whole number from 0 to {limits.MAX_INT}"]})
         actor = g.api_actor
         if actor.is_superadmin:
             return wanted
