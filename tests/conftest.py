@@ -6,9 +6,11 @@ through SAVEPOINTs). MariaDB tests skip when no server answers, except under CI=
 """
 from __future__ import annotations
 
+import atexit
 import base64
 import os
 import shutil
+import tempfile
 from pathlib import Path
 from typing import Callable
 from urllib.parse import quote
@@ -30,8 +32,13 @@ IN_CI = os.environ.get("CI", "").lower() == "true"
 # The fetch cache polls the config version on every fetch here, so a test that changes data sees
 # the change on its next fetch (tests/fetch/test_cache.py covers the polling interval itself).
 # A generous fetch budget: the deadline tests set their own, the others must not fail on a busy CI machine.
+# The apps of this run keep their last-good store here, not in the checkout's instance directory
+# (the `app` fixture gives each test its own).
+_LAST_GOOD_DIR = tempfile.mkdtemp(prefix="xmlcurl-test-last-good-")
+atexit.register(shutil.rmtree, _LAST_GOOD_DIR, ignore_errors=True)
+
 BASE_SETTINGS = {"ENV": "testing", "LOG_LEVEL": "WARNING", "SEED_DEMO": False, "CACHE_POLL_SECONDS": 0,
-                 "FETCH_BUDGET_MS": 20000}
+                 "FETCH_BUDGET_MS": 20000, "LAST_GOOD_DIR": _LAST_GOOD_DIR}
 
 
 # --- databases -------------------------------------------------------------------------------
@@ -108,14 +115,15 @@ def app(backend: str, request: pytest.FixtureRequest, tmp_path: Path):
     if backend == "sqlite":
         path = tmp_path / "xmlcurl.sqlite3"
         shutil.copy(request.getfixturevalue("sqlite_template"), path)
-        application = create_app({**BASE_SETTINGS, "DATABASE_URL": f"sqlite:///{path}"})
+        application = create_app({**BASE_SETTINGS, "DATABASE_URL": f"sqlite:///{path}",
+                                  "LAST_GOOD_DIR": str(tmp_path / "last-good")})
         yield application
         application.extensions["xmlcurl.db"].dispose()
         return
     engine = request.getfixturevalue("mysql_engine")
     connection = engine.connect()
     outer = connection.begin()
-    application = create_app({**BASE_SETTINGS, "DATABASE_URL": MYSQL_URL})
+    application = create_app({**BASE_SETTINGS, "DATABASE_URL": MYSQL_URL, "LAST_GOOD_DIR": str(tmp_path / "last-good")})
     database = application.extensions["xmlcurl.db"]
     database.dispose()
     for attr in ("sessionmaker", "read_sessionmaker"):

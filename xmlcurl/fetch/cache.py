@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any, Callable, Hashable, Mapping, TypeVar
 
 from flask import Flask, current_app
-from sqlalchemy import text
+from sqlalchemy import BigInteger, DateTime, Integer, String, text
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
@@ -41,7 +41,8 @@ ENTRY_OVERHEAD = 200
 POLL = text(
     "SELECT v.version, v.epoch, v.changed_at, c.table_name, c.tenant_id, c.version AS change_version "
     "FROM config_version v LEFT JOIN config_changes c ON c.version > :since WHERE v.id = 1"
-)
+).columns(version=BigInteger, epoch=String, changed_at=DateTime, table_name=String, tenant_id=Integer,
+          change_version=BigInteger)
 #: `since` for a poll that needs no changes (the first one, with nothing cached).
 _NONE_SINCE = 2**62
 _MISSING = object()
@@ -176,11 +177,14 @@ class FetchCache:
         or a new epoch), so this worker serves no entry they know to be superseded."""
         if self.store is None:
             return
+        # This worker's own notes first: then a store position below its version means a reset.
+        self.store.flush()
         epoch, position, changed = self._store_state(self.version if self.epoch is not None else None)
         if epoch is None:
             return
         with self._lock:
-            if self.epoch != epoch:
+            went_back = position is not None and self.version is not None and position < self.version
+            if self.epoch != epoch or went_back:
                 if self.epoch is not None:
                     self._drop_all()
                 self.epoch, self.version = epoch, position

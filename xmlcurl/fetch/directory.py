@@ -14,6 +14,7 @@ from .. import callerid
 from ..logging_setup import loggable
 from ..models import SipUser, SipUserVariable, Tenant, TenantNode
 from .callerids import approved_numbers
+from . import scopes
 from .context import FetchContext
 from .registry import handles
 from .request import FetchRequest
