@@ -169,6 +169,25 @@ def test_a_new_epoch_or_a_version_that_goes_back_drops_everything(reset):
     assert cache.resets == 1
 
 
+def test_a_value_held_outside_the_cache_can_ask_whether_its_scope_changed():
+    clock, session = Clock(), VersionSession()
+    cache = FetchCache(100, 10**6, 0.5, clock=clock)
+    assert not cache.is_current(scopes.shared("nodes"), cache.stamp())  # nothing read yet
+    cache.refresh(lambda: session)
+    credentials = cache.stamp()
+    session.change("sip_users", 1)
+    _polled(cache, clock, session)
+    assert cache.is_current(scopes.shared("nodes"), credentials)
+    session.change("nodes", 0)
+    _polled(cache, clock, session)
+    assert not cache.is_current(scopes.shared("nodes"), credentials)
+    assert cache.is_current(scopes.shared("nodes"), cache.stamp())
+    session.epoch = "epoch-2"
+    stale = cache.stamp()
+    _polled(cache, clock, session)
+    assert not cache.is_current(scopes.shared("nodes"), stale)
+
+
 def test_nothing_is_kept_before_a_version_was_read():
     cache = FetchCache(100, 10**6, 0.5)
     assert cache.get_or_load(("k",), lambda: 1) == 1
@@ -407,6 +426,32 @@ def _sql(app, statement: str, **params) -> None:
         session = db.session()
         session.execute(text(statement), params)
         session.commit()
+
+
+ACME_1000 = "(SELECT id FROM sip_users WHERE tenant_id = 1 AND username = '1000')"
+
+
+@pytest.mark.parametrize(("statements", "recorded"), [
+    (["UPDATE sip_users SET enabled = enabled WHERE tenant_id = 1 AND username = '1000'"], ("sip_users", 1)),
+    ([f"INSERT INTO sip_user_variables (user_id, name, value) VALUES ({ACME_1000}, 'test_var', 'x')"],
+     ("sip_user_variables", 1)),
+    (["UPDATE tenants SET max_calls = 7 WHERE id = 2"], ("tenants", 2)),
+    (["UPDATE routes SET priority = priority WHERE tenant_id IS NULL"], ("routes", 0)),
+    (["UPDATE gateways SET prepend = prepend"], ("gateways", 0)),
+    (["UPDATE nodes SET enabled = enabled WHERE name = 'media-1'"], ("nodes", 0)),
+    (["INSERT INTO approved_caller_ids (tenant_id, number) VALUES (1, '+15550009999')",
+      "UPDATE approved_caller_ids SET tenant_id = 2 WHERE number = '+15550009999'"], ("approved_caller_ids", -1)),
+], ids=["user", "variable", "tenant row", "route for all tenants", "gateway", "node", "row moved between tenants"])
+def test_the_triggers_record_which_tenant_or_shared_table_changed(app, statements, recorded):
+    for statement in statements:
+        _sql(app, statement)
+    with app.app_context():
+        session = db.session()
+        version = session.execute(text("SELECT version FROM config_version WHERE id = 1")).scalar_one()
+        table, tenant_id = recorded
+        at = session.execute(text("SELECT version FROM config_changes WHERE table_name = :t AND tenant_id = :n"),
+                             {"t": table, "n": tenant_id}).scalar_one()
+    assert at == version
 
 
 def test_a_plain_sql_change_to_one_tenant_costs_only_that_tenants_cached_answers(app, fetch):

@@ -190,6 +190,18 @@ class FetchCache:
                 self.epoch, self.version = epoch, position
             self._merge(changed)
 
+    def stamp(self) -> tuple[str | None, int | None]:
+        """(epoch, version) as this worker knows them: keep it with a value held outside the cache."""
+        return self.epoch, self.version
+
+    def is_current(self, scope: Scope, stamp: tuple[str | None, int | None]) -> bool:
+        """Whether a value made at `stamp` (see `stamp`) is still good: no change to `scope` since, same epoch."""
+        epoch, version = stamp
+        if epoch is None or version is None or epoch != self.epoch:
+            return False
+        changed = self._changed
+        return all(changed.get(s, 0) <= version for s in scope)
+
     def report_hits(self) -> None:
         """Add the hits counted since the last call to the lookup metric (once per fetch, not per lookup)."""
         with self._lock:
