@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 from tests.conftest import BASE_SETTINGS, basic_auth, cluster_body, retarget
 from xmlcurl import create_app, db
 from xmlcurl.fetch import scopes
+from xmlcurl.models import CHANGE_SLOTS
 from xmlcurl.fetch.cache import FetchCache, fetch_cache
 from xmlcurl.fetch.lastgood import LastGoodStore
 from xmlcurl.fetch.xmldoc import NOT_FOUND
@@ -36,7 +37,7 @@ class VersionSession:
     def __init__(self) -> None:
         self.version = 7
         self.epoch = "epoch-1"
-        #: (table, tenant id, version of its last change), as the config_changes rows hold them.
+        #: (table, tenant id, version), one per version, as the config_changes ring holds them.
         self.changes: list[tuple[str, int, int]] = []
         self.polls = 0
         self.down = False
@@ -45,7 +46,7 @@ class VersionSession:
     def change(self, table: str, tenant_id: int) -> None:
         """What the triggers do for one changed row."""
         self.version += 1
-        self.changes = [c for c in self.changes if c[:2] != (table, tenant_id)] + [(table, tenant_id, self.version)]
+        self.changes.append((table, tenant_id, self.version))
 
     def execute(self, _stmt, params=None):
         self.polls += 1
@@ -53,7 +54,7 @@ class VersionSession:
             raise OperationalError("SELECT", {}, Exception("gone"))
         head = {"version": self.version, "epoch": self.epoch, "changed_at": dt.datetime(2026, 1, 1)}
         rows = [SimpleNamespace(**head, table_name=t, tenant_id=n, change_version=v)
-                for t, n, v in self.changes if v > params["since"]]
+                for t, n, v in self.changes if params["since"] < v <= self.version]
         rows = rows or [SimpleNamespace(**head, table_name=None, tenant_id=None, change_version=None)]
         return SimpleNamespace(all=lambda: rows)
 
@@ -186,6 +187,18 @@ def test_a_value_held_outside_the_cache_can_ask_whether_its_scope_changed():
     stale = cache.stamp()
     _polled(cache, clock, session)
     assert not cache.is_current(scopes.shared("nodes"), stale)
+
+
+def test_a_worker_that_fell_behind_the_change_ring_drops_everything():
+    clock, session = Clock(), VersionSession()
+    cache = FetchCache(100, 10**6, 0.5, clock=clock)
+    cache.refresh(lambda: session)
+    _load_all(cache, ENTRIES, "old")
+    for _ in range(3):
+        session.change("sip_users", 1)
+    del session.changes[0]  # overwritten by a change CHANGE_SLOTS versions later
+    _polled(cache, clock, session)
+    assert set(_load_all(cache, ENTRIES, "new").values()) == {"new"} and cache.resets == 1
 
 
 def test_nothing_is_kept_before_a_version_was_read():
@@ -448,10 +461,17 @@ def test_the_triggers_record_which_tenant_or_shared_table_changed(app, statement
     with app.app_context():
         session = db.session()
         version = session.execute(text("SELECT version FROM config_version WHERE id = 1")).scalar_one()
-        table, tenant_id = recorded
-        at = session.execute(text("SELECT version FROM config_changes WHERE table_name = :t AND tenant_id = :n"),
-                             {"t": table, "n": tenant_id}).scalar_one()
-    assert at == version
+        last = session.execute(text("SELECT table_name, tenant_id FROM config_changes WHERE version = :v"),
+                               {"v": version}).one()
+        slot = session.execute(text("SELECT slot FROM config_changes WHERE version = :v"), {"v": version}).scalar_one()
+    assert tuple(last) == recorded and slot == version % CHANGE_SLOTS
+
+
+def test_schema_sql_writes_every_change_into_the_ring_the_code_reads():
+    from xmlcurl.db import SCHEMA_SQL
+    from xmlcurl.models import VERSIONED_TABLES
+
+    assert SCHEMA_SQL.read_text(encoding="utf-8").count(f"v.version MOD {CHANGE_SLOTS},") == 3 * len(VERSIONED_TABLES)
 
 
 def test_a_plain_sql_change_to_one_tenant_costs_only_that_tenants_cached_answers(app, fetch):

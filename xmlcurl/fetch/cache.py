@@ -36,11 +36,12 @@ T = TypeVar("T")
 #: What an entry costs beyond its pickled value (the key, the entry, the dict slot), in bytes.
 ENTRY_OVERHEAD = 200
 
-#: The poll: the version, its epoch, and every (table, tenant) changed after the version last seen,
-#: in one round trip (the index on config_changes.version makes it read only what changed).
+#: The poll: the version, its epoch, and the (table, tenant) of every change after the version last
+#: seen, in one round trip (the index on config_changes.version makes it read only what changed).
 POLL = text(
     "SELECT v.version, v.epoch, v.changed_at, c.table_name, c.tenant_id, c.version AS change_version "
-    "FROM config_version v LEFT JOIN config_changes c ON c.version > :since WHERE v.id = 1"
+    "FROM config_version v LEFT JOIN config_changes c ON c.version > :since AND c.version <= v.version "
+    "WHERE v.id = 1"
 ).columns(version=BigInteger, epoch=String, changed_at=DateTime, table_name=String, tenant_id=Integer,
           change_version=BigInteger)
 #: `since` for a poll that needs no changes (the first one, with nothing cached).
@@ -133,14 +134,20 @@ class FetchCache:
             return
         version, epoch, changed_at = int(rows[0].version), rows[0].epoch, rows[0].changed_at
         changed: dict[str, int] = {}
+        seen = 0
         for row in rows:
             if row.table_name is not None:
+                seen += 1
                 at = int(row.change_version)
                 for scope in of_change(row.table_name, int(row.tenant_id)):
                     if changed.get(scope, 0) < at:
                         changed[scope] = at
+        # Every version has its change in the ring until CHANGE_SLOTS later ones overwrite it: fewer
+        # rows than versions means this worker (or the store, on a first poll) fell too far behind.
+        gap = since < version and seen < version - since
         with self._lock:
-            reset = self.epoch is not None and (epoch != self.epoch or (self.version is not None and version < self.version))
+            reset = self.epoch is not None and (
+                epoch != self.epoch or (self.version is not None and (version < self.version or gap)))
             if reset:
                 self._drop_all()
             self._merge(changed)
@@ -150,7 +157,8 @@ class FetchCache:
         if self.store is not None and (changed or first or reset):
             # The first poll of a worker may find the store ahead of the database in the same epoch:
             # the database was restored from a backup, and the store's entries are of the lost future.
-            went_back = first and store_epoch == epoch and store_position is not None and store_position > version
+            went_back = first and store_epoch == epoch and store_position is not None and (
+                store_position > version or gap)
             self.store.sync(epoch, version, changed, reset=reset or went_back)
         metrics.observe_poll(version, changed_at)
 

@@ -1,5 +1,5 @@
 """The configuration version: one counter bumped by triggers on every configuration table, with an
-epoch beside it, and one row per (table, tenant) recording the version of its last change."""
+epoch beside it, and a ring of the latest changes: which table and tenant each version changed."""
 from __future__ import annotations
 
 import datetime as dt
@@ -66,14 +66,21 @@ class ConfigVersion(Base):
     epoch: Mapped[str] = mapped_column(String(32), nullable=False)
 
 
+#: Slots of the change ring: the change of version v is kept in slot v % CHANGE_SLOTS until the
+#: change CHANGE_SLOTS versions later overwrites it. A worker that falls further behind sees a gap
+#: and drops everything.
+CHANGE_SLOTS = 65536
+
+
 class ConfigChange(Base):
-    """The version of the last change to a table's rows of one tenant (0: rows of no tenant)."""
+    """One change: the version it made, and the table and tenant (0: none, -1: every) of the row."""
 
     __tablename__ = "config_changes"
 
-    table_name: Mapped[str] = mapped_column(String(32), primary_key=True)
-    tenant_id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    slot: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
     version: Mapped[int] = mapped_column(BigInteger, nullable=False)
+    table_name: Mapped[str] = mapped_column(String(32), nullable=False)
+    tenant_id: Mapped[int] = mapped_column(Integer, nullable=False)
     changed_at: Mapped[dt.datetime] = mapped_column(
         DateTime().with_variant(mysql.DATETIME(fsp=6), "mysql", "mariadb"), nullable=False
     )
