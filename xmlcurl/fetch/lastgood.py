@@ -13,6 +13,7 @@ import os
 import queue
 import sqlite3
 import threading
+import weakref
 from pathlib import Path
 from typing import Iterable, Mapping
 
@@ -22,6 +23,8 @@ log = logging.getLogger("xmlcurl.lastgood")
 QUEUE_LIMIT = 20_000
 #: Most writes in one transaction.
 BATCH = 500
+#: How often an idle writer checks whether its store still exists.
+IDLE_CHECK_SECONDS = 2.0
 
 _SCHEMA = (
     "CREATE TABLE IF NOT EXISTS meta (id INTEGER PRIMARY KEY CHECK (id = 1), epoch TEXT, position INTEGER)",
@@ -58,43 +61,14 @@ class LastGoodStore:
                 return
             # A forked worker inherits nothing usable: its own connection, queue and thread.
             self.directory.mkdir(mode=0o700, parents=True, exist_ok=True)
-            self._reader = self._connect()
+            self._reader = _connect(self.path)
             self._reader_lock = threading.Lock()
             self._queue: queue.Queue = queue.Queue(QUEUE_LIMIT)
-            self._writer = threading.Thread(target=self._write_loop, name="xmlcurl-last-good", daemon=True)
+            # The thread holds no reference to the store: once the app is gone, it finishes and closes.
+            self._writer = threading.Thread(target=_write_loop, args=(weakref.ref(self), self._queue, self.path),
+                                            name="xmlcurl-last-good", daemon=True)
             self._writer.start()
             self._pid = os.getpid()
-
-    def _connect(self) -> sqlite3.Connection:
-        conn = sqlite3.connect(self.path, timeout=5, isolation_level=None, check_same_thread=False)
-        conn.execute("PRAGMA journal_mode=WAL")
-        # A lost last transaction after a power cut costs some entries, never a corrupt file.
-        conn.execute("PRAGMA synchronous=NORMAL")
-        for stmt in _SCHEMA:
-            conn.execute(stmt)
-        return conn
-
-    def _write_loop(self) -> None:
-        conn = self._connect()
-        while True:
-            batch = [self._queue.get()]
-            while len(batch) < BATCH:
-                try:
-                    batch.append(self._queue.get_nowait())
-                except queue.Empty:
-                    break
-            try:
-                conn.execute("BEGIN IMMEDIATE")
-                for op, args in batch:
-                    op(conn, *args)
-                conn.execute("COMMIT")
-            except sqlite3.Error as exc:
-                log.error("last-good store write failed: %s", exc)
-                if conn.in_transaction:
-                    conn.execute("ROLLBACK")
-            finally:
-                for _ in batch:
-                    self._queue.task_done()
 
     def _submit(self, op, *args) -> None:
         self._ensure()
@@ -150,6 +124,46 @@ class LastGoodStore:
         if any(known.get(s, 0) > version for s in scope):
             return None
         return value
+
+
+def _connect(path: Path) -> sqlite3.Connection:
+    conn = sqlite3.connect(path, timeout=5, isolation_level=None, check_same_thread=False)
+    conn.execute("PRAGMA journal_mode=WAL")
+    # A lost last transaction after a power cut costs some entries, never a corrupt file.
+    conn.execute("PRAGMA synchronous=NORMAL")
+    for stmt in _SCHEMA:
+        conn.execute(stmt)
+    return conn
+
+
+def _write_loop(owner: "weakref.ref[LastGoodStore]", pending: queue.Queue, path: Path) -> None:
+    """Write what the worker queued, in batches of one transaction each, until the store is dropped."""
+    conn = _connect(path)
+    while True:
+        try:
+            batch = [pending.get(timeout=IDLE_CHECK_SECONDS)]
+        except queue.Empty:
+            if owner() is None:
+                conn.close()
+                return
+            continue
+        while len(batch) < BATCH:
+            try:
+                batch.append(pending.get_nowait())
+            except queue.Empty:
+                break
+        try:
+            conn.execute("BEGIN IMMEDIATE")
+            for op, args in batch:
+                op(conn, *args)
+            conn.execute("COMMIT")
+        except sqlite3.Error as exc:
+            log.error("last-good store write failed: %s", exc)
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
+        finally:
+            for _ in batch:
+                pending.task_done()
 
 
 def _put(conn: sqlite3.Connection, key: str, epoch: str, version: int, scope: str, value: bytes) -> None:
