@@ -16,7 +16,8 @@ from sqlalchemy.orm import Session, sessionmaker
 from werkzeug.exceptions import ServiceUnavailable
 
 from .logging_setup import loggable
-from .models import CHANGE_SLOTS, VERSIONED_TABLES, Base, change_tenant_expression
+from .models import VERSIONED_TABLES, Base
+from .models.version import CHANGE_SLOTS, change_tenant_expression
 
 SCHEMA_SQL = Path(__file__).resolve().parent.parent / "schema.sql"
 log = logging.getLogger("xmlcurl.db")

@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 from tests.conftest import BASE_SETTINGS, basic_auth, cluster_body, retarget
 from xmlcurl import create_app, db
 from xmlcurl.fetch import scopes
-from xmlcurl.models import CHANGE_SLOTS
+from xmlcurl.models.version import CHANGE_SLOTS
 from xmlcurl.fetch.cache import FetchCache, fetch_cache
 from xmlcurl.fetch.lastgood import LastGoodStore
 from xmlcurl.fetch.xmldoc import NOT_FOUND

@@ -9,11 +9,10 @@ from .proxy import ProxyTableVersion
 from .route import Route
 from .sip_user import KINDS, SipUser, SipUserVariable
 from .tenant import Tenant, TenantNode
-from .version import CHANGE_SLOTS, CHANGE_TENANT, EVERY_TENANT, VERSIONED_TABLES, ConfigChange, ConfigVersion, change_tenant_expression
+from .version import VERSIONED_TABLES, ConfigVersion
 
 __all__ = [
-    "ADMIN_ROLES", "AdminUser", "ApiToken", "ApprovedCallerId", "AuditEntry", "Base", "CHANGE_SLOTS", "CHANGE_TENANT", "ConfigChange",
-    "ConfigVersion", "EVERY_TENANT", "change_tenant_expression", "Did", "Gateway",
+    "ADMIN_ROLES", "AdminUser", "ApiToken", "ApprovedCallerId", "AuditEntry", "Base", "ConfigVersion", "Did", "Gateway",
     "KINDS", "LoginFailure", "MEDIA_MODES", "Node", "ProxyTableVersion", "ROLES", "Route", "SipUser", "SipUserVariable",
     "TRANSPORTS",
     "Tenant", "TenantNode", "VERSIONED_TABLES",
