@@ -83,6 +83,7 @@ class FetchCache:
         self._poll_due = float("-inf")
         #: Per scope, the version of the newest change to it this worker knows of.
         self._changed: dict[str, int] = {}
+        self._scope_tuples: dict[Scope, Scope] = {}
         #: Set by a failed poll or load, cleared by the next successful poll.
         self.degraded = False
         self.hits = self.misses = self.stale = 0
@@ -172,6 +173,7 @@ class FetchCache:
         self._entries.clear()
         self._bytes = 0
         self._changed = {}
+        self._scope_tuples = {}
         self.resets += 1
 
     def _store_state(self, since: int | None) -> tuple[str | None, int | None, dict[str, int]]:
@@ -263,6 +265,8 @@ class FetchCache:
             data = pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL)
             if callable(scope):
                 scope = scope(value)
+            # One tuple per distinct scope, shared by its entries (a tenant's thousands of users).
+            scope = self._scope_tuples.setdefault(scope, scope)
             self._store(key, Entry(version, scope, value, len(data) + ENTRY_OVERHEAD), epoch)
             if self.store is not None:
                 self.store.put(repr(key), epoch, version, scope, data)
