@@ -325,6 +325,18 @@ def test_a_worker_started_during_an_outage_serves_the_previous_runs_entries(tmp_
     assert restarted.get_or_load("acme", _failing_loader, scope=scopes.tenant(1)) == "acme"
 
 
+def test_a_worker_with_an_empty_memory_can_still_serve_from_the_store(tmp_path):
+    clock, session, (one,) = _workers(tmp_path, 1)
+    assert not one.can_serve()
+    one.get_or_load("acme", lambda: "acme", scope=scopes.tenant(1))
+    _flush(one)
+    session.down = True
+    restarted = FetchCache(100, 10**6, 0.5, clock=clock, store=LastGoodStore(tmp_path))
+    assert not restarted.can_serve()  # it knows no epoch yet
+    restarted.refresh(lambda: session)
+    assert len(restarted) == 0 and restarted.can_serve()
+
+
 @pytest.mark.parametrize("reset", ["new epoch", "version went back"])
 def test_a_recreated_or_restored_database_never_gets_the_old_entries_served(tmp_path, reset):
     clock, session, (one, two) = _workers(tmp_path)

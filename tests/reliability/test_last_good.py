@@ -107,6 +107,8 @@ def test_two_workers_serve_the_same_newest_answers_through_an_outage(server, tmp
         assert ask(app, sip_auth("media-2", "initech", "3000")).status_code == 503
     # A worker started during the outage (a restarted gunicorn worker) serves them too.
     three = worker(server, tmp_path / "store")
+    ready = three.test_client().get("/readyz")
+    assert (ready.status_code, ready.get_json()["status"]) == (200, "degraded")  # the store can serve
     for request, data in newest.items():
         assert ask(three, request).data == data
 

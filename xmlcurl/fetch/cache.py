@@ -212,6 +212,17 @@ class FetchCache:
         changed = self._changed
         return all(changed.get(s, 0) <= version for s in scope)
 
+    def can_serve(self) -> bool:
+        """Whether anything could be answered without the database: entries here or in the last-good store."""
+        if self.version is not None and len(self._entries):
+            return True
+        if self.store is None or self.epoch is None:
+            return False
+        try:
+            return self.store.holds(self.epoch)
+        except sqlite3.Error:
+            return False
+
     def report_hits(self) -> None:
         """Add the hits counted since the last call to the lookup metric (once per fetch, not per lookup)."""
         with self._lock:

@@ -104,6 +104,12 @@ class LastGoodStore:
                                         (-1 if since is None else since,)).fetchall()
         return epoch, position, dict(rows)
 
+    def holds(self, epoch: str) -> bool:
+        """Whether any entry of `epoch` is stored (something may be served in an outage)."""
+        self._ensure()
+        with self._reader_lock:
+            return self._reader.execute("SELECT EXISTS (SELECT 1 FROM entries WHERE epoch = ?)", (epoch,)).fetchone()[0] == 1
+
     def current(self, key: str, epoch: str, known: Mapping[str, int]) -> bytes | None:
         """The pickled value for `key` if built in `epoch` and not superseded by a change to its scopes
         (recorded in the store by any worker, or in `known`, this worker's own view)."""
