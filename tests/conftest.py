@@ -6,11 +6,9 @@ through SAVEPOINTs). MariaDB tests skip when no server answers, except under CI=
 """
 from __future__ import annotations
 
-import atexit
 import base64
 import os
 import shutil
-import tempfile
 from pathlib import Path
 from typing import Callable
 from urllib.parse import quote
@@ -32,13 +30,10 @@ IN_CI = os.environ.get("CI", "").lower() == "true"
 # The fetch cache polls the config version on every fetch here, so a test that changes data sees
 # the change on its next fetch (tests/fetch/test_cache.py covers the polling interval itself).
 # A generous fetch budget: the deadline tests set their own, the others must not fail on a busy CI machine.
-# The apps of this run keep their last-good store here, not in the checkout's instance directory
-# (the `app` fixture gives each test its own).
-_LAST_GOOD_DIR = tempfile.mkdtemp(prefix="xmlcurl-test-last-good-")
-atexit.register(shutil.rmtree, _LAST_GOOD_DIR, ignore_errors=True)
-
+# No last-good store unless a test gives one its own directory (the `app` fixture does): a store
+# shared by the apps of a run would answer one test's outage with another test's entries.
 BASE_SETTINGS = {"ENV": "testing", "LOG_LEVEL": "WARNING", "SEED_DEMO": False, "CACHE_POLL_SECONDS": 0,
-                 "FETCH_BUDGET_MS": 20000, "LAST_GOOD_DIR": _LAST_GOOD_DIR}
+                 "FETCH_BUDGET_MS": 20000, "LAST_GOOD_DIR": "off"}
 
 
 # --- databases -------------------------------------------------------------------------------
