@@ -30,8 +30,10 @@ IN_CI = os.environ.get("CI", "").lower() == "true"
 # The fetch cache polls the config version on every fetch here, so a test that changes data sees
 # the change on its next fetch (tests/fetch/test_cache.py covers the polling interval itself).
 # A generous fetch budget: the deadline tests set their own, the others must not fail on a busy CI machine.
+# No last-good store unless a test gives one its own directory (the `app` fixture does): a store
+# shared by the apps of a run would answer one test's outage with another test's entries.
 BASE_SETTINGS = {"ENV": "testing", "LOG_LEVEL": "WARNING", "SEED_DEMO": False, "CACHE_POLL_SECONDS": 0,
-                 "FETCH_BUDGET_MS": 20000}
+                 "FETCH_BUDGET_MS": 20000, "LAST_GOOD_DIR": "off"}
 
 
 # --- databases -------------------------------------------------------------------------------
@@ -108,14 +110,15 @@ def app(backend: str, request: pytest.FixtureRequest, tmp_path: Path):
     if backend == "sqlite":
         path = tmp_path / "xmlcurl.sqlite3"
         shutil.copy(request.getfixturevalue("sqlite_template"), path)
-        application = create_app({**BASE_SETTINGS, "DATABASE_URL": f"sqlite:///{path}"})
+        application = create_app({**BASE_SETTINGS, "DATABASE_URL": f"sqlite:///{path}",
+                                  "LAST_GOOD_DIR": str(tmp_path / "last-good")})
         yield application
         application.extensions["xmlcurl.db"].dispose()
         return
     engine = request.getfixturevalue("mysql_engine")
     connection = engine.connect()
     outer = connection.begin()
-    application = create_app({**BASE_SETTINGS, "DATABASE_URL": MYSQL_URL})
+    application = create_app({**BASE_SETTINGS, "DATABASE_URL": MYSQL_URL, "LAST_GOOD_DIR": str(tmp_path / "last-good")})
     database = application.extensions["xmlcurl.db"]
     database.dispose()
     for attr in ("sessionmaker", "read_sessionmaker"):

@@ -51,6 +51,8 @@ SETTINGS: dict[str, Setting] = {
     "CACHE_MAX_ENTRIES": Setting(200_000, int, "most entries the fetch cache holds per worker (LRU)"),
     "CACHE_MAX_BYTES": Setting(64 * 1024 * 1024, int, "most bytes (pickled size) the fetch cache holds per worker (LRU)"),
     "CACHE_POLL_SECONDS": Setting(0.5, float, "how often a worker reads config_version; changes are served within this"),
+    "LAST_GOOD_DIR": Setting("", str, "directory of the last-good store the workers share for outages "
+                             "(default: <instance dir>/last-good; 'off': none, an outage serves only fresh entries)"),
     # Names the cluster layout uses; kept configurable so an existing cluster can adopt xmlcurl.
     "MEDIA_USER_PROFILE": Setting("internal", str, "media node profile where tenant users register"),
     "CLUSTER_PROFILE": Setting("cluster", str, "profile between media nodes and routers"),

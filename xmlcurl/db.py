@@ -17,6 +17,7 @@ from werkzeug.exceptions import ServiceUnavailable
 
 from .logging_setup import loggable
 from .models import VERSIONED_TABLES, Base
+from .models.version import CHANGE_SLOTS, change_tenant_expression
 
 SCHEMA_SQL = Path(__file__).resolve().parent.parent / "schema.sql"
 log = logging.getLogger("xmlcurl.db")
@@ -222,14 +223,17 @@ def schema_statements(sql: str) -> list[str]:
 
 
 def sqlite_trigger_statements() -> list[str]:
-    """The version-bumping triggers of schema.sql in SQLite's dialect."""
+    """The version triggers of schema.sql in SQLite's dialect: bump the version, record what changed."""
     statements = []
     for table in VERSIONED_TABLES:
         for event_name, suffix in (("INSERT", "ai"), ("UPDATE", "au"), ("DELETE", "ad")):
             statements.append(
                 f"CREATE TRIGGER IF NOT EXISTS trg_{table}_{suffix} AFTER {event_name} ON {table} "
                 "FOR EACH ROW BEGIN UPDATE config_version SET version = version + 1, "
-                "changed_at = strftime('%Y-%m-%d %H:%M:%f', 'now') WHERE id = 1; END"
+                "changed_at = strftime('%Y-%m-%d %H:%M:%f', 'now') WHERE id = 1; "
+                "INSERT OR REPLACE INTO config_changes (slot, version, table_name, tenant_id, changed_at) "
+                f"SELECT version % {CHANGE_SLOTS}, version, '{table}', {change_tenant_expression(table, event_name)}, "
+                "changed_at FROM config_version WHERE id = 1; END"
             )
     return statements
 
@@ -266,8 +270,9 @@ def create_schema(engine: Engine) -> None:
                 conn.exec_driver_sql(stmt)
             conn.execute(
                 text(
-                    "INSERT INTO config_version (id, version, changed_at) "
-                    "SELECT 1, 1, CURRENT_TIMESTAMP WHERE NOT EXISTS (SELECT 1 FROM config_version)"
+                    "INSERT INTO config_version (id, version, changed_at, epoch) "
+                    "SELECT 1, 1, CURRENT_TIMESTAMP, lower(hex(randomblob(16))) "
+                    "WHERE NOT EXISTS (SELECT 1 FROM config_version)"
                 )
             )
         return

@@ -48,6 +48,6 @@ def readyz():
     body = {"database": database, "cache": "on", "version_read_seconds_ago": None if age is None else round(age, 3)}
     if database == "ok" and fresh:
         return jsonify(status="ok", **body)
-    if cache.version is not None and len(cache):
+    if cache.can_serve():
         return jsonify(status="degraded", **body)
     return jsonify(status="unavailable", **body), 503

@@ -13,7 +13,10 @@ from sqlalchemy.orm import Session
 
 from tests.conftest import BASE_SETTINGS, basic_auth, cluster_body, retarget
 from xmlcurl import create_app, db
+from xmlcurl.fetch import scopes
+from xmlcurl.models.version import CHANGE_SLOTS
 from xmlcurl.fetch.cache import FetchCache, fetch_cache
+from xmlcurl.fetch.lastgood import LastGoodStore
 from xmlcurl.fetch.xmldoc import NOT_FOUND
 from xmlcurl.secrets import sip_a1_hash
 
@@ -29,19 +32,31 @@ class Clock:
 
 
 class VersionSession:
-    """Stands in for a session: answers the version poll, or fails like a database that went away."""
+    """Stands in for a session: answers the poll from a change log, or fails like a database that went away."""
 
     def __init__(self) -> None:
         self.version = 7
+        self.epoch = "epoch-1"
+        #: (table, tenant id, version), one per version, as the config_changes ring holds them.
+        self.changes: list[tuple[str, int, int]] = []
         self.polls = 0
         self.down = False
         self.rollbacks = 0
 
-    def execute(self, _stmt):
+    def change(self, table: str, tenant_id: int) -> None:
+        """What the triggers do for one changed row."""
+        self.version += 1
+        self.changes.append((table, tenant_id, self.version))
+
+    def execute(self, _stmt, params=None):
         self.polls += 1
         if self.down:
             raise OperationalError("SELECT", {}, Exception("gone"))
-        return SimpleNamespace(first=lambda: SimpleNamespace(version=self.version, changed_at=dt.datetime(2026, 1, 1)))
+        head = {"version": self.version, "epoch": self.epoch, "changed_at": dt.datetime(2026, 1, 1)}
+        rows = [SimpleNamespace(**head, table_name=t, tenant_id=n, change_version=v)
+                for t, n, v in self.changes if params["since"] < v <= self.version]
+        rows = rows or [SimpleNamespace(**head, table_name=None, tenant_id=None, change_version=None)]
+        return SimpleNamespace(all=lambda: rows)
 
     def rollback(self) -> None:
         self.rollbacks += 1
@@ -49,6 +64,11 @@ class VersionSession:
 
 def _failing_loader():
     raise OperationalError("SELECT", {}, Exception("gone"))
+
+
+def _polled(cache: FetchCache, clock: Clock, session: VersionSession) -> None:
+    clock.now += 1
+    cache.refresh(lambda: session)
 
 
 def test_version_is_polled_at_most_once_per_interval():
@@ -65,17 +85,120 @@ def test_version_is_polled_at_most_once_per_interval():
     assert session.polls == 2
 
 
-def test_an_entry_is_served_only_under_the_version_it_was_loaded_for():
+def test_an_entry_is_served_until_a_change_to_what_it_depends_on():
     clock, session = Clock(), VersionSession()
     cache = FetchCache(100, 10**6, 0.5, clock=clock)
     cache.refresh(lambda: session)
     assert cache.get_or_load(("k",), lambda: "old") == "old"
     assert cache.get_or_load(("k",), lambda: "new") == "old"
-    session.version = 8
-    clock.now += 0.5
-    cache.refresh(lambda: session)
+    session.change("gateways", 0)
+    _polled(cache, clock, session)
     assert cache.get_or_load(("k",), lambda: "new") == "new"
     assert (cache.hits, cache.misses) == (1, 2)
+
+
+def _load_all(cache: FetchCache, entries: dict, value: str) -> dict:
+    """Each key's value after one lookup: the cached one, or `value` when it had to be loaded again."""
+    return {key: cache.get_or_load(key, lambda: value, scope=entry_scope) for key, entry_scope in entries.items()}
+
+
+ENTRIES = {
+    "acme user": scopes.tenant(1),
+    "globex user": scopes.tenant(2),
+    "routers": scopes.shared("nodes"),
+    "router dialplan": scopes.tenant(1) + scopes.shared("routes", "gateways"),
+    "did lookup": scopes.any_of("dids"),
+    "sofia.conf": scopes.shared("nodes", "gateways") + scopes.any_of("tenant_nodes"),
+    "unscoped": scopes.EVERYTHING,
+}
+
+
+@pytest.mark.parametrize(("table", "tenant_id", "dropped"), [
+    ("sip_users", 1, {"acme user", "router dialplan", "unscoped"}),
+    ("sip_user_variables", 2, {"globex user", "unscoped"}),
+    ("dids", 2, {"globex user", "did lookup", "unscoped"}),
+    ("tenant_nodes", 2, {"globex user", "sofia.conf", "unscoped"}),
+    ("routes", 0, {"router dialplan", "unscoped"}),
+    ("gateways", 0, {"router dialplan", "sofia.conf", "unscoped"}),
+    ("nodes", 0, {"routers", "sofia.conf", "unscoped"}),
+    # A row moved from one tenant to another: every tenant's answers, and the table's shared ones.
+    ("routes", -1, {"acme user", "globex user", "router dialplan", "unscoped"}),
+], ids=lambda v: str(v) if not isinstance(v, set) else "")
+def test_a_change_drops_only_the_entries_that_depend_on_it(table, tenant_id, dropped):
+    clock, session = Clock(), VersionSession()
+    cache = FetchCache(100, 10**6, 0.5, clock=clock)
+    cache.refresh(lambda: session)
+    _load_all(cache, ENTRIES, "old")
+    session.change(table, tenant_id)
+    _polled(cache, clock, session)
+    hits = cache.hits
+    after = _load_all(cache, ENTRIES, "new")
+    assert {key for key, value in after.items() if value == "new"} == dropped
+    assert cache.hits - hits == len(ENTRIES) - len(dropped)
+
+
+def test_a_scope_may_be_named_by_the_loaded_value():
+    clock, session = Clock(), VersionSession()
+    cache = FetchCache(100, 10**6, 0.5, clock=clock)
+    cache.refresh(lambda: session)
+    by_result = scopes.found(lambda tenant_id: tenant_id, scopes.any_of("tenants"))
+    assert cache.get_or_load(("tenant", "acme"), lambda: 1, scope=by_result) == 1
+    assert cache.get_or_load(("tenant", "nobody"), lambda: None, scope=by_result) is None
+    session.change("sip_users", 2)
+    _polled(cache, clock, session)
+    assert cache.get_or_load(("tenant", "acme"), lambda: "again", scope=by_result) == 1
+    assert cache.get_or_load(("tenant", "nobody"), lambda: "again", scope=by_result) is None
+    session.change("tenants", 7)  # a new tenant may be the one not found before
+    _polled(cache, clock, session)
+    assert cache.get_or_load(("tenant", "acme"), lambda: "again", scope=by_result) == 1
+    assert cache.get_or_load(("tenant", "nobody"), lambda: "again", scope=by_result) == "again"
+
+
+@pytest.mark.parametrize("reset", ["new epoch", "version went back"])
+def test_a_new_epoch_or_a_version_that_goes_back_drops_everything(reset):
+    clock, session = Clock(), VersionSession()
+    cache = FetchCache(100, 10**6, 0.5, clock=clock)
+    session.version = 20
+    cache.refresh(lambda: session)
+    _load_all(cache, ENTRIES, "old")
+    if reset == "new epoch":
+        session.epoch = "epoch-2"
+    else:  # a restored backup: the same epoch, an older counter, no change rows above it
+        session.version = 10
+    _polled(cache, clock, session)
+    assert set(_load_all(cache, ENTRIES, "new").values()) == {"new"}
+    assert cache.resets == 1
+
+
+def test_a_value_held_outside_the_cache_can_ask_whether_its_scope_changed():
+    clock, session = Clock(), VersionSession()
+    cache = FetchCache(100, 10**6, 0.5, clock=clock)
+    assert not cache.is_current(scopes.shared("nodes"), cache.stamp())  # nothing read yet
+    cache.refresh(lambda: session)
+    credentials = cache.stamp()
+    session.change("sip_users", 1)
+    _polled(cache, clock, session)
+    assert cache.is_current(scopes.shared("nodes"), credentials)
+    session.change("nodes", 0)
+    _polled(cache, clock, session)
+    assert not cache.is_current(scopes.shared("nodes"), credentials)
+    assert cache.is_current(scopes.shared("nodes"), cache.stamp())
+    session.epoch = "epoch-2"
+    stale = cache.stamp()
+    _polled(cache, clock, session)
+    assert not cache.is_current(scopes.shared("nodes"), stale)
+
+
+def test_a_worker_that_fell_behind_the_change_ring_drops_everything():
+    clock, session = Clock(), VersionSession()
+    cache = FetchCache(100, 10**6, 0.5, clock=clock)
+    cache.refresh(lambda: session)
+    _load_all(cache, ENTRIES, "old")
+    for _ in range(3):
+        session.change("sip_users", 1)
+    del session.changes[0]  # overwritten by a change CHANGE_SLOTS versions later
+    _polled(cache, clock, session)
+    assert set(_load_all(cache, ENTRIES, "new").values()) == {"new"} and cache.resets == 1
 
 
 def test_nothing_is_kept_before_a_version_was_read():
@@ -95,27 +218,25 @@ def test_least_recently_used_entries_go_first_when_entries_or_bytes_run_out():
     assert by_count.get_or_load("a", lambda: "reloaded") == "a"
     assert by_count.get_or_load("b", lambda: "reloaded") == "reloaded"
 
-    by_bytes = FetchCache(1000, 3 * (1000 + 200), 0.5)
+    by_bytes = FetchCache(1000, 3 * (1000 + 200 + 40), 0.5)
     by_bytes.refresh(lambda: session)
     for index in range(10):
         by_bytes.get_or_load(index, lambda: b"x" * 1000)
-    assert len(by_bytes) == 3 and by_bytes.bytes <= 3 * 1200
+    assert len(by_bytes) == 3 and by_bytes.bytes <= 3 * 1240
     by_bytes.get_or_load("huge", lambda: b"x" * 10_000)
     assert len(by_bytes) == 3  # a value bigger than the whole budget is not kept
 
 
-def test_a_failed_load_serves_the_last_good_value_or_raises_without_one():
+def test_a_failed_load_never_serves_a_superseded_entry():
     clock, session = Clock(), VersionSession()
     cache = FetchCache(100, 10**6, 0.5, clock=clock)
     cache.refresh(lambda: session)
-    cache.get_or_load("k", lambda: "good")
-    session.version = 8
-    clock.now += 1
-    cache.refresh(lambda: session)
-    assert cache.get_or_load("k", _failing_loader, recover=session.rollback) == "good"
-    assert cache.stale == 1 and cache.degraded and session.rollbacks == 1
+    cache.get_or_load("k", lambda: "good", scope=scopes.tenant(1))
+    session.change("sip_users", 1)
+    _polled(cache, clock, session)
     with pytest.raises(OperationalError):
-        cache.get_or_load("other", _failing_loader)
+        cache.get_or_load("k", _failing_loader, recover=session.rollback, scope=scopes.tenant(1))
+    assert cache.degraded and session.rollbacks == 1 and cache.stale == 0
 
 
 def test_a_failed_poll_keeps_the_version_and_marks_the_cache_degraded_until_a_poll_succeeds():
@@ -132,6 +253,113 @@ def test_a_failed_poll_keeps_the_version_and_marks_the_cache_degraded_until_a_po
     clock.now += 1
     cache.refresh(lambda: session)
     assert not cache.degraded
+
+
+# --- the last-good store shared by the workers ---------------------------------------------------
+
+def _workers(tmp_path, count: int = 2):
+    """Caches standing in for the workers of one instance: one database, one store directory."""
+    clock, session = Clock(), VersionSession()
+    caches = [FetchCache(100, 10**6, 0.5, clock=clock, store=LastGoodStore(tmp_path)) for _ in range(count)]
+    for cache in caches:
+        cache.refresh(lambda: session)
+    return clock, session, caches
+
+
+def _flush(*caches: FetchCache) -> None:
+    for cache in caches:
+        cache.store.flush()
+
+
+def _outage(clock: Clock, session: VersionSession, *caches: FetchCache) -> None:
+    session.down = True
+    for cache in caches:
+        _polled(cache, clock, session)
+
+
+def test_during_an_outage_a_worker_serves_what_another_loaded_newest_first(tmp_path):
+    clock, session, (one, two) = _workers(tmp_path)
+    one.get_or_load("acme", lambda: "limit 1", scope=scopes.tenant(1))
+    two.get_or_load("acme", lambda: "limit 1", scope=scopes.tenant(1))
+    session.change("tenants", 1)
+    _polled(one, clock, session)
+    _polled(two, clock, session)
+    one.get_or_load("acme", lambda: "limit 100", scope=scopes.tenant(1))  # only one worker loads it again
+    one.get_or_load("globex", lambda: "globex", scope=scopes.tenant(2))
+    _flush(one, two)
+    _outage(clock, session, one, two)
+    for cache in (one, two):
+        assert cache.get_or_load("acme", _failing_loader, scope=scopes.tenant(1)) == "limit 100"
+        assert cache.get_or_load("globex", _failing_loader, scope=scopes.tenant(2)) == "globex"
+        with pytest.raises(OperationalError):
+            cache.get_or_load("never loaded", _failing_loader)
+    assert two.stale == 2
+
+
+def test_a_change_one_worker_saw_supersedes_the_other_workers_entries_in_an_outage(tmp_path):
+    clock, session, (one, two) = _workers(tmp_path)
+    for cache in (one, two):
+        cache.get_or_load("acme", lambda: "limit 1", scope=scopes.tenant(1))
+        cache.get_or_load("globex", lambda: "globex", scope=scopes.tenant(2))
+    _flush(one, two)
+    session.change("tenants", 1)
+    _polled(one, clock, session)  # the other worker's poll is not due before the database stops
+    _flush(one)
+    session.down = True
+    two.refresh(lambda: session)  # fails: takes on what the store knows
+    clock.now += 1
+    two.refresh(lambda: session)
+    for cache in (one, two):
+        with pytest.raises(OperationalError):
+            cache.get_or_load("acme", _failing_loader, scope=scopes.tenant(1))
+        assert cache.get_or_load("globex", _failing_loader, scope=scopes.tenant(2)) == "globex"
+
+
+def test_a_worker_started_during_an_outage_serves_the_previous_runs_entries(tmp_path):
+    clock, session, (one,) = _workers(tmp_path, 1)
+    one.get_or_load("acme", lambda: "acme", scope=scopes.tenant(1))
+    _flush(one)
+    session.down = True
+    restarted = FetchCache(100, 10**6, 0.5, clock=clock, store=LastGoodStore(tmp_path))
+    restarted.refresh(lambda: session)
+    assert restarted.get_or_load("acme", _failing_loader, scope=scopes.tenant(1)) == "acme"
+
+
+def test_a_worker_with_an_empty_memory_can_still_serve_from_the_store(tmp_path):
+    clock, session, (one,) = _workers(tmp_path, 1)
+    assert not one.can_serve()
+    one.get_or_load("acme", lambda: "acme", scope=scopes.tenant(1))
+    _flush(one)
+    session.down = True
+    restarted = FetchCache(100, 10**6, 0.5, clock=clock, store=LastGoodStore(tmp_path))
+    assert not restarted.can_serve()  # it knows no epoch yet
+    restarted.refresh(lambda: session)
+    assert len(restarted) == 0 and restarted.can_serve()
+
+
+@pytest.mark.parametrize("reset", ["new epoch", "version went back"])
+def test_a_recreated_or_restored_database_never_gets_the_old_entries_served(tmp_path, reset):
+    clock, session, (one, two) = _workers(tmp_path)
+    session.version = 40
+    for cache in (one, two):
+        _polled(cache, clock, session)
+        cache.get_or_load("acme", lambda: "before the restore", scope=scopes.tenant(1))
+    _flush(one, two)
+    if reset == "new epoch":
+        session.epoch, session.version, session.changes = "epoch-2", 1, []
+    else:
+        session.version, session.changes = 10, []
+    _polled(one, clock, session)  # one worker sees it before the database stops again
+    _flush(one)
+    _outage(clock, session, one, two)
+    for cache in (one, two):
+        with pytest.raises(OperationalError):
+            cache.get_or_load("acme", _failing_loader, scope=scopes.tenant(1))
+    # A worker started later, with the database still down, finds nothing of the old one either.
+    later = FetchCache(100, 10**6, 0.5, clock=clock, store=LastGoodStore(tmp_path))
+    later.refresh(lambda: session)
+    with pytest.raises(OperationalError):
+        later.get_or_load("acme", _failing_loader, scope=scopes.tenant(1))
 
 
 # --- through the endpoint, on both backends ---------------------------------------------------
@@ -200,6 +428,115 @@ def test_cached_answers_are_served_while_the_database_is_down(app, fetch, monkey
     assert fetch_cache(app).degraded
     unknown = retarget(cluster_body(SIP_AUTH), user="1001", sip_auth_username="1001")
     assert fetch(unknown).status_code == 503
+
+
+# --- what a change invalidates, through the endpoint ---------------------------------------------
+
+GLOBEX_AUTH = retarget(cluster_body(SIP_AUTH), hostname="media-2", key_value="globex.example.com",
+                       domain="globex.example.com", sip_auth_realm="globex.example.com",
+                       sip_to_host="globex.example.com", sip_from_host="globex.example.com")
+
+
+def _misses(app, fetch, body: bytes, node: str = "media-1"):
+    """The response to one fetch and the cache misses (loads from the database) it caused."""
+    cache = fetch_cache(app)
+    before = cache.misses
+    response = fetch(body, node=node)
+    assert response.status_code == 200
+    return response, cache.misses - before
+
+
+def _sql(app, statement: str, **params) -> None:
+    with app.app_context():
+        session = db.session()
+        session.execute(text(statement), params)
+        session.commit()
+
+
+ACME_1000 = "(SELECT id FROM sip_users WHERE tenant_id = 1 AND username = '1000')"
+
+
+@pytest.mark.parametrize(("statements", "recorded"), [
+    (["UPDATE sip_users SET enabled = enabled WHERE tenant_id = 1 AND username = '1000'"], ("sip_users", 1)),
+    ([f"INSERT INTO sip_user_variables (user_id, name, value) VALUES ({ACME_1000}, 'test_var', 'x')"],
+     ("sip_user_variables", 1)),
+    (["UPDATE tenants SET max_calls = 7 WHERE id = 2"], ("tenants", 2)),
+    (["UPDATE routes SET priority = priority WHERE tenant_id IS NULL"], ("routes", 0)),
+    (["UPDATE gateways SET prepend = prepend"], ("gateways", 0)),
+    (["UPDATE nodes SET enabled = enabled WHERE name = 'media-1'"], ("nodes", 0)),
+    (["INSERT INTO approved_caller_ids (tenant_id, number) VALUES (1, '+15550009999')",
+      "UPDATE approved_caller_ids SET tenant_id = 2 WHERE number = '+15550009999'"], ("approved_caller_ids", -1)),
+], ids=["user", "variable", "tenant row", "route for all tenants", "gateway", "node", "row moved between tenants"])
+def test_the_triggers_record_which_tenant_or_shared_table_changed(app, statements, recorded):
+    for statement in statements:
+        _sql(app, statement)
+    with app.app_context():
+        session = db.session()
+        version = session.execute(text("SELECT version FROM config_version WHERE id = 1")).scalar_one()
+        last = session.execute(text("SELECT table_name, tenant_id FROM config_changes WHERE version = :v"),
+                               {"v": version}).one()
+        slot = session.execute(text("SELECT slot FROM config_changes WHERE version = :v"), {"v": version}).scalar_one()
+    assert tuple(last) == recorded and slot == version % CHANGE_SLOTS
+
+
+def test_schema_sql_writes_every_change_into_the_ring_the_code_reads():
+    from xmlcurl.db import SCHEMA_SQL
+    from xmlcurl.models import VERSIONED_TABLES
+
+    assert SCHEMA_SQL.read_text(encoding="utf-8").count(f"v.version MOD {CHANGE_SLOTS},") == 3 * len(VERSIONED_TABLES)
+
+
+def test_a_plain_sql_change_to_one_tenant_costs_only_that_tenants_cached_answers(app, fetch):
+    acme, _ = _misses(app, fetch, cluster_body(SIP_AUTH))
+    globex, _ = _misses(app, fetch, GLOBEX_AUTH, node="media-2")
+    new_hash = sip_a1_hash("1000", "acme.example.com", "changed")
+    _sql(app, "UPDATE sip_users SET a1_hash = :h WHERE username = '1000' AND tenant_id = "
+              "(SELECT id FROM tenants WHERE code = 'acme')", h=new_hash)
+    again, misses = _misses(app, fetch, GLOBEX_AUTH, node="media-2")
+    assert again.data == globex.data and misses == 0
+    fresh, misses = _misses(app, fetch, cluster_body(SIP_AUTH))
+    assert misses > 0 and _a1(fresh) == new_hash != _a1(acme)
+
+
+def test_a_change_through_the_api_to_one_tenant_costs_only_that_tenants_cached_answers(app, fetch):
+    from tests.api.conftest import ACME, make_token_holders
+
+    api = make_token_holders(app)
+    acme, _ = _misses(app, fetch, cluster_body(SIP_AUTH))
+    globex, _ = _misses(app, fetch, GLOBEX_AUTH, node="media-2")
+    created = api.post("/sip-users", json={"tenant_id": ACME, "username": "3000", "password": "robot-password"})
+    assert created.status_code == 201, created.get_json()
+    again, misses = _misses(app, fetch, GLOBEX_AUTH, node="media-2")
+    assert again.data == globex.data and misses == 0
+    users = api.get("/sip-users?tenant_id=1&per_page=100").get_json()["items"]
+    user_1000 = next(u for u in users if u["username"] == "1000")
+    assert api.patch(f"/sip-users/{user_1000['id']}", json={"password": "changed-password"}).status_code == 200
+    fresh, misses = _misses(app, fetch, cluster_body(SIP_AUTH))
+    assert misses > 0 and _a1(fresh) == sip_a1_hash("1000", "acme.example.com", "changed-password")
+
+
+def test_a_change_to_a_shared_table_invalidates_only_the_answers_made_from_it(app, fetch):
+    carrier = cluster_body("router-1_sofia.conf_profile-carrier")
+    _misses(app, fetch, carrier, node="router-1")
+    _misses(app, fetch, cluster_body(SIP_AUTH))
+    _, misses = _misses(app, fetch, carrier, node="router-1")
+    assert misses == 0
+    _sql(app, "UPDATE gateways SET prepend = prepend")
+    _, misses = _misses(app, fetch, cluster_body(SIP_AUTH))
+    assert misses == 0  # the directory is not made from gateways
+    _, misses = _misses(app, fetch, carrier, node="router-1")
+    assert misses > 0
+
+
+def test_a_new_epoch_drops_every_cached_answer(app, fetch):
+    _misses(app, fetch, cluster_body(SIP_AUTH))
+    _, misses = _misses(app, fetch, cluster_body(SIP_AUTH))
+    assert misses == 0
+    resets = fetch_cache(app).resets
+    _sql(app, "UPDATE config_version SET epoch = 'restored-from-backup' WHERE id = 1")
+    _, misses = _misses(app, fetch, cluster_body(SIP_AUTH))
+    assert misses > 0 and fetch_cache(app).resets == resets + 1
+    assert fetch_cache(app).epoch == "restored-from-backup"
 
 
 @pytest.mark.parametrize("setting", ["off", "false", "0"])

@@ -1,76 +1,103 @@
-"""The fetch path's per-worker cache: data behind answers, valid for one configuration version.
+"""The fetch path's per-worker cache: data behind answers, dropped when what it depends on changes.
 
-Every entry remembers the `config_version` it was loaded under and is served only while that is
-still the current version. The version is polled from the database at most every
-`CACHE_POLL_SECONDS`, so a change made through the admin, the API or plain SQL (the triggers bump
-the version) is served by every worker of every instance within about that time, no restart.
-When the database fails, the last good entry for the same key is served (stale-if-error).
+Every entry remembers the version it was built at and its scope: what it depends on (a tenant,
+shared tables, see scopes.py). The triggers record, per table and tenant, the version of the last
+change; each worker reads the changes since its last poll at most every `CACHE_POLL_SECONDS` (one
+small statement) and drops only the entries whose scope changed, so a change made through the
+admin, the API or plain SQL is served by every worker of every instance within about that time.
+A new epoch (the database created again or restored) drops everything.
+
+When the database fails, the newest good value for the key is taken from the last-good store that
+the workers of the instance share (lastgood.py); an entry superseded by a change is never served.
 """
 from __future__ import annotations
 
 import datetime as dt
 import pickle
+import sqlite3
 import threading
 import time
 from collections import OrderedDict
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, Callable, Hashable, Mapping, TypeVar
 
 from flask import Flask, current_app
-from sqlalchemy import select
+from sqlalchemy import BigInteger, DateTime, Integer, String, text
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from .. import metrics
-from ..models import ConfigVersion
+from .lastgood import LastGoodStore
+from .scopes import EVERYTHING, Scope, of_change
 
 T = TypeVar("T")
 
 #: What an entry costs beyond its pickled value (the key, the entry, the dict slot), in bytes.
 ENTRY_OVERHEAD = 200
 
+#: The poll: the version, its epoch, and the (table, tenant) of every change after the version last
+#: seen, in one round trip (the index on config_changes.version makes it read only what changed).
+POLL = text(
+    "SELECT v.version, v.epoch, v.changed_at, c.table_name, c.tenant_id, c.version AS change_version "
+    "FROM config_version v LEFT JOIN config_changes c ON c.version > :since AND c.version <= v.version "
+    "WHERE v.id = 1"
+).columns(version=BigInteger, epoch=String, changed_at=DateTime, table_name=String, tenant_id=Integer,
+          change_version=BigInteger)
+#: `since` for a poll that needs no changes (the first one, with nothing cached).
+_NONE_SINCE = 2**62
+_MISSING = object()
 
-@dataclass(frozen=True)
+
+@dataclass(frozen=True, slots=True)
 class Entry:
     version: int
+    scope: Scope
     value: Any
     size: int
 
 
 class FetchCache:
-    """A bounded LRU of loaded data, keyed by the caller (node id first), checked against the version.
+    """A bounded LRU of loaded data, keyed by the caller (node id first), checked against what changed.
 
     Values must be immutable plain data (frozen dataclasses, tuples, None): they are shared by the
-    requests and threads of the worker, and measured by their pickled size.
+    requests and threads of the worker, measured (and kept in the last-good store) pickled.
     """
 
     def __init__(self, max_entries: int, max_bytes: int, poll_seconds: float,
-                 clock: Callable[[], float] = time.monotonic) -> None:
+                 clock: Callable[[], float] = time.monotonic, store: LastGoodStore | None = None) -> None:
         self.max_entries = max_entries
         self.max_bytes = max_bytes
         self.poll_seconds = poll_seconds
+        self.store = store
         self._clock = clock
         self._entries: OrderedDict[Hashable, Entry] = OrderedDict()
         self._bytes = 0
         self._lock = threading.Lock()
         self._polling = False
-        #: The last version read from the database, when it was read, and the row's changed_at.
+        #: The last version read from the database, its epoch, when it was read, the row's changed_at.
         self.version: int | None = None
+        self.epoch: str | None = None
         self.changed_at: dt.datetime | None = None
         self.polled_at: float | None = None
         self._poll_due = float("-inf")
+        #: Per scope, the version of the newest change to it this worker knows of.
+        self._changed: dict[str, int] = {}
+        self._scope_tuples: dict[Scope, Scope] = {}
         #: Set by a failed poll or load, cleared by the next successful poll.
         self.degraded = False
         self.hits = self.misses = self.stale = 0
+        #: Times everything was dropped: a new epoch, or the version went back.
+        self.resets = 0
         #: Hits not yet added to the metric: a fetch makes several lookups and reports them at once.
         self._unreported_hits = 0
 
     # --- the version -------------------------------------------------------------------------
 
     def refresh(self, open_session: Callable[[], Session]) -> None:
-        """Poll the version if the last poll is older than the interval; never raises on DB errors.
+        """Poll for changes if the last poll is older than the interval; never raises on DB errors.
 
-        Only one thread of the worker polls at a time; the others go on with the version they have.
+        Only one thread of the worker polls at a time; the others go on with what they have.
         `open_session` is called only when a poll is due.
         """
         now = self._clock()
@@ -79,29 +106,122 @@ class FetchCache:
                 return
             self._polling = True
             self._poll_due = now + self.poll_seconds
+        try:
+            self._poll(open_session, now)
+        finally:
+            with self._lock:
+                self._polling = False
+
+    def _poll(self, open_session: Callable[[], Session], now: float) -> None:
+        first = self.version is None
+        store_epoch = store_position = None
+        if first and self.store is not None:
+            # Learn what changed since the store (a previous run, the other workers) last looked.
+            store_epoch, store_position, _ = self._store_state(_NONE_SINCE)
+        since = self.version if not first else (store_position if store_position is not None else _NONE_SINCE)
         session: Session | None = None
         try:
             session = open_session()
-            row = session.execute(
-                select(ConfigVersion.version, ConfigVersion.changed_at).where(ConfigVersion.id == 1)
-            ).first()
+            rows = session.execute(POLL, {"since": since}).all()
         except SQLAlchemyError:
             if session is not None:
                 session.rollback()
             self.degraded = True
             metrics.DATABASE_ERRORS.labels("version poll").inc()
+            self._adopt_store()
             return
-        finally:
-            with self._lock:
-                self._polling = False
-        if row is None:
+        if not rows:
             self.degraded = True
             return
+        version, epoch, changed_at = int(rows[0].version), rows[0].epoch, rows[0].changed_at
+        changed: dict[str, int] = {}
+        seen = 0
+        for row in rows:
+            if row.table_name is not None:
+                seen += 1
+                at = int(row.change_version)
+                for scope in of_change(row.table_name, int(row.tenant_id)):
+                    if changed.get(scope, 0) < at:
+                        changed[scope] = at
+        # Every version has its change in the ring until CHANGE_SLOTS later ones overwrite it: fewer
+        # rows than versions means this worker (or the store, on a first poll) fell too far behind.
+        gap = since < version and seen < version - since
         with self._lock:
-            self.version, self.changed_at = int(row.version), row.changed_at
+            reset = self.epoch is not None and (
+                epoch != self.epoch or (self.version is not None and (version < self.version or gap)))
+            if reset:
+                self._drop_all()
+            self._merge(changed)
+            self.version, self.epoch, self.changed_at = version, epoch, changed_at
             self.polled_at = now
             self.degraded = False
-        metrics.observe_poll(self.version, self.changed_at)
+        if self.store is not None and (changed or first or reset):
+            # The first poll of a worker may find the store ahead of the database in the same epoch:
+            # the database was restored from a backup, and the store's entries are of the lost future.
+            went_back = first and store_epoch == epoch and store_position is not None and (
+                store_position > version or gap)
+            self.store.sync(epoch, version, changed, reset=reset or went_back)
+        metrics.observe_poll(version, changed_at)
+
+    def _merge(self, changed: Mapping[str, int]) -> None:
+        known = self._changed
+        for scope, at in changed.items():
+            if known.get(scope, 0) < at:
+                known[scope] = at
+
+    def _drop_all(self) -> None:
+        self._entries.clear()
+        self._bytes = 0
+        self._changed = {}
+        self._scope_tuples = {}
+        self.resets += 1
+
+    def _store_state(self, since: int | None) -> tuple[str | None, int | None, dict[str, int]]:
+        try:
+            return self.store.state(since)  # type: ignore[union-attr]
+        except sqlite3.Error:
+            return None, None, {}
+
+    def _adopt_store(self) -> None:
+        """The database failed: take on what the other workers saw before it did (their newer changes,
+        or a new epoch), so this worker serves no entry they know to be superseded."""
+        if self.store is None:
+            return
+        # This worker's own notes first: then a store position below its version means a reset.
+        self.store.flush()
+        epoch, position, changed = self._store_state(self.version if self.epoch is not None else None)
+        if epoch is None:
+            return
+        with self._lock:
+            went_back = position is not None and self.version is not None and position < self.version
+            if self.epoch != epoch or went_back:
+                if self.epoch is not None:
+                    self._drop_all()
+                self.epoch, self.version = epoch, position
+            self._merge(changed)
+
+    def stamp(self) -> tuple[str | None, int | None]:
+        """(epoch, version) as this worker knows them: keep it with a value held outside the cache."""
+        return self.epoch, self.version
+
+    def is_current(self, scope: Scope, stamp: tuple[str | None, int | None]) -> bool:
+        """Whether a value made at `stamp` (see `stamp`) is still good: no change to `scope` since, same epoch."""
+        epoch, version = stamp
+        if epoch is None or version is None or epoch != self.epoch:
+            return False
+        changed = self._changed
+        return all(changed.get(s, 0) <= version for s in scope)
+
+    def can_serve(self) -> bool:
+        """Whether anything could be answered without the database: entries here or in the last-good store."""
+        if self.version is not None and len(self._entries):
+            return True
+        if self.store is None or self.epoch is None:
+            return False
+        try:
+            return self.store.holds(self.epoch)
+        except sqlite3.Error:
+            return False
 
     def report_hits(self) -> None:
         """Add the hits counted since the last call to the lookup metric (once per fetch, not per lookup)."""
@@ -116,16 +236,21 @@ class FetchCache:
     # --- entries -----------------------------------------------------------------------------
 
     def get_or_load(self, key: Hashable, loader: Callable[[], T],
-                    recover: Callable[[], None] | None = None) -> T:
-        """The value for `key` loaded under the current version, loading it on a miss.
+                    recover: Callable[[], None] | None = None,
+                    scope: Scope | Callable[[Any], Scope] = EVERYTHING) -> T:
+        """The value for `key`, loaded again when a scope it depends on changed since it was loaded.
 
-        If loading fails with a database error, the last good value for the key is served (and
-        `recover` is called so the session can be used again); with none, the error propagates.
+        `scope` may be a function of the loaded value, for lookups whose tenant is known only from their
+        result (a tenant by domain: its own tenant when found, any tenant row when not).
+
+        If loading fails with a database error, the newest good value for the key that no known change
+        superseded is served from the last-good store (and `recover` is called so the session can be
+        used again); with none, the error propagates.
         """
-        version = self.version
+        version, epoch = self.version, self.epoch
         with self._lock:
             entry = self._entries.get(key)
-            if entry is not None and version is not None and entry.version == version:
+            if entry is not None and self._valid(entry):
                 self._entries.move_to_end(key)
                 self.hits += 1
                 self._unreported_hits += 1
@@ -138,19 +263,52 @@ class FetchCache:
             if recover is not None:
                 recover()
             self.degraded = True
-            if entry is None:
+            good = self._last_good(key)
+            if good is _MISSING:
                 raise
             with self._lock:
                 self.stale += 1
             metrics.DATABASE_ERRORS.labels("load").inc()
             metrics.CACHE_STALE.inc()
-            return entry.value
-        if version is not None:
-            self._store(key, Entry(version, value, _size(value)))
+            return good  # type: ignore[return-value]
+        if version is not None and epoch is not None:
+            # Pickled once: its size bounds the memory, the bytes go to the last-good store.
+            data = pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL)
+            if callable(scope):
+                scope = scope(value)
+            # One tuple per distinct scope, shared by its entries (a tenant's thousands of users).
+            scope = self._scope_tuples.setdefault(scope, scope)
+            self._store(key, Entry(version, scope, value, len(data) + ENTRY_OVERHEAD), epoch)
+            if self.store is not None:
+                self.store.put(repr(key), epoch, version, scope, data)
         return value
 
-    def _store(self, key: Hashable, entry: Entry) -> None:
+    def _valid(self, entry: Entry) -> bool:
+        changed = self._changed
+        for scope in entry.scope:
+            if changed.get(scope, 0) > entry.version:
+                return False
+        return True
+
+    def _last_good(self, key: Hashable) -> Any:
+        """The store's newest value for `key` that no change known here or to any worker superseded."""
+        if self.store is None:
+            return _MISSING
+        if self.epoch is None:
+            self._adopt_store()
+        epoch = self.epoch
+        if epoch is None:
+            return _MISSING
+        try:
+            data = self.store.current(repr(key), epoch, dict(self._changed))
+        except sqlite3.Error:
+            return _MISSING
+        return _MISSING if data is None else pickle.loads(data)
+
+    def _store(self, key: Hashable, entry: Entry, epoch: str) -> None:
         with self._lock:
+            if epoch != self.epoch:  # built before a reset: its version means nothing now
+                return
             old = self._entries.pop(key, None)
             if old is not None:
                 self._bytes -= old.size
@@ -175,23 +333,21 @@ class FetchCache:
         return self._bytes
 
 
-def _size(value: Any) -> int:
-    """An estimate of what the entry holds in memory: its pickled size plus a fixed overhead."""
-    if isinstance(value, bytes):
-        return len(value) + ENTRY_OVERHEAD
-    return len(pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL)) + ENTRY_OVERHEAD
-
-
 # --- one cache per app (per worker process under gunicorn) ------------------------------------
 
 _create_lock = threading.Lock()
 
 
-def create_cache(settings: Mapping[str, Any]) -> FetchCache | None:
+def create_cache(settings: Mapping[str, Any], instance_path: str | None = None) -> FetchCache | None:
     """The cache the settings ask for, or None when XMLCURL_CACHE is off."""
     if not settings["CACHE"]:
         return None
-    return FetchCache(settings["CACHE_MAX_ENTRIES"], settings["CACHE_MAX_BYTES"], settings["CACHE_POLL_SECONDS"])
+    where = settings.get("LAST_GOOD_DIR", "")
+    store = None
+    if where != "off" and (where or instance_path):
+        store = LastGoodStore(where or Path(instance_path) / "last-good")  # type: ignore[arg-type]
+    return FetchCache(settings["CACHE_MAX_ENTRIES"], settings["CACHE_MAX_BYTES"], settings["CACHE_POLL_SECONDS"],
+                      store=store)
 
 
 def fetch_cache(app: Flask | None = None) -> FetchCache | None:
@@ -201,4 +357,4 @@ def fetch_cache(app: Flask | None = None) -> FetchCache | None:
         return app.extensions["xmlcurl.cache"]
     except KeyError:
         with _create_lock:
-            return app.extensions.setdefault("xmlcurl.cache", create_cache(app.config["XMLCURL"]))
+            return app.extensions.setdefault("xmlcurl.cache", create_cache(app.config["XMLCURL"], app.instance_path))

@@ -2,11 +2,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Callable, Hashable, Mapping, TypeVar
+from typing import TYPE_CHECKING, Any, Callable, Hashable, Mapping, TypeVar, Union
 
 from sqlalchemy.orm import Session
 
 from .request import FetchRequest
+from .scopes import EVERYTHING, Scope
 from .xmldoc import serialise
 
 if TYPE_CHECKING:
@@ -15,6 +16,8 @@ if TYPE_CHECKING:
     from .cache import FetchCache
 
 T = TypeVar("T")
+#: What a cached value depends on: scopes, or a function of the value giving them.
+ScopeOf = Union[Scope, Callable[[Any], Scope]]
 
 #: The node id under which data shared by all nodes is cached (node ids start at 1).
 SHARED_NODE_ID = 0
@@ -51,29 +54,30 @@ class FetchContext:
         """The request's read session, opened on first use."""
         return self.open_session()
 
-    def cached(self, key_parts: tuple[Hashable, ...], loader: Callable[[], T]) -> T:
-        """`loader()`'s plain, immutable result, remembered for this node and section until the config changes.
+    def cached(self, key_parts: tuple[Hashable, ...], loader: Callable[[], T], scope: ScopeOf = EVERYTHING) -> T:
+        """`loader()`'s plain, immutable result, remembered for this node and section until `scope` changes.
 
-        `key_parts` must name everything the result depends on (e.g. the query's arguments).
+        `key_parts` must name everything the result depends on (e.g. the query's arguments); `scope`
+        the data it was made from (scopes.py: a tenant, shared tables; by default every change).
         """
-        return self._lookup(self.node.id, key_parts, loader)
+        return self._lookup(self.node.id, key_parts, loader, scope)
 
-    def shared(self, key_parts: tuple[Hashable, ...], loader: Callable[[], T]) -> T:
+    def shared(self, key_parts: tuple[Hashable, ...], loader: Callable[[], T], scope: ScopeOf = EVERYTHING) -> T:
         """Like `cached`, for data that does not depend on the asking node, kept once for all nodes.
 
         Only for what a node's isolation does not rest on: the routers' view of tenants, routes and
         DIDs (every router may route every tenant). Under node id 0, which no node has.
         """
-        return self._lookup(SHARED_NODE_ID, key_parts, loader)
+        return self._lookup(SHARED_NODE_ID, key_parts, loader, scope)
 
-    def _lookup(self, owner: int, key_parts: tuple[Hashable, ...], loader: Callable[[], T]) -> T:
+    def _lookup(self, owner: int, key_parts: tuple[Hashable, ...], loader: Callable[[], T], scope: ScopeOf) -> T:
         if self.cache is None:
             return loader()
         key = (owner, self.request.section, *key_parts)
-        return self.cache.get_or_load(key, loader, recover=self._rollback)
+        return self.cache.get_or_load(key, loader, recover=self._rollback, scope=scope)
 
     def cached_document(self, key_parts: tuple[Hashable, ...],
-                        build: Callable[[], "etree._Element | None"]) -> bytes | None:
+                        build: Callable[[], "etree._Element | None"], scope: ScopeOf = EVERYTHING) -> bytes | None:
         """`build()`'s document, serialised once and remembered like `cached` (None stays None).
 
         For answers that depend only on the configuration and the fetch's key (directory users,
@@ -86,7 +90,7 @@ class FetchContext:
             return ((None if doc is None else serialise(doc)),
                     None if self.outcome == outcome else self.outcome, None if self.key == key else self.key)
 
-        data, outcome, key = self.cached(("document", *key_parts), load)
+        data, outcome, key = self.cached(("document", *key_parts), load, scope)
         if outcome is not None:
             self.outcome = outcome
         if key is not None:

@@ -14,6 +14,7 @@ from .. import callerid
 from ..logging_setup import loggable
 from ..models import SipUser, SipUserVariable, Tenant, TenantNode
 from .callerids import approved_numbers
+from . import scopes
 from .context import FetchContext
 from .registry import handles
 from .request import FetchRequest
@@ -253,7 +254,8 @@ def directory(ctx: FetchContext) -> bytes | None:
         return None
     # FreeSWITCH matches domain names case-insensitively; tenants' domains are stored in lower case.
     sip_domain = req.key_value.lower()
-    pinned = ctx.cached(("domain", sip_domain), lambda: pinned_domain(ctx.session, ctx.node.id, sip_domain))
+    pinned = ctx.cached(("domain", sip_domain), lambda: pinned_domain(ctx.session, ctx.node.id, sip_domain),
+                        scopes.found(lambda found: found[0], scopes.any_of("tenants", "tenant_nodes")))
     if pinned is None:
         ctx.outcome = "domain unknown or not pinned to this node"
         return None
@@ -264,7 +266,7 @@ def directory(ctx: FetchContext) -> bytes | None:
         return None
 
     def domain_document() -> bytes | None:
-        return ctx.cached_document(("domain", sip_domain), lambda: build_directory(domain))
+        return ctx.cached_document(("domain", sip_domain), lambda: build_directory(domain), scopes.tenant(tenant_id))
 
     if not username:
         return domain_document()
@@ -281,11 +283,12 @@ def directory(ctx: FetchContext) -> bytes | None:
     cacheable_ms = ctx.settings["DIRECTORY_CACHEABLE_MS"]
 
     def user_document() -> etree._Element | None:
-        approved = ctx.cached(("approved-caller-ids", tenant_id), lambda: approved_numbers(ctx.session, tenant_id))
+        approved = ctx.cached(("approved-caller-ids", tenant_id), lambda: approved_numbers(ctx.session, tenant_id),
+                              scopes.tenant(tenant_id))
         user = find_user(ctx.session, tenant_id, username, approved)
         if user is None:
             ctx.outcome = "user unknown or disabled"
             return None
         return build_directory(replace(presentable_domain(domain, approved), users=(user,)), cacheable_ms)
 
-    return ctx.cached_document(("user", tenant_id, username, cacheable_ms), user_document)
+    return ctx.cached_document(("user", tenant_id, username, cacheable_ms), user_document, scopes.tenant(tenant_id))

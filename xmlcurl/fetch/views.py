@@ -11,6 +11,7 @@ from .. import db, metrics
 from .answer import answer
 from ..logging_setup import loggable
 from .auth import SOURCE_NOT_ALLOWED, AuthFailure, CredentialLookup, authenticate, check_hostname, failure_log, source_limiter
+from . import scopes
 from .cache import FetchCache, fetch_cache
 from .context import SHARED_NODE_ID, FetchContext
 from .recent import recent_failures
@@ -53,7 +54,7 @@ def _credential_lookup(cache: FetchCache | None) -> CredentialLookup | None:
     if cache is None:
         return None
     return lambda parts, loader: cache.get_or_load((SHARED_NODE_ID, "auth", *parts), loader,
-                                                   recover=_rollback_read_session)
+                                                   recover=_rollback_read_session, scope=scopes.shared("nodes"))
 
 
 @bp.post("/freeswitch")

@@ -7,6 +7,7 @@ from typing import Callable
 from lxml import etree
 
 from ...logging_setup import loggable
+from .. import scopes
 from ..context import FetchContext
 from ..registry import handles
 from ..xmldoc import serialise
@@ -18,6 +19,8 @@ log = logging.getLogger("xmlcurl.fetch.configuration")
 MAX_ANSWER_BYTES = 1024 * 1024
 # Above this many gateways (about 180 bytes each) the answer's size is measured and an overflow logged.
 LARGE_ANSWER_GATEWAYS = 2000
+#: What the files are made of: nodes, gateways, and the pinning of every tenant (media peers).
+FILE_SCOPE = scopes.shared("nodes", "gateways") + scopes.any_of("tenant_nodes")
 
 
 def sofia_conf(ctx: FetchContext) -> etree._Element | None:
@@ -32,7 +35,7 @@ def sofia_conf(ctx: FetchContext) -> etree._Element | None:
         names = (wanted,)
     profiles = [sofia.profile_for(ctx.node, name, ctx.settings, _gateways(ctx, name)) for name in names]
     dsn = ctx.cached(("session-db-dsn",),
-                     lambda: session_db.session_db_dsn(ctx.session, ctx.node.id, ctx.node.name, ctx.settings))
+                     lambda: session_db.session_db_dsn(ctx.session, ctx.node.id, ctx.node.name, ctx.settings), FILE_SCOPE)
     profiles = [session_db.with_session_db(p, dsn) for p in profiles]
     doc = sofia.build_sofia(profiles)
     if sum(len(p.gateways) for p in profiles) > LARGE_ANSWER_GATEWAYS:
@@ -51,9 +54,9 @@ def _gateways(ctx: FetchContext, profile: str) -> tuple[sofia.GatewayConf, ...]:
     if ctx.node.role == "media" and profile == settings["CLUSTER_PROFILE"]:
         prefix, ping = settings["ROUTER_GATEWAY_PREFIX"], settings["ROUTER_GATEWAY_PING_SECONDS"]
         return ctx.cached(("router-gateways", prefix, ping),
-                          lambda: sofia.enabled_router_gateways(ctx.session, prefix, ping))
+                          lambda: sofia.enabled_router_gateways(ctx.session, prefix, ping), FILE_SCOPE)
     if ctx.node.role == "router" and profile == settings["CARRIER_PROFILE"]:
-        return ctx.cached(("carrier-gateways",), lambda: sofia.enabled_carrier_gateways(ctx.session))
+        return ctx.cached(("carrier-gateways",), lambda: sofia.enabled_carrier_gateways(ctx.session), FILE_SCOPE)
     return ()
 
 
@@ -61,12 +64,12 @@ def acl_conf(ctx: FetchContext) -> etree._Element:
     """Every list this node's profiles reference: `routers` and `media-peers` on media nodes, `media-nodes` and
     `carriers` on routers."""
     if ctx.node.role == "media":
-        routers = ctx.cached(("nodes", "router"), lambda: acl.enabled_node_addresses(ctx.session, "router"))
-        peers = ctx.cached(("media-peers",), lambda: acl.media_peer_addresses(ctx.session, ctx.node.id))
+        routers = ctx.cached(("nodes", "router"), lambda: acl.enabled_node_addresses(ctx.session, "router"), FILE_SCOPE)
+        peers = ctx.cached(("media-peers",), lambda: acl.media_peer_addresses(ctx.session, ctx.node.id), FILE_SCOPE)
         return acl.build_acl([acl.AclList(acl.ROUTERS, acl.node_cidrs(routers)),
                               acl.AclList(acl.MEDIA_PEERS, acl.node_cidrs(peers))])
-    media = ctx.cached(("nodes", "media"), lambda: acl.enabled_node_addresses(ctx.session, "media"))
-    carriers = ctx.cached(("carrier-sources",), lambda: acl.enabled_carrier_sources(ctx.session))
+    media = ctx.cached(("nodes", "media"), lambda: acl.enabled_node_addresses(ctx.session, "media"), FILE_SCOPE)
+    carriers = ctx.cached(("carrier-sources",), lambda: acl.enabled_carrier_sources(ctx.session), FILE_SCOPE)
     return acl.build_acl([acl.AclList(acl.MEDIA_NODES, acl.node_cidrs(media)),
                           acl.AclList(acl.CARRIERS, acl.carrier_cidrs(carriers))])
 
@@ -74,7 +77,7 @@ def acl_conf(ctx: FetchContext) -> etree._Element:
 def hash_conf(ctx: FetchContext) -> etree._Element:
     """mod_hash's remotes: the other enabled nodes of this node's role that have event-socket credentials."""
     peers = ctx.cached(("esl-remotes", ctx.node.role),
-                       lambda: remotes.enabled_remotes(ctx.session, ctx.node.role, ctx.settings))
+                       lambda: remotes.enabled_remotes(ctx.session, ctx.node.role, ctx.settings), FILE_SCOPE)
     return remotes.build_hash(peers, ctx.node.id, ctx.settings["HASH_REMOTE_INTERVAL_MS"])
 
 
@@ -98,4 +101,4 @@ def configuration(ctx: FetchContext) -> bytes | None:
         ctx.outcome = f"{loggable(req.key_value) or '-'} is left to the node's own files"
         return None
     # A file depends only on the node (first in every cache key) and the profile asked for.
-    return ctx.cached_document((req.key_value, req.get("profile")), lambda: build(ctx))
+    return ctx.cached_document((req.key_value, req.get("profile")), lambda: build(ctx), FILE_SCOPE)

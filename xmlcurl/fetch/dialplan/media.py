@@ -10,6 +10,7 @@ from lxml import etree
 
 from ... import callerid
 from ..callerids import approved_numbers
+from .. import scopes
 from ..context import FetchContext
 from ..registry import handles
 from . import queries
@@ -130,11 +131,12 @@ def tenant_call(ctx: FetchContext, call: Call, tenant: TenantInfo) -> etree._Ele
     if call.user_name:
         if matches(USERNAME, call.user_name):
             caller = ctx.cached(("user", tenant.id, call.user_name),
-                                lambda: queries.user(ctx.session, tenant.id, call.user_name))
+                                lambda: queries.user(ctx.session, tenant.id, call.user_name), scopes.tenant(tenant.id))
         if caller is None:
             return reject(ctx, context, Rejection(403, "Unknown Caller", "calling user unknown or disabled"))
     dialled = call.destination
-    longest = ctx.cached(("longest-username", tenant.id), lambda: queries.longest_username(ctx.session, tenant.id))
+    longest = ctx.cached(("longest-username", tenant.id), lambda: queries.longest_username(ctx.session, tenant.id),
+                         scopes.tenant(tenant.id))
     if matches(USERNAME, dialled) and len(dialled) <= longest:
         # Not cached: keyed by the dialled number. Outbound numbers longer than every username of
         # the tenant (the usual case) skip the lookup altogether.
@@ -148,7 +150,7 @@ def tenant_call(ctx: FetchContext, call: Call, tenant: TenantInfo) -> etree._Ele
     except InvalidValue as exc:
         return reject(ctx, context, Rejection(404, "Invalid Number", str(exc)))
     prefix = settings["ROUTER_GATEWAY_PREFIX"]
-    routers = [r for r in ctx.cached(("routers",), lambda: queries.enabled_routers(ctx.session))
+    routers = [r for r in ctx.cached(("routers",), lambda: queries.enabled_routers(ctx.session), scopes.shared("nodes"))
                if matches(GATEWAY_NAME, prefix + r.name)]
     if not routers:
         return reject(ctx, context, Rejection(503, "No Router", "no enabled router"))
@@ -156,7 +158,8 @@ def tenant_call(ctx: FetchContext, call: Call, tenant: TenantInfo) -> etree._Ele
     # Resolved once per caller and configuration version: a stored value left out is logged once, not per call.
     cid = ctx.cached(("caller-id", tenant.id, caller.username if caller else None), lambda: caller_id(
         caller, tenant, ctx.cached(("approved-caller-ids", tenant.id),
-                                   lambda: approved_numbers(ctx.session, tenant.id))))
+                                   lambda: approved_numbers(ctx.session, tenant.id), scopes.tenant(tenant.id))),
+                     scopes.tenant(tenant.id))
     if cid.number is None:
         # The channel would otherwise present the user's own caller ID, or its username, to the carrier.
         return reject(ctx, context, NO_CALLER_ID)
@@ -177,7 +180,8 @@ def user_call(ctx: FetchContext, context: str, dialled: str, tenant: TenantInfo,
 
 def _media_nodes(ctx: FetchContext, tenant: TenantInfo) -> tuple[NodeInfo, ...]:
     """The tenant's enabled media nodes, preferred first (what the routers use for its DIDs)."""
-    return ctx.cached(("media-nodes", tenant.id), lambda: queries.pinned_media_nodes(ctx.session, tenant.id))
+    return ctx.cached(("media-nodes", tenant.id), lambda: queries.pinned_media_nodes(ctx.session, tenant.id),
+                      scopes.tenant(tenant.id) + scopes.shared("nodes"))
 
 
 def from_router(ctx: FetchContext, call: Call) -> etree._Element:
@@ -190,9 +194,11 @@ def from_router(ctx: FetchContext, call: Call) -> etree._Element:
         return reject(ctx, context, Rejection(403, "Forbidden", "from-router call not on the cluster profile"))
     address = call.network_ip
     if is_ip(address):
-        if ctx.cached(("router-address", address), lambda: queries.is_enabled_router_address(ctx.session, address)):
+        if ctx.cached(("router-address", address), lambda: queries.is_enabled_router_address(ctx.session, address),
+                      scopes.shared("nodes")):
             return did_call(ctx, call)
-        source = ctx.cached(("media-node-at", address), lambda: queries.enabled_media_node_at(ctx.session, address))
+        source = ctx.cached(("media-node-at", address), lambda: queries.enabled_media_node_at(ctx.session, address),
+                            scopes.shared("nodes"))
         if source is not None:
             return peer_call(ctx, call, source)
     return reject(ctx, context, Rejection(403, "Forbidden", "call does not come from an enabled router or media node"))
@@ -214,7 +220,8 @@ def peer_call(ctx: FetchContext, call: Call, source: NodeInfo) -> etree._Element
     if not matches(TENANT_CODE, call.x_tenant):
         return reject(ctx, context, Rejection(403, "Unknown Tenant", "X-Tenant missing or malformed"))
     code = call.x_tenant
-    tenant = ctx.cached(("tenant", code), lambda: queries.tenant_by_code(ctx.session, code))
+    tenant = ctx.cached(("tenant", code), lambda: queries.tenant_by_code(ctx.session, code),
+                        scopes.found(lambda found: found.id, scopes.any_of("tenants")))
     if tenant is None or not tenant.enabled or tenant.code != code:
         return reject(ctx, context, Rejection(403, "Tenant Not Served", "X-Tenant names no enabled tenant"))
     pinned = {node.name for node in _media_nodes(ctx, tenant)}
@@ -225,7 +232,8 @@ def peer_call(ctx: FetchContext, call: Call, source: NodeInfo) -> etree._Element
     if not _stored_ok(tenant):
         return reject(ctx, context, Rejection(503, "Configuration Error", "stored tenant code or domain unusable"))
     # Keyed like the calling users' lookups: the numbers come from nodes that checked them already.
-    user = ctx.cached(("user", tenant.id, dialled), lambda: queries.user(ctx.session, tenant.id, dialled))
+    user = ctx.cached(("user", tenant.id, dialled), lambda: queries.user(ctx.session, tenant.id, dialled),
+                      scopes.tenant(tenant.id))
     if user is None or not matches(USERNAME, user.username):
         return reject(ctx, context, Rejection(404, "Unknown User", "no enabled user of the tenant"))
     ctx.outcome = f"user, from media node {source.name}"
@@ -239,7 +247,8 @@ def did_call(ctx: FetchContext, call: Call) -> etree._Element:
     if not matches(DID, call.destination):
         return reject(ctx, context, INVALID_NUMBER)
     forms = did_forms(call.destination)
-    did = ctx.cached(("did", *forms), lambda: queries.did(ctx.session, forms))
+    did = ctx.cached(("did", *forms), lambda: queries.did(ctx.session, forms),
+                     scopes.found(lambda found: found.tenant.id, scopes.any_of("dids"), scopes.any_of("dids")))
     if did is None or not did.user_enabled:
         return reject(ctx, context, Rejection(404, "Unknown Number", "no enabled DID with an enabled user"))
     tenant = did.tenant
@@ -255,7 +264,8 @@ def did_call(ctx: FetchContext, call: Call) -> etree._Element:
 
 
 def _pinned_here(ctx: FetchContext, tenant_id: int) -> bool:
-    return ctx.cached(("pinned", tenant_id), lambda: queries.is_pinned(ctx.session, tenant_id, ctx.node.id))
+    return ctx.cached(("pinned", tenant_id), lambda: queries.is_pinned(ctx.session, tenant_id, ctx.node.id),
+                      scopes.tenant(tenant_id))
 
 
 @handles("dialplan", "media")
@@ -268,7 +278,8 @@ def media_dialplan(ctx: FetchContext) -> etree._Element | None:
         return None
     if call.context == ctx.settings["FROM_ROUTER_CONTEXT"]:
         return from_router(ctx, call)
-    tenant = ctx.cached(("context", call.context), lambda: queries.tenant_by_context(ctx.session, call.context))
+    tenant = ctx.cached(("context", call.context), lambda: queries.tenant_by_context(ctx.session, call.context),
+                        scopes.found(lambda found: found.id, scopes.any_of("tenants")))
     if tenant is None:
         return reject(ctx, call.context, Rejection(403, "Context Not Served", "no tenant has this context"))
     if not tenant.enabled or not _pinned_here(ctx, tenant.id):

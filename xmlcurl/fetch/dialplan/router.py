@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from lxml import etree
 
+from .. import scopes
 from ..context import FetchContext
 from ..registry import handles
 from . import queries
@@ -66,7 +67,8 @@ def from_carrier(ctx: FetchContext, call: Call) -> etree._Element:
     if not matches(DID, call.destination):
         return reject(ctx, context, Rejection(404, "Invalid Number", "not digits with an optional +"))
     forms = did_forms(call.destination)
-    did = ctx.shared(("did", *forms), lambda: queries.did(ctx.session, forms))
+    did = ctx.shared(("did", *forms), lambda: queries.did(ctx.session, forms),
+                     scopes.found(lambda found: found.tenant.id, scopes.any_of("dids"), scopes.any_of("dids")))
     if did is None or not did.user_enabled:
         return reject(ctx, context, Rejection(404, "Unknown Number", "no enabled DID with an enabled user"))
     tenant = did.tenant
@@ -75,7 +77,8 @@ def from_carrier(ctx: FetchContext, call: Call) -> etree._Element:
     profile = ctx.settings["CLUSTER_PROFILE"]
     if not (matches(TENANT_CODE, tenant.code) and matches(DID, did.number) and matches(GATEWAY_NAME, profile)):
         return reject(ctx, context, Rejection(503, "Configuration Error", "stored tenant, DID or profile unusable"))
-    media = ctx.shared(("media-nodes", tenant.id), lambda: queries.pinned_media_nodes(ctx.session, tenant.id))
+    media = ctx.shared(("media-nodes", tenant.id), lambda: queries.pinned_media_nodes(ctx.session, tenant.id),
+                       scopes.tenant(tenant.id) + scopes.shared("nodes"))
     nodes = [n for n in media if is_ip(n.sip_address)]
     if not nodes:
         return reject(ctx, context, Rejection(503, "No Media Node", "the tenant has no enabled media node"))

@@ -20,6 +20,7 @@ from typing import Callable, Iterable, Sequence, TypeVar
 
 from sqlalchemy.orm import Session
 
+from .. import scopes
 from . import queries
 from .data import Candidate, NodeInfo, TenantInfo
 from .numbers import (
@@ -238,7 +239,7 @@ def _lost_because(candidate: Candidate, winner: Candidate) -> str:
     return "routes of all tenants lose to the tenant's own at equal length"
 
 
-def _uncached(key_parts: tuple, loader: Callable[[], T]) -> T:
+def _uncached(key_parts: tuple, loader: Callable[[], T], scope: object = None) -> T:
     return loader()
 
 
@@ -257,7 +258,8 @@ def route_selection(open_session: Callable[[], Session], tenant_id: int, number:
         return select_routes(found, number, tenant_id)
     matching = []
     for scope in (0, tenant_id):  # the routes of all tenants, then the tenant's own
-        routed = cached(("route-prefixes", scope), lambda scope=scope: queries.route_prefixes(open_session(), scope))
+        routed = cached(("route-prefixes", scope), lambda scope=scope: queries.route_prefixes(open_session(), scope),
+                        _routes_scope(scope))
         matching.append(tuple(p for p in prefixes if p in routed))
 
     def candidates(scope: int, scope_matching: tuple[str, ...]) -> tuple[Candidate, ...]:
@@ -266,7 +268,8 @@ def route_selection(open_session: Callable[[], Session], tenant_id: int, number:
         if not scope_matching:
             return ()
         return cached(("route-candidates", scope, scope_matching),
-                      lambda: queries.route_candidates(open_session(), (scope,), scope_matching))
+                      lambda: queries.route_candidates(open_session(), (scope,), scope_matching),
+                      _routes_scope(scope) + scopes.shared("gateways"))
 
     def select() -> Selection:
         found = candidates(0, matching[0]) + candidates(tenant_id, matching[1])
@@ -274,12 +277,18 @@ def route_selection(open_session: Callable[[], Session], tenant_id: int, number:
 
     # Without own routes for the number, the choice is the same for every tenant: keep it once.
     owner = tenant_id if matching[1] else 0
-    return cached(("route-selection", owner, *matching, len(number)), select)
+    return cached(("route-selection", owner, *matching, len(number)), select,
+                  _routes_scope(owner) + scopes.shared("routes", "gateways"))
+
+
+def _routes_scope(tenant_id: int) -> scopes.Scope:
+    """Routes for all tenants (0) are shared rows; a tenant's own routes are its rows."""
+    return scopes.shared("routes") if tenant_id == 0 else scopes.tenant(tenant_id)
 
 
 def decide(open_session: Callable[[], Session], tenant_code: str, number: str, media_address: str | None,
            rng: random.Random | None = None, check_pinning: bool = True,
-           cached: Callable[[tuple, Callable[[], T]], T] | None = None) -> RouteDecision:
+           cached: Callable[..., T] | None = None) -> RouteDecision:
     """Everything the router checks for a call from a media node, in the order it checks it.
 
     The router dialplan calls this with the calling node's address and its fetch cache
@@ -294,7 +303,8 @@ def decide(open_session: Callable[[], Session], tenant_code: str, number: str, m
     if not matches(NUMBER, number):
         decision.rejection = Rejection(404, "Invalid Number", "number is not 3-20 digits")
         return decision
-    tenant = lookup(("tenant", tenant_code), lambda: queries.tenant_by_code(open_session(), tenant_code))
+    tenant = lookup(("tenant", tenant_code), lambda: queries.tenant_by_code(open_session(), tenant_code),
+                    scopes.found(lambda found: found.id, scopes.any_of("tenants")))
     decision.tenant = tenant
     if tenant is None:
         decision.rejection = Rejection(403, "Unknown Tenant", "no such tenant")
@@ -313,7 +323,8 @@ def decide(open_session: Callable[[], Session], tenant_code: str, number: str, m
     if check_pinning:
         address = media_address or ""
         node = lookup(("media-at", tenant.id, address),
-                      lambda: queries.pinned_media_node_at(open_session(), tenant.id, address))
+                      lambda: queries.pinned_media_node_at(open_session(), tenant.id, address),
+                      scopes.tenant(tenant.id) + scopes.shared("nodes"))
         if node is None:
             decision.rejection = Rejection(
                 403, "Tenant Not Served", "tenant not pinned to an enabled media node at the call's address"

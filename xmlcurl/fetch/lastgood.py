@@ -1,0 +1,188 @@
+"""The last-good store: the newest answer data of every key, shared by the workers of an instance.
+
+A SQLite file (WAL) on local disk, written behind the fetches by a thread of each worker and read
+only while the database fails. Every entry is recorded with the epoch and version it was built at
+and the scopes it depends on; the store also keeps, per scope, the version of the newest change any
+worker has seen. An entry whose scope changed after it was built is never served, so every worker
+serves the same, newest good answer, or none.
+"""
+from __future__ import annotations
+
+import logging
+import os
+import queue
+import sqlite3
+import threading
+import weakref
+from pathlib import Path
+from typing import Iterable, Mapping
+
+log = logging.getLogger("xmlcurl.lastgood")
+
+#: Writes waiting for the writer thread; beyond this, new entries are dropped (a fetch never waits).
+QUEUE_LIMIT = 20_000
+#: Most writes in one transaction.
+BATCH = 500
+#: How often an idle writer checks whether its store still exists.
+IDLE_CHECK_SECONDS = 2.0
+
+_SCHEMA = (
+    "CREATE TABLE IF NOT EXISTS meta (id INTEGER PRIMARY KEY CHECK (id = 1), epoch TEXT, position INTEGER)",
+    "CREATE TABLE IF NOT EXISTS scopes (scope TEXT PRIMARY KEY, version INTEGER NOT NULL)",
+    "CREATE TABLE IF NOT EXISTS entries (key TEXT PRIMARY KEY, epoch TEXT NOT NULL, version INTEGER NOT NULL, "
+    "scope TEXT NOT NULL, value BLOB NOT NULL)",
+    "INSERT OR IGNORE INTO meta (id, epoch, position) VALUES (1, NULL, NULL)",
+)
+_PUT = ("INSERT INTO entries (key, epoch, version, scope, value) VALUES (?, ?, ?, ?, ?) "
+        "ON CONFLICT (key) DO UPDATE SET epoch = excluded.epoch, version = excluded.version, "
+        "scope = excluded.scope, value = excluded.value "
+        "WHERE excluded.epoch <> entries.epoch OR excluded.version >= entries.version")
+_NOTE_SCOPE = ("INSERT INTO scopes (scope, version) VALUES (?, ?) "
+               "ON CONFLICT (scope) DO UPDATE SET version = max(version, excluded.version)")
+
+
+class LastGoodStore:
+    """One instance's store file; safe to use from the threads of several processes."""
+
+    def __init__(self, directory: str | os.PathLike[str]) -> None:
+        self.directory = Path(directory)
+        self.path = self.directory / "last-good.sqlite3"
+        self._pid: int | None = None
+        self._lock = threading.Lock()
+        self.dropped = 0
+
+    # --- per process: a connection to read, a queue and a thread to write --------------------
+
+    def _ensure(self) -> None:
+        if self._pid == os.getpid():
+            return
+        with self._lock:
+            if self._pid == os.getpid():
+                return
+            # A forked worker inherits nothing usable: its own connection, queue and thread.
+            self.directory.mkdir(mode=0o700, parents=True, exist_ok=True)
+            self._reader = _connect(self.path)
+            self._reader_lock = threading.Lock()
+            self._queue: queue.Queue = queue.Queue(QUEUE_LIMIT)
+            # The thread holds no reference to the store: once the app is gone, it finishes and closes.
+            self._writer = threading.Thread(target=_write_loop, args=(weakref.ref(self), self._queue, self.path),
+                                            name="xmlcurl-last-good", daemon=True)
+            self._writer.start()
+            self._pid = os.getpid()
+
+    def _submit(self, op, *args) -> None:
+        self._ensure()
+        try:
+            self._queue.put_nowait((op, args))
+        except queue.Full:
+            self.dropped += 1
+
+    def flush(self) -> None:
+        """Wait until every write submitted by this process is on disk (tests, shutdown)."""
+        self._ensure()
+        self._queue.join()
+
+    # --- writes (behind the fetches) -----------------------------------------------------------
+
+    def put(self, key: str, epoch: str, version: int, scope: Iterable[str], value: bytes) -> None:
+        """Record `value` (pickled) for `key`, built at (epoch, version); an older build never replaces a newer."""
+        self._submit(_put, key, epoch, version, "\n".join(scope), value)
+
+    def sync(self, epoch: str, position: int, changed: Mapping[str, int], reset: bool = False) -> None:
+        """A worker read the database at `position`: note the scopes changed since; start over on a new
+        epoch, or when `reset` (the worker saw the version go back: the database was restored)."""
+        self._submit(_sync, epoch, position, dict(changed), reset)
+
+    # --- reads (only while the database fails) -------------------------------------------------
+
+    def state(self, since: int | None) -> tuple[str | None, int | None, dict[str, int]]:
+        """The store's epoch, position and the scopes changed after `since` (all of them when None)."""
+        self._ensure()
+        with self._reader_lock:
+            epoch, position = self._reader.execute("SELECT epoch, position FROM meta WHERE id = 1").fetchone()
+            rows = self._reader.execute("SELECT scope, version FROM scopes WHERE version > ?",
+                                        (-1 if since is None else since,)).fetchall()
+        return epoch, position, dict(rows)
+
+    def holds(self, epoch: str) -> bool:
+        """Whether any entry of `epoch` is stored (something may be served in an outage)."""
+        self._ensure()
+        with self._reader_lock:
+            return self._reader.execute("SELECT EXISTS (SELECT 1 FROM entries WHERE epoch = ?)", (epoch,)).fetchone()[0] == 1
+
+    def current(self, key: str, epoch: str, known: Mapping[str, int]) -> bytes | None:
+        """The pickled value for `key` if built in `epoch` and not superseded by a change to its scopes
+        (recorded in the store by any worker, or in `known`, this worker's own view)."""
+        self._ensure()
+        with self._reader_lock:
+            row = self._reader.execute(
+                "SELECT e.version, e.scope, e.value FROM entries e JOIN meta m ON m.id = 1 "
+                "WHERE e.key = ? AND e.epoch = ? AND m.epoch = ?", (key, epoch, epoch)).fetchone()
+            if row is None:
+                return None
+            version, scope_text, value = row
+            scope = scope_text.split("\n")
+            marks = ",".join("?" * len(scope))
+            newest = self._reader.execute(f"SELECT max(version) FROM scopes WHERE scope IN ({marks})",
+                                          scope).fetchone()[0]
+        if newest is not None and newest > version:
+            return None
+        if any(known.get(s, 0) > version for s in scope):
+            return None
+        return value
+
+
+def _connect(path: Path) -> sqlite3.Connection:
+    conn = sqlite3.connect(path, timeout=5, isolation_level=None, check_same_thread=False)
+    conn.execute("PRAGMA journal_mode=WAL")
+    # A lost last transaction after a power cut costs some entries, never a corrupt file.
+    conn.execute("PRAGMA synchronous=NORMAL")
+    for stmt in _SCHEMA:
+        conn.execute(stmt)
+    return conn
+
+
+def _write_loop(owner: "weakref.ref[LastGoodStore]", pending: queue.Queue, path: Path) -> None:
+    """Write what the worker queued, in batches of one transaction each, until the store is dropped."""
+    conn = _connect(path)
+    while True:
+        try:
+            batch = [pending.get(timeout=IDLE_CHECK_SECONDS)]
+        except queue.Empty:
+            if owner() is None:
+                conn.close()
+                return
+            continue
+        while len(batch) < BATCH:
+            try:
+                batch.append(pending.get_nowait())
+            except queue.Empty:
+                break
+        try:
+            conn.execute("BEGIN IMMEDIATE")
+            for op, args in batch:
+                op(conn, *args)
+            conn.execute("COMMIT")
+        except sqlite3.Error as exc:
+            log.error("last-good store write failed: %s", exc)
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
+        finally:
+            for _ in batch:
+                pending.task_done()
+
+
+def _put(conn: sqlite3.Connection, key: str, epoch: str, version: int, scope: str, value: bytes) -> None:
+    conn.execute(_PUT, (key, epoch, version, scope, value))
+
+
+def _sync(conn: sqlite3.Connection, epoch: str, position: int, changed: dict[str, int], reset: bool) -> None:
+    stored_epoch = conn.execute("SELECT epoch FROM meta WHERE id = 1").fetchone()[0]
+    if reset or stored_epoch != epoch:
+        # Another database (re-created or restored): nothing stored belongs to it.
+        conn.execute("DELETE FROM entries")
+        conn.execute("DELETE FROM scopes")
+        conn.execute("UPDATE meta SET epoch = ?, position = ? WHERE id = 1", (epoch, position))
+        return
+    conn.executemany(_NOTE_SCOPE, changed.items())
+    conn.execute("UPDATE meta SET position = max(coalesce(position, 0), ?) WHERE id = 1", (position,))

@@ -1,0 +1,50 @@
+"""What a cached answer depends on, and what a recorded change invalidates.
+
+A scope is a plain string; an answer's scope is a tuple of them (combine with `+`). A change
+recorded by the triggers as (table, tenant id) touches the scopes `of_change` names; an entry is
+dropped when any scope it depends on changed after the version it was built at.
+"""
+from __future__ import annotations
+
+from typing import Any, Callable
+
+from ..models.version import EVERY_TENANT
+
+Scope = tuple[str, ...]
+
+#: Touched by every change: the default, for an answer that did not say what it depends on.
+EVERYTHING: Scope = ("*",)
+#: Touched by a row moved between tenants: every tenant-scoped answer depends on it.
+_EVERY_TENANT = "t:*"
+
+
+def tenant(tenant_id: int) -> Scope:
+    """Any row of one tenant: the tenant row, its users and their variables, DIDs, approved caller
+    IDs, pinning (tenant_nodes) and its own routes."""
+    return (f"t:{tenant_id}", _EVERY_TENANT)
+
+
+def shared(*tables: str) -> Scope:
+    """Rows of these tables that belong to no tenant: nodes, gateways, routes for all tenants."""
+    return tuple(f"s:{table}" for table in tables)
+
+
+def any_of(*tables: str) -> Scope:
+    """Any row of these tables, whatever its tenant (lookups across tenants: a DID by number, a
+    tenant by domain, code or context, every tenant's pinning)."""
+    return tuple(f"a:{table}" for table in tables)
+
+
+def of_change(table: str, tenant_id: int) -> Scope:
+    """The scopes a change recorded as (table, tenant id) touches (0: no tenant, -1: every tenant)."""
+    if tenant_id > 0:
+        return ("*", f"a:{table}", f"t:{tenant_id}")
+    if tenant_id == EVERY_TENANT:
+        return ("*", f"a:{table}", f"s:{table}", _EVERY_TENANT)
+    return ("*", f"a:{table}", f"s:{table}")
+
+
+def found(tenant_of: Callable[[Any], int], otherwise: Scope, also: Scope = ()) -> Callable[[Any], Scope]:
+    """The scope of a lookup across tenants, from its result: the found row's tenant (plus `also`), or
+    `otherwise` when nothing was found (any new row could be the answer then)."""
+    return lambda value: otherwise if value is None else tenant(tenant_of(value)) + also
