@@ -175,7 +175,7 @@ def test_csv_import_applies_every_row_or_lists_the_rejected_ones(superadmin, ses
                                                   "file": (io.BytesIO(bad.encode()), "users.csv")})
     page = rejected.get_data(as_text=True)
     assert rejected.status_code == 422 and "2 of 3 rows rejected; nothing was imported." in page
-    assert "<td class=\"num\">2</td><td><strong>password</strong>: Length must be between 8 and 128." in page and "no such tenant" in page
+    assert "<td class=\"num\">2</td><td><strong>password</strong>: must be 8 to 128 characters" in page and "no such tenant" in page
     session.expire_all()
     assert session.scalars(select(SipUser).where(SipUser.username == "6002")).first() is None
     applied = post(superadmin, "/admin/import", {"kind": "sip_users",

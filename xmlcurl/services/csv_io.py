@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 
 from .. import secrets
 from ..fetch.callerids import approved_numbers
-from ..models import AuditEntry, Did, Gateway, Route, SipUser, Tenant
+from ..models import Did, Gateway, Route, SipUser, Tenant
 from ..schemas import DidSchema, RouteSchema, SipUserSchema
 from . import audit, caller_ids, dids, sip_users
 from .actor import Actor, require_superadmin
@@ -123,9 +123,7 @@ def _payload(cells: Mapping[str, str], skip: Sequence[str]) -> dict[str, str]:
 
 
 def _bulk_audit(session: Session, actor: Actor, entity: str, items: list[tuple[Any, int | None, Mapping[str, Any]]]) -> None:
-    rows = audit.rows(actor, "create", entity, items)
-    for start in range(0, len(rows), CHUNK * 5):
-        session.execute(insert(AuditEntry), rows[start:start + CHUNK * 5])
+    audit.add_rows(session, audit.rows(actor, "create", entity, items))
 
 
 def _bulk_insert(session: Session, model: type, rows: list[dict[str, Any]]) -> None:
@@ -159,7 +157,7 @@ def import_sip_users(session: Session, actor: Actor, text: str, update_existing:
         code = cells.get("tenant", "")
         tenant = tenants.get(code) if code else own
         if tenant is None:
-            errors["tenant"] = ["no such tenant" if code else "Missing data for required field."]
+            errors["tenant"] = ["no such tenant" if code else "required"]
         try:
             data = schema.load(_payload(cells, ("tenant",)))
         except ValidationError as exc:
@@ -226,8 +224,7 @@ def _update_users(session: Session, actor: Actor, changes: list[dict[str, Any]])
         (change["id"], before[change["id"]]["tenant_id"], {**before[change["id"]], **change}) for change in changes])
     for entry, change in zip(entries, changes):
         entry["before_json"] = audit.dumps(before[change["id"]])
-    for start in range(0, len(entries), CHUNK * 5):
-        session.execute(insert(AuditEntry), entries[start:start + CHUNK * 5])
+    audit.add_rows(session, entries)
 
 
 def _user_ids(session: Session, keys: Sequence[tuple[int, str]]) -> dict[tuple[int, str], int]:
@@ -299,7 +296,7 @@ def import_dids(session: Session, actor: Actor, text: str) -> ImportReport:
         code = cells.get("tenant", "")
         tenant = tenants.get(code) if code else None
         if tenant is None:
-            errors["tenant"] = ["no such tenant" if code else "Missing data for required field."]
+            errors["tenant"] = ["no such tenant" if code else "required"]
         user_id = None
         if tenant is not None and cells.get("username"):
             user_id = users.get((tenant.id, cells["username"]))
@@ -470,12 +467,14 @@ def import_csv(session: Session, actor: Actor, kind: str, text: str, update_exis
     """Import one file of `kind` (sip_users, dids or routes): every row or none.
 
     update_existing applies to SIP users only (existing users get new passwords and fields).
+    The whole import is one audit entry listing its rows by name.
     """
-    if kind == "sip_users":
-        return import_sip_users(session, actor, text, update_existing)
-    if update_existing:
+    if update_existing and kind != "sip_users":
         raise Invalid("only SIP user imports can update existing rows", {"existing": ["only for SIP users"]})
-    return IMPORTERS[kind](session, actor, text)
+    with audit.batch(session, actor, "import", kind.rstrip("s")):
+        if kind == "sip_users":
+            return import_sip_users(session, actor, text, update_existing)
+        return IMPORTERS[kind](session, actor, text)
 
 
 # --- export --------------------------------------------------------------------------------------
