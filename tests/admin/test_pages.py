@@ -203,7 +203,7 @@ def test_audit_log_filters_by_entity_and_actor(superadmin):
                                            "media_mode": "bypass", "expire_seconds": "3600", "retry_seconds": "30",
                                            "strip_digits": "0", "enabled": "true", "caller_id_in_from": "true"})
     page = superadmin.get("/admin/audit/?entity=gateway&actor=admin").get_data(as_text=True)
-    assert "gateway #2" in page and "127.0.0.21:5061" in page
+    assert "gateway carrier-b" in page and "127.0.0.21:5061" in page
     assert "gateway #2" not in superadmin.get("/admin/audit/?entity=tenant").get_data(as_text=True)
     bad = superadmin.get("/admin/audit/?since=yesterday").get_data(as_text=True)
     assert "must be an ISO date" in bad

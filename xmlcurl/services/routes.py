@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from typing import Any, Mapping
 
-from sqlalchemy import select
+from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from ..models import Gateway, Route, Tenant
@@ -25,15 +25,21 @@ def _tenant_filter(value: str):
     return int_filter(Route.tenant_id)(value)
 
 
+def _applies_to(value: str):
+    """The routes a tenant's calls use: its own and those for all tenants."""
+    return or_(int_filter(Route.tenant_id)(value), Route.tenant_id.is_(None))
+
+
 def search(session: Session, actor: Actor, params: ListParams) -> Page[Route]:
-    """Routes; filters tenant_id (an id or 'all'), gateway_id, prefix, enabled; sort prefix, priority, weight."""
+    """Routes; filters tenant_id (an id or 'all'), applies_to (a tenant id: its own and all tenants'), gateway_id,
+    prefix, enabled; sort prefix, priority, weight."""
     require_superadmin(actor, "route")
     return paginate(
         session, select(Route), params,
         sortable={"id": Route.id, "prefix": Route.prefix, "priority": Route.priority, "weight": Route.weight,
                   "tenant_id": Route.tenant_id, "gateway_id": Route.gateway_id},
         default_sort=[Route.prefix, Route.priority, Route.id],
-        filters={"tenant_id": _tenant_filter, "gateway_id": int_filter(Route.gateway_id),
+        filters={"tenant_id": _tenant_filter, "applies_to": _applies_to, "gateway_id": int_filter(Route.gateway_id),
                  "prefix": exact_filter(Route.prefix), "enabled": bool_filter(Route.enabled)},
     )
 
