@@ -57,7 +57,7 @@ def user_range():
     if request.method == "POST":
         values.update({k: request.form.get(k, "") for k in ("tenant_id", "first", "last", "kind", "password_rule")})
         values["enabled"] = bool(request.form.get("enabled"))
-        payload = {k: values[k].strip() for k in ("first", "last", "kind")}
+        payload = {k: values[k].strip() for k in ("first", "last", "kind") if values[k].strip()}
         payload["enabled"] = "true" if values["enabled"] else "false"
         if actor.is_superadmin:
             payload["tenant_id"] = values["tenant_id"].strip()
@@ -103,6 +103,7 @@ def tenant_purge(tenant_id: int):
     """Delete a tenant with everything it owns: the counts per kind, then the tenant's code typed to confirm."""
     require_superadmin()
     tenant = run(False, tenants.get, tenant_id)
+    code = tenant.code
     counts = run(False, tenants.owned, tenant_id)
     error = ""
     if request.method == "POST":
@@ -114,6 +115,6 @@ def tenant_purge(tenant_id: int):
             error = exc.message
         else:
             gone = ", ".join(f"{n} {label}" for label, n in done.items() if n) or "nothing else"
-            flash(f"Deleted tenant {tenant.code} with {gone}.", "ok")
+            flash(f"Deleted tenant {code} with {gone}.", "ok")
             return redirect(url_for("admin.list", resource="tenants"))
     return render_template("admin/tenant_purge.html", tenant=tenant, counts=counts, error=error), 422 if error else 200
