@@ -24,7 +24,7 @@ def bulk_action(resource: str):
         abort(404)
     action = request.form.get("action", "")
     ids = request.form.getlist("ids")
-    back = url_for("admin.list", resource=res.slug)
+    back = _back(request.form.get("back", ""), url_for("admin.list", resource=res.slug))
     if action == "delete" and request.form.get("confirmed") != "yes":
         rows = []
         try:
@@ -34,7 +34,7 @@ def bulk_action(resource: str):
         if not rows:
             flash("Select at least one row.", "error")
             return redirect(back)
-        return render_template("admin/bulk_confirm.html", res=res, rows=rows, action=action)
+        return render_template("admin/bulk_confirm.html", res=res, rows=rows, action=action, back=back)
     try:
         count = run(True, bulk.apply, res.bulk_entity, ids, action)
     except ServiceError as exc:
@@ -45,6 +45,13 @@ def bulk_action(resource: str):
     verb = {"enable": "Enabled", "disable": "Disabled", "delete": "Deleted"}[action]
     flash(f"{verb} {count} {res.noun}{'' if count == 1 else 's'}.", "ok")
     return redirect(back)
+
+
+def _back(target: str, default: str) -> str:
+    """The list the rows were selected on (a path of this admin only), else the resource's list."""
+    if target.startswith("/admin/") and not target.startswith("//") and "\\" not in target:
+        return target
+    return default
 
 
 def user_range():
