@@ -275,3 +275,22 @@ def test_the_audit_log_names_rows_as_people_say_them(superadmin):
                                             "enabled": "true"})
     page = text(superadmin.get("/admin/audit/"))
     assert "DID 8610000001" in page and "route 86 -&gt; carrier-b" in page and "SIP user 1000@acme.example.com" in page
+
+
+# --- the same through the API --------------------------------------------------------------------
+
+def test_the_api_deletes_a_tenant_with_everything_and_does_bulk_work(client, session):
+    from xmlcurl.services import Actor, api_tokens
+
+    with client.application.app_context():
+        _row, token = api_tokens.create(session, Actor.cli("pytest"), {"admin_user_id": 1, "name": "bulk"})
+        session.commit()
+    headers = {"Authorization": f"Bearer {token}"}
+    refused = client.post("/api/v1/tenants/3/delete-everything", json={"confirm": "acme"}, headers=headers)
+    assert refused.status_code == 422 and "initech" in refused.get_json()["message"]
+    done = client.post("/api/v1/tenants/3/delete-everything", json={"confirm": "initech"}, headers=headers)
+    assert done.status_code == 200 and done.get_json()["deleted"]["SIP users"] == 10
+    changed = client.post("/api/v1/sip-users/bulk", json={"action": "disable", "ids": [11, 12]}, headers=headers)
+    assert changed.get_json() == {"count": 2}
+    bad = client.post("/api/v1/sip-users/bulk", json={"action": "explode", "ids": [11]}, headers=headers)
+    assert bad.status_code == 422 and "must be one of" in str(bad.get_json()["errors"])
