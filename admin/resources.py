@@ -319,15 +319,15 @@ ROUTES = Resource(
 DIDS = Resource(
     "dids", "DIDs", "DID", dids,
     fields=(
-        Field("number", "Number", required=True,
+        Field("number", "DID number", required=True,
               help="3-32 digits, as the carrier sends it; numbers are assigned to tenants by a superadmin"),
         Field("tenant_id", "Tenant", "select", choices=tenant_choices, required=True, superadmin_only=True),
-        Field("username", "Rings user", help="username of one of the tenant's SIP users; empty: rings nobody"),
+        Field("username", "Rings SIP user", help="username of one of the tenant's SIP users; empty: rings nobody"),
         Field("enabled", "Enabled", "checkbox", initial=True),
     ),
     columns=(
-        Column("Number", lambda d, c: d.number, link=True, sort="number"), Column("Tenant", _tenant, sort="tenant_id"),
-        Column("Rings user", lambda d, c: "(nobody)" if d.user_id is None else c["users"].get(d.user_id, f"#{d.user_id}")),
+        Column("DID", lambda d, c: d.number, link=True, sort="number"), Column("Tenant", _tenant, sort="tenant_id"),
+        Column("Rings SIP user", lambda d, c: "(nobody)" if d.user_id is None else c["users"].get(d.user_id, f"#{d.user_id}")),
         Column("Enabled", lambda d, c: _yes(d.enabled)),
     ),
     filters=(Filter("number", "Number starts with"),
