@@ -48,7 +48,7 @@ def audit_list():
         errors, applied = field_errors(exc.errors), {}
         page = run(False, audit.search, ListParams())
     entries = []
-    names = audit.Names(db.session())
+    names = audit.Names(db.session(), infrastructure=actor.is_superadmin)
     for entry in page.items:
         before, after = audit.decoded(entry)
         listed = (after or {}).get("rows") if isinstance((after or {}).get("rows"), list) else None

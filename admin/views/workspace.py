@@ -9,6 +9,7 @@ from flask import abort, current_app, redirect, render_template, request, sessio
 from sqlalchemy import select
 
 from xmlcurl import db
+from xmlcurl.limits import parse_id
 from xmlcurl.models import Gateway, Node, Tenant, TenantNode
 from xmlcurl.services import ListParams, admin_users, caller_ids, dids, pinning, routes, sip_users
 
@@ -34,8 +35,8 @@ def connection(tenant: Tenant) -> dict[str, Any]:
 def tenant_home(tenant_id: int):
     """A tenant's settings, limits, pinning, users, DIDs, approved caller IDs, routes and live state."""
     actor = current_actor()
-    if not actor.can_see_tenant(tenant_id):
-        abort(404)
+    if parse_id(str(tenant_id)) is None or not actor.can_see_tenant(tenant_id):
+        abort(404)  # an id past what an INT column holds is no tenant (SQLite would overflow)
     session = db.session()
     tenant = session.get(Tenant, tenant_id)
     if tenant is None:

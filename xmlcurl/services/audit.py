@@ -109,7 +109,9 @@ class Names:
     """Rows named as people say them ("SIP user 1000@acme.example.com", "DID 8610000001",
     "route 86 -> carrier-b"), from an audit entry's data; the few lookups are read once."""
 
-    def __init__(self, session: Session) -> None:
+    def __init__(self, session: Session, infrastructure: bool = True) -> None:
+        # A tenant admin's log does not name gateways and nodes (it never sees them elsewhere either).
+        self._infrastructure = infrastructure
         self._session = session
         self._tenants: dict[int, tuple[str, str]] | None = None
         self._gateways: dict[int, str] | None = None
@@ -122,11 +124,15 @@ class Names:
         return self._tenants.get(ident)
 
     def _gateway(self, ident: Any) -> str:
+        if not self._infrastructure:
+            return f"gateway #{ident}"
         if self._gateways is None:
             self._gateways = dict(self._session.execute(select(Gateway.id, Gateway.name)).tuples().all())
         return self._gateways.get(ident, f"gateway #{ident}")
 
     def _node(self, ident: Any) -> str:
+        if not self._infrastructure:
+            return f"node #{ident}"
         if self._nodes is None:
             self._nodes = dict(self._session.execute(select(Node.id, Node.name)).tuples().all())
         return self._nodes.get(ident, f"node #{ident}")
