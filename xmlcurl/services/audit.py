@@ -7,7 +7,7 @@ from contextlib import contextmanager
 from contextvars import ContextVar
 from typing import Any, Iterator, Mapping
 
-from sqlalchemy import select
+from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
 from ..models import AuditEntry, Gateway, Node, Tenant
@@ -75,8 +75,6 @@ def add_rows(session: Session, entries: list[dict[str, Any]]) -> None:
                           "before": json.loads(e["before_json"]) if e["before_json"] else None,
                           "after": json.loads(e["after_json"]) if e["after_json"] else None} for e in entries)
         return
-    from sqlalchemy import insert
-
     for start in range(0, len(entries), 5000):
         session.execute(insert(AuditEntry), entries[start:start + 5000])
 
@@ -140,8 +138,6 @@ class Names:
     def of(self, entity: str, data: Mapping[str, Any], entity_id: Any = None) -> str:
         """The row's name from its stored data; '<entity> #id' when the data does not name it."""
         data = data or {}
-        if entity == "rows" or "rows" in data and isinstance(data.get("rows"), list):
-            return f"{len(data['rows'])} rows"
         if entity == "sip_user" and data.get("username"):
             tenant = self._tenant(data.get("tenant_id"))
             return f"SIP user {data['username']}@{tenant[1] if tenant else '#' + str(data.get('tenant_id'))}"
