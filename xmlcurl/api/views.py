@@ -186,6 +186,7 @@ for _path, _entity in (("/sip-users", "sip_user"), ("/dids", "did"), ("/routes",
                  "(superadmin), confirmed by its code; the answer counts what went", "tenants", request=PURGE,
                  response=PURGE, extra_responses=(404, 422)))
 def delete_tenant_with_everything(ident: int):
+    call(False, tenants.get, ident)  # a missing tenant, or a tenant admin, is refused before the body is read
     data = load(PURGE, body())
     return jsonify(PURGE.dump({"deleted": call(True, tenants.delete_with_everything, ident, data["confirm"])}))
 

@@ -6,6 +6,7 @@ from typing import Any, Mapping
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
+from ..limits import MAX_INT, parse_id
 from ..models import Gateway, Route, Tenant
 from ..schemas import RouteSchema
 from . import audit
@@ -27,7 +28,10 @@ def _tenant_filter(value: str):
 
 def _applies_to(value: str):
     """The routes a tenant's calls use: its own and those for all tenants."""
-    return or_(int_filter(Route.tenant_id)(value), Route.tenant_id.is_(None))
+    ident = parse_id(value.strip())
+    if ident is None:
+        raise Invalid("bad filter", {"applies_to": [f"must be a whole number from 0 to {MAX_INT}"]})
+    return or_(Route.tenant_id == ident, Route.tenant_id.is_(None))
 
 
 def search(session: Session, actor: Actor, params: ListParams) -> Page[Route]:
