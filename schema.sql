@@ -18,8 +18,8 @@ CREATE TABLE audit_log (
   entity VARCHAR(32) NOT NULL,
   entity_id VARCHAR(64) NOT NULL,
   tenant_id INT,
-  before_json TEXT,
-  after_json TEXT,
+  before_json MEDIUMTEXT,
+  after_json MEDIUMTEXT,
   CONSTRAINT pk_audit_log PRIMARY KEY (id)
 ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_unicode_ci;
 

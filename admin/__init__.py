@@ -64,6 +64,16 @@ def _add_rules(bp: Blueprint) -> None:
     rule("/export/<any(sip_users,dids,routes):kind>.csv", "export", csv_pages.export)
     rule("/preview", "preview", preview.preview, methods=["GET", "POST"])
     rule("/route-test", "route_test", route_test.route_test)
+    from .views import bulk_pages, workspace
+    rule("/tenant/<int:tenant_id>", "tenant_home", workspace.tenant_home)
+    rule("/my-tenant", "my_tenant", workspace.my_tenant)
+    rule("/switch-tenant", "switch_tenant", workspace.switch_tenant, methods=["POST"])
+    rule(f"/{kinds}/bulk", "bulk", bulk_pages.bulk_action, methods=["POST"])
+    rule("/sip-users/range", "user_range", bulk_pages.user_range, methods=["GET", "POST"])
+    rule("/sip-users/range/credentials.csv", "range_download", bulk_pages.range_download, methods=["POST"])
+    rule("/tenants/<int:tenant_id>/delete-everything", "tenant_purge", bulk_pages.tenant_purge, methods=["GET", "POST"])
+    rule("/template/<any(sip_users,dids,routes):kind>.csv", "csv_template", csv_pages.template)
+    bp.context_processor(workspace.switcher_context)
     from .views import cluster
     cluster.register(bp)
 

@@ -41,6 +41,7 @@ class Column:
     value: Callable[[Any, Mapping[str, Any]], Any]
     link: bool = False  # the cell links to the row's edit page
     superadmin_only: bool = False
+    sort: str | None = None  # the service's sort key: the header then sorts by it
 
 
 @dataclass(frozen=True)
@@ -70,6 +71,9 @@ class Resource:
     prepare: Callable[[dict[str, Any], Actor], None] | None = None
     # Form values of a stored row, for fields not read straight from its columns.
     current: Callable[[Any], dict[str, Any]] | None = None
+    #: The services.bulk entity name when rows can be selected for bulk actions.
+    bulk_entity: str | None = None
+    bulk_actions: tuple[str, ...] = ("enable", "disable", "delete")
 
     def visible_fields(self, actor: Actor, creating: bool) -> list[Field]:
         return [f for f in self.fields if f.shown_to(actor, creating)]
@@ -182,8 +186,8 @@ TENANTS = Resource(
         Field("enabled", "Enabled", "checkbox", initial=True),
     ),
     columns=(
-        Column("Code", lambda t, c: t.code, link=True), Column("Name", lambda t, c: t.name),
-        Column("SIP domain", lambda t, c: t.sip_domain), Column("Context", lambda t, c: t.context),
+        Column("Code", lambda t, c: t.code, link=True, sort="code"), Column("Name", lambda t, c: t.name, sort="name"),
+        Column("SIP domain", lambda t, c: t.sip_domain, sort="sip_domain"), Column("Context", lambda t, c: t.context),
         Column("Calls / CPS", lambda t, c: f"{t.max_calls} / {t.max_cps}"),
         Column("Enabled", lambda t, c: _yes(t.enabled)),
     ),
@@ -213,7 +217,7 @@ NODES = Resource(
         Field("enabled", "Enabled", "checkbox", initial=True),
     ),
     columns=(
-        Column("Name", lambda n, c: n.name, link=True), Column("Role", lambda n, c: n.role),
+        Column("Name", lambda n, c: n.name, link=True, sort="name"), Column("Role", lambda n, c: n.role, sort="role"),
         Column("SIP address", lambda n, c: f"{n.sip_address}:{n.sip_port}"),
         Column("Cluster port", lambda n, c: n.cluster_port),
         Column("Session DB", lambda n, c: "set" if n.session_db_dsn_enc else ""),
@@ -229,9 +233,9 @@ SIP_USERS = Resource(
     fields=(
         Field("tenant_id", "Tenant", "select", choices=tenant_choices, required=True, superadmin_only=True, create_only=True),
         Field("username", "Username", required=True, help="letters, digits, '_', '.', '+' or '-'"),
-        Field("password", "SIP password", "password", required=True,
-              help="8+ characters; stored only as the a1-hash. Leave empty when editing to keep it "
-                   "(a new username needs it again)"),
+        Field("password", "SIP password", "password",
+              help="8+ characters; stored only as the a1-hash. Empty on a new user: one is generated and shown once. "
+                   "Leave empty when editing to keep it (a new username needs it again)"),
         Field("kind", "Kind", "select", choices=_fixed(*KINDS), initial="agent"),
         Field("cid_name", "Caller ID name"),
         Field("cid_number", "Caller ID number"),
@@ -241,8 +245,8 @@ SIP_USERS = Resource(
         Field("enabled", "Enabled", "checkbox", initial=True),
     ),
     columns=(
-        Column("Tenant", _tenant), Column("Username", lambda u, c: u.username, link=True),
-        Column("Kind", lambda u, c: u.kind), Column("Caller ID", lambda u, c: " ".join(filter(None, [u.cid_name, u.cid_number]))),
+        Column("Tenant", _tenant, sort="tenant_id"), Column("Username", lambda u, c: u.username, link=True, sort="username"),
+        Column("Kind", lambda u, c: u.kind, sort="kind"), Column("Caller ID", lambda u, c: " ".join(filter(None, [u.cid_name, u.cid_number]))),
         Column("Credential", lambda u, c: "set" if u.a1_hash else "NONE (set a password)"),
         Column("Enabled", lambda u, c: _yes(u.enabled)),
     ),
@@ -253,6 +257,7 @@ SIP_USERS = Resource(
     superadmin_only=False,
     export_kind="sip_users",
     current=_user_current,
+    bulk_entity="sip_user",
 )
 
 GATEWAYS = Resource(
@@ -276,12 +281,13 @@ GATEWAYS = Resource(
         Field("enabled", "Enabled", "checkbox", initial=True),
     ),
     columns=(
-        Column("Name", lambda g, c: g.name, link=True), Column("Proxy", lambda g, c: g.proxy),
+        Column("Name", lambda g, c: g.name, link=True, sort="name"), Column("Proxy", lambda g, c: g.proxy, sort="proxy"),
         Column("Transport", lambda g, c: g.transport), Column("Register", lambda g, c: _yes(g.register)),
         Column("Media", lambda g, c: g.media_mode), Column("Enabled", lambda g, c: _yes(g.enabled)),
     ),
     filters=(Filter("q", "Search name or proxy"), ENABLED_FILTER),
     describe=lambda g: f"gateway {g.name}",
+    bulk_entity="gateway",
 )
 
 ROUTES = Resource(
@@ -295,31 +301,33 @@ ROUTES = Resource(
         Field("enabled", "Enabled", "checkbox", initial=True),
     ),
     columns=(
-        Column("Tenant", _tenant), Column("Prefix", lambda r, c: r.prefix or "(any)", link=True),
+        Column("Tenant", _tenant, sort="tenant_id"), Column("Prefix", lambda r, c: r.prefix or "(any)", link=True, sort="prefix"),
         Column("Gateway", lambda r, c: c["gateways"].get(r.gateway_id, f"#{r.gateway_id}")),
-        Column("Priority", lambda r, c: r.priority), Column("Weight", lambda r, c: r.weight),
+        Column("Priority", lambda r, c: r.priority, sort="priority"), Column("Weight", lambda r, c: r.weight, sort="weight"),
         Column("Enabled", lambda r, c: _yes(r.enabled)),
     ),
     filters=(Filter("tenant_id", "Tenant", "select", lambda a: [("", "any"), ("all", "routes of all tenants")]
                     + tenant_choices(a)[1:]),
+             Filter("applies_to", "Used by tenant", "select", lambda a: [("", "any")] + tenant_choices(a)[1:]),
              Filter("gateway_id", "Gateway", "select", lambda a: [("", "any")] + gateway_choices(a)[1:]),
              Filter("prefix", "Exact prefix"), ENABLED_FILTER),
     describe=lambda r: f"route {r.prefix or '(any)'} #{r.id}",
     export_kind="routes",
+    bulk_entity="route",
 )
 
 DIDS = Resource(
     "dids", "DIDs", "DID", dids,
     fields=(
-        Field("number", "Number", required=True,
+        Field("number", "DID number", required=True,
               help="3-32 digits, as the carrier sends it; numbers are assigned to tenants by a superadmin"),
         Field("tenant_id", "Tenant", "select", choices=tenant_choices, required=True, superadmin_only=True),
-        Field("username", "Rings user", help="username of one of the tenant's SIP users; empty: rings nobody"),
+        Field("username", "Rings SIP user", help="username of one of the tenant's SIP users; empty: rings nobody"),
         Field("enabled", "Enabled", "checkbox", initial=True),
     ),
     columns=(
-        Column("Number", lambda d, c: d.number, link=True), Column("Tenant", _tenant),
-        Column("Rings user", lambda d, c: "(nobody)" if d.user_id is None else c["users"].get(d.user_id, f"#{d.user_id}")),
+        Column("DID", lambda d, c: d.number, link=True, sort="number"), Column("Tenant", _tenant, sort="tenant_id"),
+        Column("Rings SIP user", lambda d, c: "(nobody)" if d.user_id is None else c["users"].get(d.user_id, f"#{d.user_id}")),
         Column("Enabled", lambda d, c: _yes(d.enabled)),
     ),
     filters=(Filter("number", "Number starts with"),
@@ -331,6 +339,7 @@ DIDS = Resource(
     export_kind="dids",
     prepare=_did_user,
     current=_did_current,
+    bulk_entity="did",
 )
 
 ADMIN_USERS = Resource(
@@ -345,7 +354,7 @@ ADMIN_USERS = Resource(
         Field("enabled", "Enabled", "checkbox", initial=True),
     ),
     columns=(
-        Column("Username", lambda u, c: u.username, link=True), Column("Role", lambda u, c: u.role),
+        Column("Username", lambda u, c: u.username, link=True, sort="username"), Column("Role", lambda u, c: u.role, sort="role"),
         Column("Tenant", lambda u, c: c["tenants"].get(u.tenant_id, "") if u.tenant_id else ""),
         Column("Last login", lambda u, c: u.last_login_at or "never"), Column("Enabled", lambda u, c: _yes(u.enabled)),
     ),
@@ -362,12 +371,14 @@ CALLER_IDS = Resource(
         Field("note", "Note", help="why it is approved, e.g. the carrier's confirmation"),
     ),
     columns=(
-        Column("Tenant", _tenant), Column("Number", lambda a, c: a.number, link=True),
+        Column("Tenant", _tenant, sort="tenant_id"), Column("Number", lambda a, c: a.number, link=True, sort="number"),
         Column("Note", lambda a, c: a.note or ""),
     ),
     filters=(Filter("tenant_id", "Tenant", "select", lambda a: [("", "any")] + tenant_choices(a)[1:]),
              Filter("number", "Exact number")),
     describe=lambda a: f"approved caller ID {a.number}",
+    bulk_entity="approved_caller_id",
+    bulk_actions=("delete",),
 )
 
 RESOURCES: dict[str, Resource] = {r.slug: r for r in (TENANTS, NODES, SIP_USERS, GATEWAYS, ROUTES, DIDS, CALLER_IDS,

@@ -60,9 +60,10 @@ def _flatten(value: Any, prefix: str = "") -> list[str]:
     return [f"{prefix}{value}"]
 
 
-def list_params(allowed: tuple[str, ...]) -> tuple[ListParams, dict[str, str]]:
+def list_params(allowed: tuple[str, ...], source: Mapping[str, str] | None = None) -> tuple[ListParams, dict[str, str]]:
     """Paging and the page's own filters from the query string (anything else is ignored)."""
-    args = {k: v for k, v in request.args.items() if k in allowed + ("page", "per_page", "sort") and v.strip() != ""}
+    source = request.args if source is None else source
+    args = {k: v for k, v in source.items() if k in allowed + ("page", "per_page", "sort") and v.strip() != ""}
     return ListParams.from_args(args), {k: v for k, v in args.items() if k in allowed}
 
 
@@ -73,3 +74,32 @@ def tenant_codes() -> dict[int, str]:
     if not actor.is_superadmin:
         stmt = stmt.where(Tenant.id == actor.tenant_id)
     return dict(db.session().execute(stmt).tuples().all())
+
+
+#: Where the tenant switcher keeps the chosen tenant (a superadmin's; a tenant admin has only its own).
+SWITCH_KEY = "tenant_id"
+
+
+def current_tenant_id() -> int | None:
+    """The tenant every list is filtered to: the switcher's choice (superadmin), or the tenant admin's own."""
+    from flask import session as cookie
+
+    actor = current_actor()
+    if not actor.is_superadmin:
+        return actor.tenant_id
+    value = cookie.get(SWITCH_KEY)
+    return value if isinstance(value, int) else None
+
+
+def scoped_args(filter_names: tuple[str, ...]) -> dict[str, str]:
+    """request.args with the switcher's tenant added as the list's tenant filter when the page has one
+    and the query does not set it itself (an explicit 'any' is an empty value and wins)."""
+    args = dict(request.args.items())
+    tenant_id = current_tenant_id() if current_actor().is_superadmin else None
+    if tenant_id is not None:
+        for name in ("applies_to", "tenant_id"):
+            if name in filter_names:
+                if "tenant_id" not in args and "applies_to" not in args:
+                    args[name] = str(tenant_id)
+                break
+    return args

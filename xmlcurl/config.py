@@ -75,6 +75,9 @@ SETTINGS: dict[str, Setting] = {
     "MONITOR_INTERVAL": Setting(5.0, float, "seconds between two polls of every node by `xmlcurl monitor`"),
     "MONITOR_TIMEOUT": Setting(2.0, float, "seconds one node may take to answer a whole poll (then it counts as missed)"),
     "MONITOR_PARALLEL": Setting(64, int, "nodes `xmlcurl monitor` polls at once"),
+    # Shown to tenant admins with their SIP domain: what a phone or a robot is configured with.
+    "SIP_PROXY_ADDRESS": Setting(None, str, "registrar/outbound proxy address phones and robots use (e.g. sip.example.com), shown on each tenant's page; unset: 'ask your operator'"),
+    "SIP_PROXY_PORTS": Setting("5060/udp, 5060/tcp, 5061/tls", str, "ports and transports of that address, as shown on each tenant's page"),
     "MONITOR_METRICS": Setting(True, _bool, "cluster gauges in /metrics (they name nodes, gateways and tenants)"),
 }
 

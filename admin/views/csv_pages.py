@@ -5,7 +5,7 @@ from flask import Response, abort, flash, redirect, render_template, request, st
 
 from xmlcurl import db, limits
 from xmlcurl.services import ServiceError
-from xmlcurl.services.csv_io import COLUMNS, export_csv, import_csv
+from xmlcurl.services.csv_io import COLUMNS, export_csv, import_csv, template as csv_template
 
 from ..auth import current_actor
 from ..web import field_errors
@@ -70,3 +70,11 @@ def export(kind: str):
         raise
     return Response(stream_with_context(chunks), mimetype="text/csv",
                     headers={"Content-Disposition": f'attachment; filename="{kind}.csv"'})
+
+
+def template(kind: str):
+    """A file to fill in for an import: the header and one example row."""
+    if kind not in _kinds():
+        abort(404)
+    return Response(csv_template(kind), mimetype="text/csv",
+                    headers={"Content-Disposition": f'attachment; filename="{kind}-template.csv"'})

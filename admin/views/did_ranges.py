@@ -14,6 +14,7 @@ def assign_range():
     """GET: the form; POST: assign the range (all numbers or, when one is taken, none)."""
     require_superadmin()
     values = {name: request.form.get(name, "").strip() for name in ("tenant_id", "first", "last")}
+    values["tenant_id"] = values["tenant_id"] or request.args.get("tenant_id", "").strip()
     values["enabled"] = request.method == "GET" or bool(request.form.get("enabled"))
     errors: dict[str, str] = {}
     message = ""

@@ -61,8 +61,12 @@ def preview():
     result = None
     sent = None
     status = 200
-    if request.method == "POST":
-        values.update({k: request.form.get(k, "") for k in values})
+    # A link may prefill the form (?mode=directory&domain=...&user=...), and with show=1 also answer it:
+    # the tenant page and the user and route rows link here.
+    values.update({k: request.args[k] for k in values if k in request.args and k != "raw"})
+    if request.method == "POST" or request.args.get("show"):
+        source = request.form if request.method == "POST" else request.args
+        values.update({k: source.get(k, values[k] if request.method == "GET" else "") for k in values})
         if values["mode"] not in MODES:
             values["mode"] = "directory"
         if values["action"] not in fetch_bodies.DIRECTORY_ACTIONS:

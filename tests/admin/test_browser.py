@@ -123,7 +123,7 @@ def test_operator_sets_up_a_tenant_from_sign_in_to_route_test(page, live_server,
     page.get_by_role("textbox", name="Username", exact=True).fill("1000")
     page.get_by_role("textbox", name="SIP password").fill("short")
     page.get_by_role("button", name="Create").click()
-    assert "Length must be between 8 and 128" in page.locator("#password-error").inner_text()
+    assert "must be 8 to 128 characters" in page.locator("#password-error").inner_text()
     page.get_by_role("textbox", name="SIP password").fill("umbrella-1000-pw")
     page.get_by_role("button", name="Create").click()
     assert flash(page) == "Created SIP user 1000."

@@ -175,7 +175,7 @@ def test_csv_import_applies_every_row_or_lists_the_rejected_ones(superadmin, ses
                                                   "file": (io.BytesIO(bad.encode()), "users.csv")})
     page = rejected.get_data(as_text=True)
     assert rejected.status_code == 422 and "2 of 3 rows rejected; nothing was imported." in page
-    assert "<td class=\"num\">2</td><td><strong>password</strong>: Length must be between 8 and 128." in page and "no such tenant" in page
+    assert "<td class=\"num\">2</td><td><strong>password</strong>: must be 8 to 128 characters" in page and "no such tenant" in page
     session.expire_all()
     assert session.scalars(select(SipUser).where(SipUser.username == "6002")).first() is None
     applied = post(superadmin, "/admin/import", {"kind": "sip_users",
@@ -203,7 +203,7 @@ def test_audit_log_filters_by_entity_and_actor(superadmin):
                                            "media_mode": "bypass", "expire_seconds": "3600", "retry_seconds": "30",
                                            "strip_digits": "0", "enabled": "true", "caller_id_in_from": "true"})
     page = superadmin.get("/admin/audit/?entity=gateway&actor=admin").get_data(as_text=True)
-    assert "gateway #2" in page and "127.0.0.21:5061" in page
+    assert "gateway carrier-b" in page and "127.0.0.21:5061" in page
     assert "gateway #2" not in superadmin.get("/admin/audit/?entity=tenant").get_data(as_text=True)
     bad = superadmin.get("/admin/audit/?since=yesterday").get_data(as_text=True)
     assert "must be an ISO date" in bad

@@ -43,7 +43,9 @@ def test_tenant_admins_import_only_into_their_tenant(api):
     assert body["created"] == 1
     assert api.get("/sip-users?username=6000", as_="acme").get_json()["items"][0]["tenant_id"] == ACME
     body = assert_error(api.post("/sip-users/import", as_="acme", data=USERS, content_type="text/csv"), 422, "invalid")
-    assert body["errors"]["rejected"] == [{"line": 3, "errors": {"tenant": ["no such tenant"]}}]
+    rejected = body["errors"]["rejected"]
+    assert [(r["line"], r["errors"]) for r in rejected] == [(3, {"tenant": ["no such tenant"]})]
+    assert rejected[0]["values"]["tenant"] == "globex" and rejected[0]["values"]["password"] == "***"
 
 
 def test_import_dids_and_routes(api):
@@ -90,7 +92,10 @@ def test_new_passwords_for_every_user_after_a_domain_change(api, app):
     with app.app_context():
         user = db.session().get(SipUser, 11)
         assert user.enabled and user.a1_hash == sip_a1_hash("1000", "new.globex.example.com", "new-pw-1000")
-    entry = api.get("/audit?entity=sip_user&entity_id=11&action=update").get_json()["items"][0]
-    assert entry["before"]["enabled"] is False and entry["after"]["enabled"] is True and entry["after"]["a1_hash"] == "***"
+    # The import is one audit entry listing its rows, each with its state before and after.
+    entry = api.get("/audit?entity=sip_user&action=import").get_json()["items"][0]
+    row = next(r for r in entry["after"]["rows"] if str(r["id"]) == "11")
+    assert row["action"] == "update" and row["name"] == "SIP user 1000@new.globex.example.com"
+    assert row["before"]["enabled"] is False and row["after"]["enabled"] is True and row["after"]["a1_hash"] == "***"
     assert_error(api.post("/dids/import?existing=update", data="number,tenant,username\n", content_type="text/csv"),
                  422, "invalid", "existing")

@@ -8,8 +8,9 @@ from flask import Response, current_app, g, jsonify, request, stream_with_contex
 from marshmallow import Schema
 
 from .. import db, limits, schemas
-from ..services import (ListParams, admin_users, api_tokens, audit, caller_ids, csv_io, dids, gateways, nodes, pinning,
-                        routes, sip_users, tenants)
+from ..services import (ListParams, admin_users, api_tokens, audit, bulk, caller_ids, csv_io, dids, gateways, nodes,
+                        pinning, routes, sip_users, tenants)
+from ..services.common import load
 from ..services.errors import Invalid
 from . import bp
 
@@ -106,7 +107,8 @@ RESOURCES = (
     Resource("/sip-users", "sip_users", "SIP user", sip_users, schemas.SipUserSchema(),
              ("q", "tenant_id", "username", "kind", "enabled")),
     Resource("/gateways", "gateways", "gateway", gateways, schemas.GatewaySchema(), ("q", "enabled", "register")),
-    Resource("/routes", "routes", "route", routes, schemas.RouteSchema(), ("tenant_id", "gateway_id", "prefix", "enabled")),
+    Resource("/routes", "routes", "route", routes, schemas.RouteSchema(),
+             ("tenant_id", "applies_to", "gateway_id", "prefix", "enabled")),
     Resource("/dids", "dids", "DID", dids, schemas.DidSchema(),
              ("number", "exact_number", "tenant_id", "user_id", "enabled")),
     Resource("/caller-ids", "caller_ids", "approved caller ID", caller_ids, schemas.ApprovedCallerIdSchema(),
@@ -159,6 +161,34 @@ DID_RANGE = schemas.DidRangeSchema()
                  response=DID_RANGE, status=201, extra_responses=(404, 409, 422)))
 def assign_did_range():
     return jsonify(DID_RANGE.dump(call(True, dids.assign_range, body()))), 201
+
+
+# --- bulk work ------------------------------------------------------------------------------------
+
+BULK = schemas.BulkSchema()
+PURGE = schemas.TenantPurgeSchema()
+
+
+def _bulk_view(entity: str) -> Callable:
+    def view():
+        data = load(BULK, body())
+        return jsonify(BULK.dump({"count": call(True, bulk.apply, entity, data["ids"], data["action"])}))
+    view.__name__ = f"bulk_{entity}"
+    return view
+
+
+for _path, _entity in (("/sip-users", "sip_user"), ("/dids", "did"), ("/routes", "route")):
+    route(Operation(f"{_path}/bulk", "POST", "Enable, disable or delete many rows at once: all or none, one audit entry",
+                    _path.strip("/").replace("-", "_"), request=BULK, response=BULK, extra_responses=(404, 409, 422)))(_bulk_view(_entity))
+
+
+@route(Operation("/tenants/<int:ident>/delete-everything", "POST", "Delete a tenant with every row it owns "
+                 "(superadmin), confirmed by its code; the answer counts what went", "tenants", request=PURGE,
+                 response=PURGE, extra_responses=(404, 422)))
+def delete_tenant_with_everything(ident: int):
+    call(False, tenants.get, ident)  # a missing tenant, or a tenant admin, is refused before the body is read
+    data = load(PURGE, body())
+    return jsonify(PURGE.dump({"deleted": call(True, tenants.delete_with_everything, ident, data["confirm"])}))
 
 
 # --- pinning (keyed by tenant and node) ----------------------------------------------------------

@@ -10,6 +10,7 @@ from .audit import AuditEntrySchema
 from .caller_id import ApprovedCallerIdSchema
 from .did import DidRangeSchema, DidSchema
 from .gateway import GatewaySchema
+from .bulk import BulkSchema, TenantPurgeSchema
 from .node import NodeSchema
 from .pinning import PinningSchema
 from .route import RouteSchema
@@ -20,5 +21,5 @@ __all__ = [
     "AdminUserSchema", "ApiTokenSchema", "ApprovedCallerIdSchema", "AuditEntrySchema", "DidRangeSchema", "DidSchema",
     "GatewaySchema", "NewApiTokenSchema",
     "NodeSchema", "PasswordChangeSchema", "PinningSchema", "RouteSchema", "SipUserSchema", "TenantSchema",
-    "VariableSchema",
+    "VariableSchema", "BulkSchema", "TenantPurgeSchema",
 ]

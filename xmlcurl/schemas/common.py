@@ -106,12 +106,44 @@ def host_port(value: str) -> None:
 
 
 def digits(low: int, high: int):
-    pattern = re.compile(rf"[0-9]{{{low},{high}}}")
-
+    """Digits only, low to high of them; the message names what is wrong (a letter, or the length)."""
     def check(value: str) -> None:
-        if not pattern.fullmatch(value):
+        if not all("0" <= ch <= "9" for ch in value):
+            raise ValidationError("must be digits only (0-9)")
+        if not low <= len(value) <= high:
             raise ValidationError(f"must be {low} to {high} digits" if low else f"must be at most {high} digits")
     return check
+
+
+#: One wording for every message: lower case, no full stop, saying what the value must be
+#: (marshmallow's own defaults read "required").
+FIELD_MESSAGES = {
+    "required": "required", "null": "must not be empty", "validator_failed": "is not valid",
+}
+TYPE_MESSAGES = {
+    fields.Integer: "must be a whole number", fields.Boolean: "must be true or false", fields.String: "must be text",
+    fields.DateTime: "must be an ISO date-time", fields.List: "must be a list", fields.Nested: "must be an object",
+}
+MESSAGE_STYLE = {"unknown": "unknown field", "type": "must be an object of fields"}
+
+
+def _restyle(check: Any) -> None:
+    """Marshmallow's built-in validators in the same wording (a validator's own `error` is kept)."""
+    if isinstance(check, validate.OneOf):
+        if check.error == validate.OneOf.default_message:
+            check.error = "must be one of: {choices}"
+        return
+    if getattr(check, "error", None):
+        return
+    if isinstance(check, validate.Length):
+        check.message_min = "must be at least {min} characters"
+        check.message_max = "must be at most {max} characters"
+        check.message_all = "must be {min} to {max} characters"
+        check.message_equal = "must be {equal} characters"
+    elif isinstance(check, validate.Range):
+        check.message_min = "must be at least {min}"
+        check.message_max = "must be at most {max}"
+        check.message_all = "must be from {min} to {max}"
 
 
 class IpAddress(fields.String):
@@ -162,7 +194,16 @@ class BaseSchema(Schema):
     """Unknown fields are refused. For HTML forms: an empty secret means 'not given' (keep the stored
     one), an empty optional field means 'none'. Every integer field holds only what an INT column can."""
 
+    error_messages = MESSAGE_STYLE
+
     def on_bind_field(self, field_name: str, field_obj: fields.Field) -> None:
+        field_obj.error_messages.update(FIELD_MESSAGES)
+        for kind, message in TYPE_MESSAGES.items():
+            if isinstance(field_obj, kind):
+                field_obj.error_messages["invalid"] = message
+                break
+        for check in field_obj.validators:
+            _restyle(check)
         # Unbounded, a huge id reaches the database: SQLite raises OverflowError past 2**63-1, MySQL
         # refuses it for an INT column. Fields with their own Range keep it (all are narrower).
         if isinstance(field_obj, fields.Integer) and not any(

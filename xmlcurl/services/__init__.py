@@ -28,13 +28,14 @@ Services flush, never commit; each write adds its audit row to the same transact
 the actor's reach raise NotFound: a tenant admin reaches only its own tenant's SIP users and DIDs
 (and its own API tokens). Output is shaped with the schemas in xmlcurl.schemas (`Schema().dump(row)`).
 """
-from . import (admin_users, api_tokens, audit, caller_ids, dids, gateways, nodes, pinning, routes, sip_users,  # noqa: F401
-               tenants)
+from . import (admin_users, api_tokens, audit, bulk, caller_ids, dids, gateways, nodes, pinning, routes, sip_users,  # noqa: F401
+               tenants, user_ranges)
 from .actor import Actor
 from .common import ListParams, Page
 from .errors import Conflict, Forbidden, InUse, Invalid, NotFound, ServiceError
 
 __all__ = [
     "Actor", "Conflict", "Forbidden", "InUse", "Invalid", "ListParams", "NotFound", "Page", "ServiceError",
-    "admin_users", "api_tokens", "audit", "caller_ids", "dids", "gateways", "nodes", "pinning", "routes", "sip_users", "tenants",
+    "admin_users", "api_tokens", "audit", "bulk", "caller_ids", "dids", "gateways", "nodes", "pinning", "routes", "sip_users",
+    "tenants", "user_ranges",
 ]

@@ -72,7 +72,7 @@ def create(session: Session, actor: Actor, payload: Mapping[str, Any]) -> tuple[
     data = load(SCHEMA, payload)
     owner_id = data.get("admin_user_id", actor.user_id)
     if owner_id is None:
-        raise Invalid("whose token is it?", {"admin_user_id": ["Missing data for required field."]})
+        raise Invalid("whose token is it?", {"admin_user_id": ["required"]})
     if not actor.is_superadmin and owner_id != actor.user_id:
         raise NotFound("no such admin user")
     owner = session.get(AdminUser, owner_id)

@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 
 from .. import secrets
 from ..fetch.callerids import approved_numbers
-from ..models import AuditEntry, Did, Gateway, Route, SipUser, Tenant
+from ..models import Did, Gateway, Route, SipUser, Tenant
 from ..schemas import DidSchema, RouteSchema, SipUserSchema
 from . import audit, caller_ids, dids, sip_users
 from .actor import Actor, require_superadmin
@@ -45,13 +45,19 @@ class ImportReport:
     created: int = 0
     updated: int = 0
     rejected: list[dict[str, Any]] = field(default_factory=list)
+    #: Each row's cells by line, so a rejected row is shown with what it held (the password masked).
+    cells: dict[int, dict[str, str]] = field(default_factory=dict, repr=False)
 
     @property
     def applied(self) -> bool:
         return not self.rejected and self.created + self.updated == self.rows
 
     def reject(self, line: int, errors: Mapping[str, Any]) -> None:
-        self.rejected.append({"line": line, "errors": dict(errors)})
+        entry: dict[str, Any] = {"line": line, "errors": dict(errors)}
+        cells = self.cells.get(line)
+        if cells is not None and "__extra__" not in cells:
+            entry["values"] = {k: (audit.MASK if k == "password" and v else v) for k, v in cells.items()}
+        self.rejected.append(entry)
 
     def as_dict(self) -> dict[str, Any]:
         return {"entity": self.entity, "rows": self.rows, "created": self.created, "updated": self.updated,
@@ -59,9 +65,21 @@ class ImportReport:
                 "rejected": self.rejected}
 
 
+def delimiter(text: str) -> str:
+    """',' or, for a file whose header line has no comma but semicolons (spreadsheets in many locales
+    save CSV so) or tabs, that separator."""
+    header = text.lstrip("\ufeff").split("\n", 1)[0]
+    if "," in header:
+        return ","
+    for candidate in (";", "\t"):
+        if candidate in header:
+            return candidate
+    return ","
+
+
 def _rows(text: str, kind: str, actor: Actor) -> list[tuple[int, dict[str, str]]]:
     """(line number, row) pairs; a bad header, an oversized file or text csv cannot read refuses the whole file."""
-    reader = csv.DictReader(io.StringIO(text.lstrip("\ufeff"), newline=""))
+    reader = csv.DictReader(io.StringIO(text.lstrip("\ufeff"), newline=""), delimiter=delimiter(text))
     try:
         return _read_rows(reader, kind, actor)
     except csv.Error as exc:  # e.g. a cell longer than csv.field_size_limit() (131072 characters)
@@ -80,7 +98,8 @@ def _read_rows(reader: csv.DictReader, kind: str, actor: Actor) -> list[tuple[in
     if unknown or missing:
         errors: dict[str, list[str]] = {}
         if unknown:
-            errors["header"] = [f"unknown columns: {', '.join(unknown)}; known: {', '.join(COLUMNS[kind])}"]
+            hint = "; separate the columns with commas" if any(";" in name or "\t" in name for name in unknown) else ""
+            errors["header"] = [f"unknown columns: {', '.join(unknown)}; known: {', '.join(COLUMNS[kind])}{hint}"]
         if missing:
             errors.setdefault("header", []).append(f"missing columns: {', '.join(missing)}")
         raise Invalid("the header line is not valid", errors)
@@ -123,9 +142,7 @@ def _payload(cells: Mapping[str, str], skip: Sequence[str]) -> dict[str, str]:
 
 
 def _bulk_audit(session: Session, actor: Actor, entity: str, items: list[tuple[Any, int | None, Mapping[str, Any]]]) -> None:
-    rows = audit.rows(actor, "create", entity, items)
-    for start in range(0, len(rows), CHUNK * 5):
-        session.execute(insert(AuditEntry), rows[start:start + CHUNK * 5])
+    audit.add_rows(session, audit.rows(actor, "create", entity, items))
 
 
 def _bulk_insert(session: Session, model: type, rows: list[dict[str, Any]]) -> None:
@@ -142,7 +159,7 @@ def import_sip_users(session: Session, actor: Actor, text: str, update_existing:
     instead (e.g. new passwords for every user after a SIP domain change; enabled=true re-enables).
     """
     rows = _rows(text, "sip_users", actor)
-    report = ImportReport("sip_users", rows=len(rows))
+    report = ImportReport("sip_users", rows=len(rows), cells=dict(rows))
     schema = SipUserSchema()
     own = _own_tenant(session, actor)
     tenants = _tenants_by_code(session, actor, (cells.get("tenant", "") for _, cells in rows))
@@ -159,7 +176,7 @@ def import_sip_users(session: Session, actor: Actor, text: str, update_existing:
         code = cells.get("tenant", "")
         tenant = tenants.get(code) if code else own
         if tenant is None:
-            errors["tenant"] = ["no such tenant" if code else "Missing data for required field."]
+            errors["tenant"] = ["no such tenant" if code else "required"]
         try:
             data = schema.load(_payload(cells, ("tenant",)))
         except ValidationError as exc:
@@ -226,8 +243,7 @@ def _update_users(session: Session, actor: Actor, changes: list[dict[str, Any]])
         (change["id"], before[change["id"]]["tenant_id"], {**before[change["id"]], **change}) for change in changes])
     for entry, change in zip(entries, changes):
         entry["before_json"] = audit.dumps(before[change["id"]])
-    for start in range(0, len(entries), CHUNK * 5):
-        session.execute(insert(AuditEntry), entries[start:start + CHUNK * 5])
+    audit.add_rows(session, entries)
 
 
 def _user_ids(session: Session, keys: Sequence[tuple[int, str]]) -> dict[tuple[int, str], int]:
@@ -267,7 +283,7 @@ def import_dids(session: Session, actor: Actor, text: str) -> ImportReport:
     if not actor.is_superadmin:
         return _update_own_dids(session, actor, text)
     rows = _rows(text, "dids", actor)
-    report = ImportReport("dids", rows=len(rows))
+    report = ImportReport("dids", rows=len(rows), cells=dict(rows))
     schema = DidSchema()
     tenants = _tenants_by_code(session, actor, (cells.get("tenant", "") for _, cells in rows))
     users = _user_ids(session, _named_users(rows, tenants, None))
@@ -299,7 +315,7 @@ def import_dids(session: Session, actor: Actor, text: str) -> ImportReport:
         code = cells.get("tenant", "")
         tenant = tenants.get(code) if code else None
         if tenant is None:
-            errors["tenant"] = ["no such tenant" if code else "Missing data for required field."]
+            errors["tenant"] = ["no such tenant" if code else "required"]
         user_id = None
         if tenant is not None and cells.get("username"):
             user_id = users.get((tenant.id, cells["username"]))
@@ -345,7 +361,7 @@ NOT_IN_STOCK = "not one of this tenant's DIDs (the operator assigns numbers to t
 def _update_own_dids(session: Session, actor: Actor, text: str) -> ImportReport:
     """A tenant admin's DID file: the user (or nobody) and enabled of DIDs in its own tenant's stock."""
     rows = _rows(text, "dids", actor)
-    report = ImportReport("dids", rows=len(rows))
+    report = ImportReport("dids", rows=len(rows), cells=dict(rows))
     own = _own_tenant(session, actor)
     tenants = _tenants_by_code(session, actor, (cells.get("tenant", "") for _, cells in rows))
     users = _user_ids(session, _named_users(rows, tenants, own))
@@ -405,7 +421,7 @@ def import_routes(session: Session, actor: Actor, text: str) -> ImportReport:
     """Create routes from CSV (tenant code or empty for all tenants, prefix, gateway name, priority, weight, enabled)."""
     require_superadmin(actor, "route")
     rows = _rows(text, "routes", actor)
-    report = ImportReport("routes", rows=len(rows))
+    report = ImportReport("routes", rows=len(rows), cells=dict(rows))
     schema = RouteSchema()
     tenants = _tenants_by_code(session, actor, (cells.get("tenant", "") for _, cells in rows))
     gateways = {gw.name: gw.id for gw in session.scalars(select(Gateway))}
@@ -470,12 +486,24 @@ def import_csv(session: Session, actor: Actor, kind: str, text: str, update_exis
     """Import one file of `kind` (sip_users, dids or routes): every row or none.
 
     update_existing applies to SIP users only (existing users get new passwords and fields).
+    The whole import is one audit entry listing its rows by name.
     """
-    if kind == "sip_users":
-        return import_sip_users(session, actor, text, update_existing)
-    if update_existing:
+    if update_existing and kind != "sip_users":
         raise Invalid("only SIP user imports can update existing rows", {"existing": ["only for SIP users"]})
-    return IMPORTERS[kind](session, actor, text)
+    with audit.batch(session, actor, "import", kind.rstrip("s")):
+        if kind == "sip_users":
+            return import_sip_users(session, actor, text, update_existing)
+        return IMPORTERS[kind](session, actor, text)
+
+
+def template(kind: str) -> str:
+    """A CSV to fill in: the import's header and one example row (the fields' meaning is in the README)."""
+    examples = {
+        "sip_users": ("acme", "1000", "a-long-password", "agent", "Alice", "", "", "", "true"),
+        "dids": ("8610000001", "acme", "1000", "true"),
+        "routes": ("", "86", "carrier-a", "10", "100", "true"),
+    }
+    return "".join(_csv_lines(COLUMNS[kind], [examples[kind]]))
 
 
 # --- export --------------------------------------------------------------------------------------

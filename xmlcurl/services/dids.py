@@ -12,7 +12,7 @@ from typing import Any, Mapping
 from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
-from ..models import AuditEntry, Did, SipUser, Tenant
+from ..models import Did, SipUser, Tenant
 from ..schemas import DidRangeSchema, DidSchema
 from . import audit
 from .actor import Actor, require_superadmin
@@ -172,8 +172,7 @@ def add_stock(session: Session, actor: Actor, tenant_id: int, numbers: list[str]
         ids.update(list(session.execute(select(Did.number, Did.id).where(Did.number.in_(numbers[start:start + CHUNK]))).tuples()))
     entries = audit.rows(actor, "create", "did", [(ids[row["number"]], tenant_id, {**row, "id": ids[row["number"]]})
                                                    for row in rows])
-    for start in range(0, len(entries), CHUNK):
-        session.execute(insert(AuditEntry), entries[start:start + CHUNK])
+    audit.add_rows(session, entries)
     return len(rows)
 
 

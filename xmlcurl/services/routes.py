@@ -3,9 +3,10 @@ from __future__ import annotations
 
 from typing import Any, Mapping
 
-from sqlalchemy import select
+from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
+from ..limits import MAX_INT, parse_id
 from ..models import Gateway, Route, Tenant
 from ..schemas import RouteSchema
 from . import audit
@@ -25,15 +26,24 @@ def _tenant_filter(value: str):
     return int_filter(Route.tenant_id)(value)
 
 
+def _applies_to(value: str):
+    """The routes a tenant's calls use: its own and those for all tenants."""
+    ident = parse_id(value.strip())
+    if ident is None:
+        raise Invalid("bad filter", {"applies_to": [f"must be a whole number from 0 to {MAX_INT}"]})
+    return or_(Route.tenant_id == ident, Route.tenant_id.is_(None))
+
+
 def search(session: Session, actor: Actor, params: ListParams) -> Page[Route]:
-    """Routes; filters tenant_id (an id or 'all'), gateway_id, prefix, enabled; sort prefix, priority, weight."""
+    """Routes; filters tenant_id (an id or 'all'), applies_to (a tenant id: its own and all tenants'), gateway_id,
+    prefix, enabled; sort prefix, priority, weight."""
     require_superadmin(actor, "route")
     return paginate(
         session, select(Route), params,
         sortable={"id": Route.id, "prefix": Route.prefix, "priority": Route.priority, "weight": Route.weight,
                   "tenant_id": Route.tenant_id, "gateway_id": Route.gateway_id},
         default_sort=[Route.prefix, Route.priority, Route.id],
-        filters={"tenant_id": _tenant_filter, "gateway_id": int_filter(Route.gateway_id),
+        filters={"tenant_id": _tenant_filter, "applies_to": _applies_to, "gateway_id": int_filter(Route.gateway_id),
                  "prefix": exact_filter(Route.prefix), "enabled": bool_filter(Route.enabled)},
     )
 

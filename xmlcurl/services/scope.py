@@ -12,7 +12,7 @@ def tenant_for_write(session: Session, actor: Actor, tenant_id: int | None) -> T
     """The tenant a new row goes to: a tenant admin's own (by default), any tenant for a superadmin."""
     if tenant_id is None:
         if actor.is_superadmin:
-            raise Invalid("the tenant is missing", {"tenant_id": ["Missing data for required field."]})
+            raise Invalid("the tenant is missing", {"tenant_id": ["required"]})
         tenant_id = actor.tenant_id
     if not actor.can_see_tenant(tenant_id):
         raise NotFound("no such tenant")

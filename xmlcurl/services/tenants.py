@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from typing import Any, Mapping
 
-from sqlalchemy import func, select, update as sql_update
+from sqlalchemy import delete as sql_delete, func, select, update as sql_update
 from sqlalchemy.orm import Session
 
 from ..models import AdminUser, ApprovedCallerId, Did, Route, SipUser, Tenant
@@ -132,3 +132,43 @@ def delete(session: Session, actor: Actor, tenant_id: int) -> None:
     session.delete(tenant)
     flush(session)
     audit.record(session, actor, "delete", "tenant", tenant_id, tenant_id=tenant_id, before=before)
+
+
+#: What a tenant owns, as people name it, in the order it is deleted (DIDs name users; users go before the tenant).
+OWNED = (("DIDs", Did), ("approved caller IDs", ApprovedCallerId), ("routes", Route), ("SIP users", SipUser),
+         ("admin users", AdminUser))
+
+
+def owned(session: Session, actor: Actor, tenant_id: int) -> dict[str, int]:
+    """How many rows of each kind the tenant owns (what `delete_with_everything` would delete), plus its pinnings."""
+    tenant = get(session, actor, tenant_id)
+    counts = {label: session.scalar(select(func.count()).select_from(model).where(model.tenant_id == tenant.id)) or 0
+              for label, model in OWNED}
+    counts["media node pinnings"] = len(tenant.pinnings)
+    return counts
+
+
+def delete_with_everything(session: Session, actor: Actor, tenant_id: int, confirm: str) -> dict[str, int]:
+    """Delete a tenant and every row it owns (superadmin), confirmed by typing its code; one audit entry
+    lists the counts and the rows' names. Returns the counts."""
+    tenant = get(session, actor, tenant_id)
+    if (confirm or "").strip() != tenant.code:
+        message = f"type the tenant's code, {tenant.code}, to confirm"
+        raise Invalid(message, {"confirm": [message]})
+    counts = owned(session, actor, tenant_id)
+    before = snapshot(tenant)
+    before["deleted"] = counts
+    before["sip_users"] = list(session.scalars(select(SipUser.username).where(SipUser.tenant_id == tenant.id)
+                                               .order_by(SipUser.username)))
+    before["dids"] = list(session.scalars(select(Did.number).where(Did.tenant_id == tenant.id).order_by(Did.number)))
+    before["admin_users"] = list(session.scalars(select(AdminUser.username).where(AdminUser.tenant_id == tenant.id)))
+    before["pinnings"] = [{"node_id": pin.node_id, "weight": pin.weight} for pin in tenant.pinnings]
+    # Bulk deletes: a robot tenant holds thousands of users. Variables, API tokens, pinnings and the
+    # monitor's rows go by ON DELETE CASCADE; the triggers bump config_version.
+    for _label, model in OWNED:
+        session.execute(sql_delete(model).where(model.tenant_id == tenant.id).execution_options(synchronize_session=False))
+    session.expire_all()
+    session.execute(sql_delete(Tenant).where(Tenant.id == tenant_id).execution_options(synchronize_session=False))
+    flush(session)
+    audit.record(session, actor, "delete", "tenant", tenant_id, tenant_id=tenant_id, before=before)
+    return counts
