@@ -41,7 +41,12 @@ def add_dataset_arguments(parser, env_var: str, database: str, sizes: dict[str, 
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
-    """The options of `python -m bench`."""
+    """The options of `python -m bench`, parsed."""
+    return build_parser().parse_args(argv)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The parser of `python -m bench`."""
     parser = argparse.ArgumentParser(
         prog="python -m bench", formatter_class=HelpFormatter,
         description="xmlcurl under gunicorn against the framework floor, driven by wrk on this machine. "
@@ -69,4 +74,4 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     server.add_argument("--worker-classes", default="sync,gthread", help="comma-separated gunicorn worker classes")
     server.add_argument("--cache", default="on,off", help="xmlcurl fetch-cache settings to measure (on, off or both)")
     server.add_argument("--port", type=int, default=18080, help="xmlcurl's port; the floor app listens on the next one")
-    return parser.parse_args(argv)
+    return parser

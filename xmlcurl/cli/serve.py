@@ -140,7 +140,7 @@ def serve(host: str, port: int, demo: bool, workers: int | None) -> None:
     os.execve(sys.executable, argv + ["wsgi:app"], env)
 
 
-@click.command("dev-server", short_help="Development server (werkzeug, one process); not for production.")
+@click.command("dev-server", short_help="Development server (werkzeug); not for production.")
 @click.option("--host", envvar="HOST", default="127.0.0.1", show_default=True, help="address to listen on ($HOST)")
 @click.option("--port", envvar="PORT", default=8080, show_default=True, type=click.IntRange(1, 65535),
               help="port to listen on ($PORT)")
