@@ -110,8 +110,8 @@ def generate(**options: object) -> None:
         summary = generate_dataset(engine, GeneratorOptions(**options), progress=not quiet)  # type: ignore[arg-type]
     except NotEmpty as exc:
         raise click.ClickException(
-            f"{exc.args[0].split(':')[0]}: generate writes into an empty database only. {_where(engine)} holds "
-            f"{_contents(engine)}. Point XMLCURL_DATABASE_URL at a database of its own, or add --reset to "
+            f"{exc.args[0].split(':')[0]}: generate writes into an empty database only, and {_where(engine)} "
+            f"holds {_contents(engine)}. Point XMLCURL_DATABASE_URL at a database of its own, or add --reset to "
             "DROP EVERY TABLE first (all data and admin logins are lost)") from None
     except GenerateError as exc:
         raise click.ClickException(str(exc)) from None
