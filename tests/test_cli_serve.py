@@ -21,7 +21,7 @@ from xmlcurl.cli.serve import demo_secret
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def _wait_listening(server: subprocess.Popen, port: int, seconds: float = 60) -> None:
+def _wait_listening(server: subprocess.Popen, port: int, seconds: float = 120) -> None:
     deadline = time.monotonic() + seconds
     while True:
         try:
@@ -50,8 +50,8 @@ def _service_env(tmp_path: Path, **extra: str) -> dict[str, str]:
 def test_serve_answers_health_and_fetches_on_a_fresh_sqlite_database(tmp_path):
     port = free_port()
     env = _service_env(tmp_path, XMLCURL_ENV="development")
-    subprocess.run([sys.executable, "-m", "xmlcurl.cli", "init-db"], env=env, check=True, capture_output=True, timeout=60)
-    subprocess.run([sys.executable, "-m", "xmlcurl.cli", "load-fixtures"], env=env, check=True, capture_output=True, timeout=60)
+    subprocess.run([sys.executable, "-m", "xmlcurl.cli", "init-db"], env=env, check=True, capture_output=True, timeout=120)
+    subprocess.run([sys.executable, "-m", "xmlcurl.cli", "load-fixtures"], env=env, check=True, capture_output=True, timeout=120)
     server = subprocess.Popen([sys.executable, "-m", "xmlcurl.cli", "serve", "--port", str(port)], env=env,
                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
@@ -114,7 +114,7 @@ def test_serve_demo_runs_gunicorn_in_production_mode_and_its_printed_login_works
 
 def test_serve_without_a_secret_key_refuses_before_starting_gunicorn(tmp_path):
     result = subprocess.run([sys.executable, "-m", "xmlcurl.cli", "serve", "--port", str(free_port())],
-                            env=_service_env(tmp_path), capture_output=True, text=True, timeout=60)
+                            env=_service_env(tmp_path), capture_output=True, text=True, timeout=120)
     assert result.returncode == 1
     assert "XMLCURL_SECRET_KEY must be set to at least 32 random characters" in result.stderr
     assert "gunicorn" not in result.stderr.replace("gunicorn wsgi:app", "")

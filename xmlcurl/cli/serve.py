@@ -71,13 +71,19 @@ def banner(app: Flask, url: str, demo: bool, outcome) -> list[str]:
     elif demo and _has_admin(app, DEMO_LOGIN[0]):
         lines.append(f"  demo login  {DEMO_LOGIN[0]} / {DEMO_LOGIN[1]}   (demo node {DEMO_NODE[0]} / {DEMO_NODE[1]}; "
                      "public credentials, never use this database in production)")
-        if not outcome.seeded:
-            lines.append("              (the demo data was loaded on an earlier start; your changes are kept)")
     elif demo:
         lines.append("  demo        not loaded: the database already held data (the demo only goes into an empty one)")
     else:
         lines.append("  first admin `xmlcurl create-admin NAME --role superadmin` if the database has none")
     return lines
+
+
+def _seed_demo(ctx: click.Context, param: click.Parameter, demo: bool) -> bool:
+    """--demo is XMLCURL_SEED_DEMO=1 for this process and gunicorn's: set before the app is built,
+    so the first start creates the tables and loads the demo in one step."""
+    if demo:
+        os.environ["XMLCURL_SEED_DEMO"] = "1"
+    return demo
 
 
 def _database_label(app: Flask) -> str:
@@ -91,7 +97,7 @@ def _database_label(app: Flask) -> str:
 @click.option("--host", envvar="HOST", default="127.0.0.1", show_default=True, help="address to listen on ($HOST)")
 @click.option("--port", envvar="PORT", default=8080, show_default=True, type=click.IntRange(1, 65535),
               help="port to listen on ($PORT)")
-@click.option("--demo", is_flag=True,
+@click.option("--demo", is_flag=True, callback=_seed_demo,
               help="load the demo data (public credentials) into an empty database; a key is made in the instance folder")
 @click.option("--workers", type=click.IntRange(1), default=None, help="gunicorn workers (default: gunicorn.conf.py's)")
 @with_appcontext
@@ -115,7 +121,6 @@ def serve(host: str, port: int, demo: bool, workers: int | None) -> None:
         env["XMLCURL_ENV"] = "production"  # the CLI's own development default is not for the service
     instance = Path(app.instance_path)
     if demo:
-        env["XMLCURL_SEED_DEMO"] = "1"
         if not env.get("XMLCURL_SECRET_KEY"):
             env["XMLCURL_SECRET_KEY"] = demo_secret(instance)
     env.setdefault("PROMETHEUS_MULTIPROC_DIR", str(instance / "prometheus"))
@@ -144,7 +149,8 @@ def serve(host: str, port: int, demo: bool, workers: int | None) -> None:
 @click.option("--host", envvar="HOST", default="127.0.0.1", show_default=True, help="address to listen on ($HOST)")
 @click.option("--port", envvar="PORT", default=8080, show_default=True, type=click.IntRange(1, 65535),
               help="port to listen on ($PORT)")
-@click.option("--demo", is_flag=True, help="load the demo data (public credentials) into an empty database")
+@click.option("--demo", is_flag=True, callback=_seed_demo,
+              help="load the demo data (public credentials) into an empty database")
 @with_appcontext
 def dev_server(host: str, port: int, demo: bool) -> None:
     """Development server (werkzeug, one process); `xmlcurl serve` runs the service."""
