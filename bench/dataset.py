@@ -13,6 +13,7 @@ from xmlcurl.generate import GeneratorOptions, generate_dataset
 from xmlcurl.models import Base, Node, Route, SipUser, Tenant, TenantNode
 
 from .bodies import CAPTURES, captured, derive
+from .options import add_dataset_arguments  # noqa: F401  (bench.soak's import)
 
 
 @dataclass(frozen=True)
@@ -107,20 +108,6 @@ def sample_requests(engine: Engine, cases: list[str], count: int, seed: int = 7)
                 body = derive(captured(CAPTURES[case]), router=name)
                 out[case].append(Request(body, _authorization(name)))
     return out
-
-
-def add_dataset_arguments(parser, env_var: str, database: str, sizes: dict[str, int]) -> None:
-    """The data-set options `bench` and `bench.soak` share, with each one's own defaults.
-
-    Without --database-url (or the environment variable) each size gets its own database
-    (`<database>_<users>`), so --reuse keeps the 10,000, 100,000 and 1,000,000-user sets side by side.
-    """
-    parser.add_argument("--database-url", default=os.environ.get(env_var),
-                        help=f"default: ${env_var}, else MariaDB on 127.0.0.1, database {database}_<users>")
-    parser.set_defaults(default_database=database)
-    for name in ("tenants", "users", "routes", "dids", "routers", "media", "gateways"):
-        parser.add_argument(f"--{name}", type=int, default=sizes[name])
-    parser.add_argument("--reuse", action="store_true", help="keep the database if it already has --users users")
 
 
 def prepare_from_arguments(args, cases: list[str]) -> tuple:

@@ -7,7 +7,6 @@ table; Markdown and JSON go to bench/results/.
 """
 from __future__ import annotations
 
-import argparse
 import datetime as dt
 import json
 import os
@@ -23,7 +22,8 @@ from xmlcurl.fetch.xmldoc import NOT_FOUND
 
 from . import wrk
 from .bodies import CAPTURES
-from .dataset import add_dataset_arguments, prepare_from_arguments
+from .dataset import prepare_from_arguments
+from .options import parse_args
 from .server import cache_lookups, gunicorn, post, worker_rss_mb
 
 RESULTS = Path(__file__).resolve().parent / "results"
@@ -35,27 +35,6 @@ NEEDS = {
     "sofia.conf": ("media", "configuration"),
     "acl.conf": ("router", "configuration"),
 }
-
-
-def parse_args(argv: list[str] | None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.splitlines()[0])
-    add_dataset_arguments(parser, "BENCH_DATABASE_URL", "xmlcurl_bench", dict(
-        tenants=1000, users=100_000, routes=20_000, dids=10_000, routers=4, media=40, gateways=50))
-    parser.add_argument("--duration", type=int, default=5, help="seconds of load per round")
-    parser.add_argument("--rounds", type=int, default=5,
-                        help="rounds per case, each the floor then xmlcurl; the table shows medians")
-    parser.add_argument("--warmup", type=int, default=5, help="seconds of load before each measured run")
-    parser.add_argument("--connections", type=int, default=64)
-    parser.add_argument("--wrk-threads", type=int, default=2)
-    parser.add_argument("--workers", type=int, default=2)
-    parser.add_argument("--threads", type=int, default=4, help="threads per gthread worker")
-    parser.add_argument("--worker-classes", default="sync,gthread")
-    parser.add_argument("--cache", default="on,off", help="xmlcurl cache settings to measure")
-    parser.add_argument("--cases", default=",".join(CAPTURES))
-    parser.add_argument("--bodies", type=int, default=2000, help="distinct request bodies per case")
-    parser.add_argument("--keepalive", action="store_true", help="also measure with keep-alive connections")
-    parser.add_argument("--port", type=int, default=18080)
-    return parser.parse_args(argv)
 
 
 def served_cases(requested: list[str]) -> tuple[list[str], list[str]]:

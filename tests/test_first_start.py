@@ -101,8 +101,8 @@ def test_a_half_created_schema_is_reported_not_added_to(tmp_path):
         engine.dispose()
 
 
-def test_serve_demo_flag_loads_the_demo_and_its_documented_login_works(tmp_path):
-    from xmlcurl.cli import serve
+def test_dev_server_demo_flag_loads_the_demo_and_its_documented_login_works(tmp_path):
+    from xmlcurl.cli.serve import dev_server
 
     app = xmlcurl.create_app({"ENV": "testing", "DATABASE_URL": f"sqlite:///{tmp_path / 'x.sqlite3'}"})
     try:
@@ -110,7 +110,7 @@ def test_serve_demo_flag_loads_the_demo_and_its_documented_login_works(tmp_path)
             # run_simple is the only thing not exercised: the database is prepared before it.
             with pytest.MonkeyPatch.context() as mp:
                 mp.setattr("werkzeug.serving.run_simple", lambda *a, **kw: None)
-                serve.callback.__wrapped__(host="127.0.0.1", port=0, demo=True)
+                dev_server.callback.__wrapped__(host="127.0.0.1", port=0, demo=True)
         assert login(app.test_client(), "admin", "demo-admin-password").status_code == 302
     finally:
         app.extensions["xmlcurl.db"].dispose()

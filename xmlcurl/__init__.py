@@ -49,11 +49,13 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     from .fetch.registry import load_handlers
     from .fetch.views import bp as fetch_bp
     from .health import bp as health_bp
+    from .home import bp as home_bp
     from .metrics import bp as metrics_bp
 
     load_handlers()
     app.register_blueprint(fetch_bp)
     app.register_blueprint(health_bp)
+    app.register_blueprint(home_bp)
     app.register_blueprint(metrics_bp)
     from .api import bp as api_bp
 

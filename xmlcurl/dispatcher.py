@@ -6,12 +6,8 @@ dialect so development databases and the tests show identical rows.
 """
 from __future__ import annotations
 
-import json
-import sys
 from typing import Any
 
-import click
-from flask.cli import with_appcontext
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
@@ -67,35 +63,3 @@ def rows(session: Session, layout: str) -> list[dict[str, Any]]:
     view, _version = LAYOUTS[layout]
     result = session.execute(text(f"SELECT * FROM {view} ORDER BY setid, priority DESC, destination"))
     return [dict(row._mapping) for row in result]
-
-
-@click.group("dispatcher")
-def dispatcher() -> None:
-    """The SIP proxy's dispatcher sets (one per tenant), as the proxy reads them."""
-
-
-@dispatcher.command("show")
-@click.option("--layout", type=click.Choice(sorted(LAYOUTS)), default=None,
-              help="table layout (default: XMLCURL_DISPATCHER_LAYOUT)")
-@click.option("--json", "as_json", is_flag=True, help="print JSON rows")
-@with_appcontext
-def show(layout: str | None, as_json: bool) -> None:
-    """Print the dispatcher rows the proxy loads on its next reload."""
-    from flask import current_app
-
-    from . import db
-
-    layout = layout or current_app.config["XMLCURL"]["DISPATCHER_LAYOUT"]
-    found = rows(db.read_session(), layout)
-    if as_json:
-        json.dump(found, sys.stdout, indent=2, default=str)
-        click.echo()
-        return
-    if not found:
-        click.echo("(no destinations)")
-        return
-    columns = list(found[0])
-    widths = {c: max(len(c), *(len(str(r[c])) for r in found)) for c in columns}
-    click.echo("  ".join(c.ljust(widths[c]) for c in columns).rstrip())
-    for row in found:
-        click.echo("  ".join(str(row[c]).ljust(widths[c]) for c in columns).rstrip())

@@ -38,6 +38,10 @@ class GenerateError(ValueError):
     """The options cannot give a data set, or the database is not empty."""
 
 
+class NotEmpty(GenerateError):
+    """The database already holds nodes, tenants or gateways."""
+
+
 @dataclass(frozen=True)
 class GeneratorOptions:
     """How big the synthetic cluster is."""
@@ -238,7 +242,7 @@ def _check_empty(engine: Engine) -> None:
     with engine.connect() as conn:
         for model in (Node, Tenant, Gateway):
             if conn.scalar(select(func.count()).select_from(model.__table__)):
-                raise GenerateError(f"table {model.__tablename__} is not empty: generate needs an empty schema "
+                raise NotEmpty(f"table {model.__tablename__} is not empty: generate needs an empty schema "
                                     "(use --reset to recreate the tables)")
 
 

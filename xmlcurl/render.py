@@ -26,17 +26,31 @@ class Rendered:
 
 def body_of(raw: bytes) -> bytes:
     """The form body of a captured request (`.http`: request line, headers, blank line, body) or of a bare body."""
-    if raw.startswith(b"POST ") or raw.startswith(b"GET "):
-        head, sep, body = raw.replace(b"\r\n", b"\n").partition(b"\n\n")
-        if not sep:
-            raise RenderError("captured request has no blank line after its headers")
-        for line in head.split(b"\n")[1:]:
-            name, _, value = line.partition(b":")
-            if name.strip().lower() == b"content-length" and value.strip().isdigit():
-                body = body[: int(value.strip())]
-        return body
+    return captured_body(raw)[0]
+
+
+def captured_body(raw: bytes) -> tuple[bytes, list[str]]:
+    """The whole body of a capture or bare body, and a note when a capture's Content-Length disagrees with it.
+
+    A capture edited by hand keeps its old Content-Length: cutting the body there would render a
+    different request than the one on screen, so the whole body is used and the difference said.
+    """
     # A body saved by an editor ends with a newline FreeSWITCH never sends.
-    return raw.rstrip(b"\r\n")
+    if not (raw.startswith(b"POST ") or raw.startswith(b"GET ")):
+        return raw.rstrip(b"\r\n"), []
+    head, sep, body = raw.replace(b"\r\n", b"\n").partition(b"\n\n")
+    if not sep:
+        raise RenderError("captured request has no blank line after its headers")
+    body = body.rstrip(b"\n")
+    notes = []
+    for line in head.split(b"\n")[1:]:
+        name, _, value = line.partition(b":")
+        if name.strip().lower() == b"content-length" and value.strip().isdigit():
+            declared = int(value.strip())
+            if declared != len(body):
+                notes.append(f"warning: the capture's Content-Length is {declared} but its body has {len(body)} "
+                             "bytes (edited after capture?); rendered the whole body")
+    return body, notes
 
 
 def node_identity(session: Session, name: str) -> NodeIdentity:
@@ -50,10 +64,10 @@ def render_for_node(session: Session, node_name: str, raw: bytes, settings: Mapp
     """The exact XML `node_name` receives for this body (the body's hostname is taken as the node's)."""
     node = node_identity(session, node_name)
     try:
-        request = parse_fetch(body_of(raw))
+        body, notes = captured_body(raw)
+        request = parse_fetch(body)
     except BadFetch as exc:
         raise RenderError(f"not a fetch body: {exc}") from None
-    notes = []
     if request.hostname != node.name:
         notes.append(
             f"the body's hostname is {request.hostname!r}; over HTTP {node.name} would be refused (403) "

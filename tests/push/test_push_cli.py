@@ -21,7 +21,7 @@ def test_dry_run_prints_every_nodes_commands_without_connecting(app, session, do
     point_nodes_at(app, session, doubles)
     result = app.test_cli_runner().invoke(args=["push", "--dry-run"])
     assert result.exit_code == 0, result.output
-    assert result.output.splitlines() == [
+    assert result.output.splitlines()[:18] == [
         "router-1: dry-run",
         "  reloadacl",
         "  sofia profile carrier killgw _all_",
@@ -41,6 +41,21 @@ def test_dry_run_prints_every_nodes_commands_without_connecting(app, session, do
         "  hash_remote list",
         "  hash_remote rescan",
     ]
+    assert result.output.splitlines()[18] == "every node listed has event-socket credentials"
+    assert sum(d.connections for d in doubles.values()) == 0
+
+
+def test_dry_run_names_the_nodes_without_event_socket_credentials_and_what_killgw_does(app, session, doubles):
+    point_nodes_at(app, session, doubles)
+    media_2 = session.scalar(select(Node).where(Node.name == "media-2"))
+    media_2.esl_password_enc = None
+    session.commit()
+    result = app.test_cli_runner().invoke(args=["push", "--dry-run"])
+    assert result.exit_code == 0, result.output
+    notes = result.output.splitlines()[18:]
+    assert notes[0] == ("no event-socket credentials (a real push skips them): media-2; "
+                        "store them with `xmlcurl esl-password NODE`")
+    assert "Calls in progress are not hung up" in notes[1] and "killgw _all_ then rescan" in notes[1]
     assert sum(d.connections for d in doubles.values()) == 0
 
 

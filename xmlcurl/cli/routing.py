@@ -6,8 +6,8 @@ import json
 import click
 from flask.cli import with_appcontext
 
-from . import db
-from .fetch.dialplan.routing import RouteDecision, as_dict, explain
+from .. import db
+from ..fetch.dialplan.routing import RouteDecision, as_dict, explain
 
 
 def format_decision(decision: RouteDecision) -> list[str]:

@@ -7,9 +7,9 @@ import sys
 import click
 from flask.cli import with_appcontext
 
-from . import db
-from .models import ADMIN_ROLES
-from .services import Actor, ServiceError, admin_users, tenants
+from .. import db
+from ..models import ADMIN_ROLES
+from ..services import Actor, ServiceError, admin_users, tenants
 
 
 def cli_actor() -> Actor:

@@ -6,13 +6,8 @@ import signal
 import threading
 
 import click
-from flask import Flask, current_app
+from flask import current_app
 from flask.cli import with_appcontext
-
-
-def register(app: Flask) -> None:
-    app.cli.add_command(monitor)
-    app.cli.add_command(status)
 
 
 @click.command("monitor")
@@ -21,8 +16,8 @@ def register(app: Flask) -> None:
 @with_appcontext
 def monitor(once: bool, interval: float | None) -> None:
     """Poll every enabled node's event socket and keep the cluster snapshot in the database (runs until stopped)."""
-    from . import db
-    from .monitor.runner import default_holder, poll_round, run_forever
+    from .. import db
+    from ..monitor.runner import default_holder, poll_round, run_forever
 
     settings = dict(current_app.config["XMLCURL"])
     if interval is not None:
@@ -64,9 +59,9 @@ def _table(headers: list[str], rows: list[list[str]]) -> list[str]:
 @with_appcontext
 def status() -> None:
     """Print the cluster as the monitor last saw it: nodes, gateways, calls per tenant."""
-    from . import db
-    from .monitor import snapshot
-    from .monitor.store import utcnow
+    from .. import db
+    from ..monitor import snapshot
+    from ..monitor.store import utcnow
 
     session = db.read_session()
     now = utcnow()

@@ -1,32 +1,22 @@
-"""CLI commands of the cluster push (`xmlcurl push`, `xmlcurl esl-password`) and `xmlcurl dispatcher`."""
+"""`xmlcurl push` (resync running nodes) and `xmlcurl esl-password` (a node's event-socket credentials)."""
 from __future__ import annotations
 
 import ipaddress
 import sys
 
 import click
-from flask import Flask, current_app
+from flask import current_app
 from flask.cli import with_appcontext
-
-
-def register(app: Flask) -> None:
-    """Add `xmlcurl dispatcher`, `xmlcurl push` and `xmlcurl esl-password`; install the after-commit push hook."""
-    from .dispatcher import dispatcher
-    from .push.hooks import install
-
-    app.cli.add_command(dispatcher)
-    app.cli.add_command(push)
-    app.cli.add_command(esl_password)
-    install()
 
 
 @click.command("push")
 @click.option("--node", "node_name", help="only this node (by name), even if disabled")
-@click.option("--dry-run", is_flag=True, help="print the commands without connecting to any node")
+@click.option("--dry-run", is_flag=True,
+              help="print the commands, the nodes without event-socket credentials and what killgw does; connect to nothing")
 @with_appcontext
 def push(node_name: str | None, dry_run: bool) -> None:
     """Resync running nodes: reloadacl, then killgw _all_ + rescan on the carrier (routers) or cluster (media) profile."""
-    from .push import plan_resync, run_plans
+    from ..push import plan_resync, run_plans
 
     plans = plan_resync(node_name)
     if node_name is not None and not plans:
@@ -39,8 +29,34 @@ def push(node_name: str | None, dry_run: bool) -> None:
         for command in result.commands:
             reply = replies.get(command)
             click.echo(f"  {command}" + (f"  -> {reply.splitlines()[0] if reply else '(empty)'}" if reply is not None else ""))
+    if dry_run:
+        for line in dry_run_notes(plans):
+            click.echo(line)
     if any(r.status == "failed" for r in results):
         sys.exit(1)
+
+
+#: What the resync's commands do to a running node (mod_sofia: `killgw` only marks gateways deleted).
+KILLGW_NOTE = (
+    "killgw _all_ then rescan: every gateway of the profile is marked deleted (one that registers sends "
+    "an un-REGISTER) and rescan re-creates them from the new configuration at once. Calls in progress "
+    "are not hung up: their SIP dialogs belong to the profile, not to the gateway. A call that starts "
+    "through the profile in the instant between the two commands can fail that leg and go to its next one."
+)
+
+
+def dry_run_notes(plans) -> list[str]:
+    """What a real push would skip, and what it does to live calls."""
+    missing = [p.node.name for p in plans if p.commands and not (p.node.esl_port and p.node.esl_password_enc)]
+    lines = []
+    if missing:
+        lines.append(f"no event-socket credentials (a real push skips them): {', '.join(missing)}; "
+                     "store them with `xmlcurl esl-password NODE`")
+    else:
+        lines.append("every node listed has event-socket credentials")
+    if any("killgw" in command for p in plans for command in p.commands):
+        lines.append(KILLGW_NOTE)
+    return lines
 
 
 @click.command("esl-password")
@@ -57,11 +73,11 @@ def esl_password(node_name: str, address: str | None, port: int, password_stdin:
 
     from sqlalchemy import select
 
-    from . import db
-    from .models import Node
-    from .push import EslChange, hooks, plan_changes, run_plans
-    from .push.secret import EslKeyError, encrypt_password
-    from .push.worker import settle_seconds
+    from .. import db
+    from ..models import Node
+    from ..push import EslChange, hooks, plan_changes, run_plans
+    from ..push.secret import EslKeyError, encrypt_password
+    from ..push.worker import settle_seconds
 
     if password_stdin:
         password = sys.stdin.readline().rstrip("\r\n")

@@ -1,0 +1,4 @@
+"""`python -m xmlcurl.cli`: the `xmlcurl` command."""
+from . import main
+
+main()
