@@ -1,0 +1,301 @@
+-- xmlcurl schema for MySQL 8 / MariaDB 10.6+ (InnoDB, utf8mb4). The source of truth for production.
+--
+--   mysql -u root xmlcurl < schema.sql
+--   mysql -u root xmlcurl < fixtures/demo.sql     (optional demo data)
+--
+-- The SQLAlchemy models in xmlcurl/models mirror this file; tests/test_schema.py loads it into
+-- MariaDB and checks that tables, columns, types, nullability, indexes and foreign keys agree.
+-- Constraint names are stable: the admin and API turn violations into answers by name.
+
+SET NAMES utf8mb4;
+
+CREATE TABLE audit_log (
+  id BIGINT NOT NULL AUTO_INCREMENT,
+  at DATETIME NOT NULL DEFAULT CURRENT_TIMESTAMP,
+  actor VARCHAR(64) NOT NULL,
+  source ENUM('admin','api','cli') NOT NULL,
+  action VARCHAR(16) NOT NULL,
+  entity VARCHAR(32) NOT NULL,
+  entity_id VARCHAR(64) NOT NULL,
+  tenant_id INT,
+  before_json TEXT,
+  after_json TEXT,
+  CONSTRAINT pk_audit_log PRIMARY KEY (id)
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_unicode_ci;
+
+CREATE INDEX ix_audit_log_at ON audit_log (at);
+CREATE INDEX ix_audit_log_entity_entity_id ON audit_log (entity, entity_id);
+CREATE INDEX ix_audit_log_tenant_id ON audit_log (tenant_id);
+
+CREATE TABLE config_version (
+  id INT NOT NULL,
+  version BIGINT NOT NULL,
+  changed_at DATETIME(6) NOT NULL,
+  CONSTRAINT pk_config_version PRIMARY KEY (id)
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_unicode_ci;
+
+CREATE TABLE gateways (
+  id INT NOT NULL AUTO_INCREMENT,
+  name VARCHAR(64) NOT NULL,
+  proxy VARCHAR(255) NOT NULL,
+  realm VARCHAR(255),
+  username VARCHAR(64),
+  password VARCHAR(128),
+  register BOOL NOT NULL DEFAULT '0',
+  expire_seconds INT NOT NULL DEFAULT '3600',
+  retry_seconds INT NOT NULL DEFAULT '30',
+  caller_id_in_from BOOL NOT NULL DEFAULT '1',
+  ping_seconds INT,
+  transport ENUM('udp','tcp','tls') NOT NULL DEFAULT 'udp',
+  strip_digits INT NOT NULL DEFAULT '0',
+  prepend VARCHAR(16) NOT NULL DEFAULT '',
+  media_mode ENUM('bypass','proxy') NOT NULL DEFAULT 'bypass',
+  source_cidrs VARCHAR(1024) NOT NULL DEFAULT '',
+  enabled BOOL NOT NULL DEFAULT '1',
+  created_at DATETIME NOT NULL DEFAULT CURRENT_TIMESTAMP,
+  updated_at DATETIME NOT NULL DEFAULT CURRENT_TIMESTAMP ON UPDATE CURRENT_TIMESTAMP,
+  CONSTRAINT pk_gateways PRIMARY KEY (id),
+  CONSTRAINT ck_gateways_register_credentials CHECK (register = 0 OR (username IS NOT NULL AND username <> '' AND password IS NOT NULL AND password <> '')),
+  CONSTRAINT uq_gateways_name UNIQUE (name)
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_unicode_ci;
+
+CREATE TABLE nodes (
+  id INT NOT NULL AUTO_INCREMENT,
+  name VARCHAR(64) NOT NULL,
+  `role` ENUM('media','router') NOT NULL,
+  sip_address VARCHAR(45) NOT NULL,
+  sip_port INT NOT NULL DEFAULT '5060',
+  cluster_port INT NOT NULL DEFAULT '5080',
+  http_username VARCHAR(64) NOT NULL,
+  http_secret_hash VARCHAR(255) NOT NULL,
+  allowed_sources VARCHAR(1024) NOT NULL DEFAULT '',
+  esl_address VARCHAR(45),
+  esl_port INT,
+  esl_password_enc VARCHAR(512),
+  enabled BOOL NOT NULL DEFAULT '1',
+  created_at DATETIME NOT NULL DEFAULT CURRENT_TIMESTAMP,
+  updated_at DATETIME NOT NULL DEFAULT CURRENT_TIMESTAMP ON UPDATE CURRENT_TIMESTAMP,
+  CONSTRAINT pk_nodes PRIMARY KEY (id),
+  CONSTRAINT uq_nodes_name UNIQUE (name),
+  CONSTRAINT uq_nodes_http_username UNIQUE (http_username)
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_unicode_ci;
+
+CREATE TABLE tenants (
+  id INT NOT NULL AUTO_INCREMENT,
+  code VARCHAR(32) NOT NULL,
+  name VARCHAR(128) NOT NULL,
+  sip_domain VARCHAR(253) NOT NULL,
+  context VARCHAR(64) NOT NULL,
+  max_calls INT NOT NULL DEFAULT '100',
+  max_cps INT NOT NULL DEFAULT '10',
+  default_cid_number VARCHAR(32),
+  default_cid_name VARCHAR(64),
+  country_code VARCHAR(4) NOT NULL DEFAULT '',
+  national_prefix VARCHAR(4) NOT NULL DEFAULT '',
+  international_prefix VARCHAR(8) NOT NULL DEFAULT '00',
+  enabled BOOL NOT NULL DEFAULT '1',
+  created_at DATETIME NOT NULL DEFAULT CURRENT_TIMESTAMP,
+  updated_at DATETIME NOT NULL DEFAULT CURRENT_TIMESTAMP ON UPDATE CURRENT_TIMESTAMP,
+  CONSTRAINT pk_tenants PRIMARY KEY (id),
+  CONSTRAINT uq_tenants_code UNIQUE (code),
+  CONSTRAINT uq_tenants_sip_domain UNIQUE (sip_domain),
+  CONSTRAINT uq_tenants_context UNIQUE (context)
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_unicode_ci;
+
+CREATE TABLE admin_users (
+  id INT NOT NULL AUTO_INCREMENT,
+  username VARCHAR(64) NOT NULL,
+  password_hash VARCHAR(255) NOT NULL,
+  `role` ENUM('superadmin','tenant_admin') NOT NULL,
+  tenant_id INT,
+  enabled BOOL NOT NULL DEFAULT '1',
+  last_login_at DATETIME,
+  created_at DATETIME NOT NULL DEFAULT CURRENT_TIMESTAMP,
+  updated_at DATETIME NOT NULL DEFAULT CURRENT_TIMESTAMP ON UPDATE CURRENT_TIMESTAMP,
+  CONSTRAINT pk_admin_users PRIMARY KEY (id),
+  CONSTRAINT ck_admin_users_role_tenant CHECK ((role = 'superadmin' AND tenant_id IS NULL) OR (role = 'tenant_admin' AND tenant_id IS NOT NULL)),
+  CONSTRAINT uq_admin_users_username UNIQUE (username),
+  CONSTRAINT fk_admin_users_tenant_id FOREIGN KEY(tenant_id) REFERENCES tenants (id) ON DELETE RESTRICT
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_unicode_ci;
+
+CREATE INDEX ix_admin_users_tenant_id ON admin_users (tenant_id);
+
+CREATE TABLE routes (
+  id INT NOT NULL AUTO_INCREMENT,
+  tenant_id INT,
+  tenant_scope INT GENERATED ALWAYS AS (coalesce(tenant_id, 0)) STORED,
+  prefix VARCHAR(32) NOT NULL DEFAULT '',
+  gateway_id INT NOT NULL,
+  priority INT NOT NULL DEFAULT '10',
+  weight INT NOT NULL DEFAULT '100',
+  enabled BOOL NOT NULL DEFAULT '1',
+  created_at DATETIME NOT NULL DEFAULT CURRENT_TIMESTAMP,
+  updated_at DATETIME NOT NULL DEFAULT CURRENT_TIMESTAMP ON UPDATE CURRENT_TIMESTAMP,
+  CONSTRAINT pk_routes PRIMARY KEY (id),
+  CONSTRAINT uq_routes_tenant_scope_prefix_gateway_id UNIQUE (tenant_scope, prefix, gateway_id),
+  CONSTRAINT fk_routes_tenant_id FOREIGN KEY(tenant_id) REFERENCES tenants (id) ON DELETE RESTRICT,
+  CONSTRAINT fk_routes_gateway_id FOREIGN KEY(gateway_id) REFERENCES gateways (id) ON DELETE RESTRICT
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_unicode_ci;
+
+CREATE INDEX ix_routes_gateway_id ON routes (gateway_id);
+CREATE INDEX ix_routes_tenant_id ON routes (tenant_id);
+
+CREATE TABLE sip_users (
+  id INT NOT NULL AUTO_INCREMENT,
+  tenant_id INT NOT NULL,
+  username VARCHAR(64) NOT NULL,
+  kind ENUM('agent','robot') NOT NULL DEFAULT 'agent',
+  a1_hash VARCHAR(32) NOT NULL,
+  cid_name VARCHAR(64),
+  cid_number VARCHAR(32),
+  outbound_cid_name VARCHAR(64),
+  outbound_cid_number VARCHAR(32),
+  enabled BOOL NOT NULL DEFAULT '1',
+  created_at DATETIME NOT NULL DEFAULT CURRENT_TIMESTAMP,
+  updated_at DATETIME NOT NULL DEFAULT CURRENT_TIMESTAMP ON UPDATE CURRENT_TIMESTAMP,
+  CONSTRAINT pk_sip_users PRIMARY KEY (id),
+  CONSTRAINT uq_sip_users_tenant_id_username UNIQUE (tenant_id, username),
+  CONSTRAINT uq_sip_users_tenant_id_id UNIQUE (tenant_id, id),
+  CONSTRAINT fk_sip_users_tenant_id FOREIGN KEY(tenant_id) REFERENCES tenants (id) ON DELETE RESTRICT
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_unicode_ci;
+
+CREATE TABLE tenant_nodes (
+  tenant_id INT NOT NULL,
+  node_id INT NOT NULL,
+  weight INT NOT NULL DEFAULT '100',
+  CONSTRAINT pk_tenant_nodes PRIMARY KEY (tenant_id, node_id),
+  CONSTRAINT fk_tenant_nodes_tenant_id FOREIGN KEY(tenant_id) REFERENCES tenants (id) ON DELETE CASCADE,
+  CONSTRAINT fk_tenant_nodes_node_id FOREIGN KEY(node_id) REFERENCES nodes (id) ON DELETE RESTRICT
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_unicode_ci;
+
+CREATE INDEX ix_tenant_nodes_node_id ON tenant_nodes (node_id);
+
+CREATE TABLE api_tokens (
+  id INT NOT NULL AUTO_INCREMENT,
+  admin_user_id INT NOT NULL,
+  name VARCHAR(64) NOT NULL,
+  token_hash VARCHAR(64) NOT NULL,
+  created_at DATETIME NOT NULL DEFAULT CURRENT_TIMESTAMP,
+  last_used_at DATETIME,
+  revoked_at DATETIME,
+  CONSTRAINT pk_api_tokens PRIMARY KEY (id),
+  CONSTRAINT fk_api_tokens_admin_user_id FOREIGN KEY(admin_user_id) REFERENCES admin_users (id) ON DELETE CASCADE,
+  CONSTRAINT uq_api_tokens_token_hash UNIQUE (token_hash)
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_unicode_ci;
+
+CREATE INDEX ix_api_tokens_admin_user_id ON api_tokens (admin_user_id);
+
+CREATE TABLE dids (
+  id INT NOT NULL AUTO_INCREMENT,
+  number VARCHAR(32) NOT NULL,
+  tenant_id INT NOT NULL,
+  user_id INT NOT NULL,
+  enabled BOOL NOT NULL DEFAULT '1',
+  created_at DATETIME NOT NULL DEFAULT CURRENT_TIMESTAMP,
+  updated_at DATETIME NOT NULL DEFAULT CURRENT_TIMESTAMP ON UPDATE CURRENT_TIMESTAMP,
+  CONSTRAINT pk_dids PRIMARY KEY (id),
+  CONSTRAINT fk_dids_tenant_user FOREIGN KEY(tenant_id, user_id) REFERENCES sip_users (tenant_id, id) ON DELETE RESTRICT,
+  CONSTRAINT fk_dids_tenant_id FOREIGN KEY(tenant_id) REFERENCES tenants (id) ON DELETE RESTRICT,
+  CONSTRAINT uq_dids_number UNIQUE (number)
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_unicode_ci;
+
+CREATE INDEX ix_dids_tenant_id_user_id ON dids (tenant_id, user_id);
+
+CREATE TABLE sip_user_variables (
+  id INT NOT NULL AUTO_INCREMENT,
+  user_id INT NOT NULL,
+  name VARCHAR(64) NOT NULL,
+  value VARCHAR(255) NOT NULL,
+  CONSTRAINT pk_sip_user_variables PRIMARY KEY (id),
+  CONSTRAINT uq_sip_user_variables_user_id_name UNIQUE (user_id, name),
+  CONSTRAINT fk_sip_user_variables_user_id FOREIGN KEY(user_id) REFERENCES sip_users (id) ON DELETE CASCADE
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_unicode_ci;
+
+-- The configuration version. Every change to a table that shapes what nodes are served bumps it,
+-- through the triggers below, so a change made with plain SQL is noticed as surely as one made
+-- through the admin: each xmlcurl worker polls this single row and drops its caches when it moves.
+INSERT INTO config_version (id, version, changed_at) VALUES (1, 1, CURRENT_TIMESTAMP(6));
+
+CREATE TRIGGER trg_tenants_ai AFTER INSERT ON tenants FOR EACH ROW
+  UPDATE config_version SET version = version + 1, changed_at = CURRENT_TIMESTAMP(6) WHERE id = 1;
+CREATE TRIGGER trg_tenants_au AFTER UPDATE ON tenants FOR EACH ROW
+  UPDATE config_version SET version = version + 1, changed_at = CURRENT_TIMESTAMP(6) WHERE id = 1;
+CREATE TRIGGER trg_tenants_ad AFTER DELETE ON tenants FOR EACH ROW
+  UPDATE config_version SET version = version + 1, changed_at = CURRENT_TIMESTAMP(6) WHERE id = 1;
+CREATE TRIGGER trg_nodes_ai AFTER INSERT ON nodes FOR EACH ROW
+  UPDATE config_version SET version = version + 1, changed_at = CURRENT_TIMESTAMP(6) WHERE id = 1;
+CREATE TRIGGER trg_nodes_au AFTER UPDATE ON nodes FOR EACH ROW
+  UPDATE config_version SET version = version + 1, changed_at = CURRENT_TIMESTAMP(6) WHERE id = 1;
+CREATE TRIGGER trg_nodes_ad AFTER DELETE ON nodes FOR EACH ROW
+  UPDATE config_version SET version = version + 1, changed_at = CURRENT_TIMESTAMP(6) WHERE id = 1;
+CREATE TRIGGER trg_tenant_nodes_ai AFTER INSERT ON tenant_nodes FOR EACH ROW
+  UPDATE config_version SET version = version + 1, changed_at = CURRENT_TIMESTAMP(6) WHERE id = 1;
+CREATE TRIGGER trg_tenant_nodes_au AFTER UPDATE ON tenant_nodes FOR EACH ROW
+  UPDATE config_version SET version = version + 1, changed_at = CURRENT_TIMESTAMP(6) WHERE id = 1;
+CREATE TRIGGER trg_tenant_nodes_ad AFTER DELETE ON tenant_nodes FOR EACH ROW
+  UPDATE config_version SET version = version + 1, changed_at = CURRENT_TIMESTAMP(6) WHERE id = 1;
+CREATE TRIGGER trg_sip_users_ai AFTER INSERT ON sip_users FOR EACH ROW
+  UPDATE config_version SET version = version + 1, changed_at = CURRENT_TIMESTAMP(6) WHERE id = 1;
+CREATE TRIGGER trg_sip_users_au AFTER UPDATE ON sip_users FOR EACH ROW
+  UPDATE config_version SET version = version + 1, changed_at = CURRENT_TIMESTAMP(6) WHERE id = 1;
+CREATE TRIGGER trg_sip_users_ad AFTER DELETE ON sip_users FOR EACH ROW
+  UPDATE config_version SET version = version + 1, changed_at = CURRENT_TIMESTAMP(6) WHERE id = 1;
+CREATE TRIGGER trg_sip_user_variables_ai AFTER INSERT ON sip_user_variables FOR EACH ROW
+  UPDATE config_version SET version = version + 1, changed_at = CURRENT_TIMESTAMP(6) WHERE id = 1;
+CREATE TRIGGER trg_sip_user_variables_au AFTER UPDATE ON sip_user_variables FOR EACH ROW
+  UPDATE config_version SET version = version + 1, changed_at = CURRENT_TIMESTAMP(6) WHERE id = 1;
+CREATE TRIGGER trg_sip_user_variables_ad AFTER DELETE ON sip_user_variables FOR EACH ROW
+  UPDATE config_version SET version = version + 1, changed_at = CURRENT_TIMESTAMP(6) WHERE id = 1;
+CREATE TRIGGER trg_gateways_ai AFTER INSERT ON gateways FOR EACH ROW
+  UPDATE config_version SET version = version + 1, changed_at = CURRENT_TIMESTAMP(6) WHERE id = 1;
+CREATE TRIGGER trg_gateways_au AFTER UPDATE ON gateways FOR EACH ROW
+  UPDATE config_version SET version = version + 1, changed_at = CURRENT_TIMESTAMP(6) WHERE id = 1;
+CREATE TRIGGER trg_gateways_ad AFTER DELETE ON gateways FOR EACH ROW
+  UPDATE config_version SET version = version + 1, changed_at = CURRENT_TIMESTAMP(6) WHERE id = 1;
+CREATE TRIGGER trg_routes_ai AFTER INSERT ON routes FOR EACH ROW
+  UPDATE config_version SET version = version + 1, changed_at = CURRENT_TIMESTAMP(6) WHERE id = 1;
+CREATE TRIGGER trg_routes_au AFTER UPDATE ON routes FOR EACH ROW
+  UPDATE config_version SET version = version + 1, changed_at = CURRENT_TIMESTAMP(6) WHERE id = 1;
+CREATE TRIGGER trg_routes_ad AFTER DELETE ON routes FOR EACH ROW
+  UPDATE config_version SET version = version + 1, changed_at = CURRENT_TIMESTAMP(6) WHERE id = 1;
+CREATE TRIGGER trg_dids_ai AFTER INSERT ON dids FOR EACH ROW
+  UPDATE config_version SET version = version + 1, changed_at = CURRENT_TIMESTAMP(6) WHERE id = 1;
+CREATE TRIGGER trg_dids_au AFTER UPDATE ON dids FOR EACH ROW
+  UPDATE config_version SET version = version + 1, changed_at = CURRENT_TIMESTAMP(6) WHERE id = 1;
+CREATE TRIGGER trg_dids_ad AFTER DELETE ON dids FOR EACH ROW
+  UPDATE config_version SET version = version + 1, changed_at = CURRENT_TIMESTAMP(6) WHERE id = 1;
+
+-- Dispatcher sets for the SIP proxy in front of the media nodes: one set per tenant (setid = tenant
+-- id), one destination per enabled media node the tenant is pinned to. Views, not tables: they are
+-- always exactly the pinning, whichever way it was changed, with no copy to keep in step. The
+-- proxy picks its layout with the dispatcher module's table_name; both read `version` first.
+CREATE TABLE version (
+  table_name VARCHAR(32) NOT NULL,
+  table_version INT NOT NULL DEFAULT '0',
+  CONSTRAINT pk_version PRIMARY KEY (table_name)
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_unicode_ci;
+
+INSERT INTO version (table_name, table_version) VALUES ('dispatcher_kamailio', 4), ('dispatcher_opensips', 9);
+
+-- Kamailio (utils/kamctl/mysql/dispatcher-create.sql, version 4): a higher priority is tried first
+-- (algorithm 8); attrs weight=1..100 drives algorithm 9.
+CREATE OR REPLACE VIEW dispatcher_kamailio AS
+  SELECT tn.tenant_id * 100000 + tn.node_id AS id, tn.tenant_id AS setid,
+         CONCAT('sip:', IF(LOCATE(':', n.sip_address) > 0, CONCAT('[', n.sip_address, ']'), n.sip_address), ':', n.sip_port) AS destination,
+         0 AS flags, tn.weight AS priority, CONCAT('weight=', LEAST(GREATEST(tn.weight, 1), 100)) AS attrs,
+         n.name AS description
+  FROM tenant_nodes tn JOIN nodes n ON n.id = tn.node_id JOIN tenants t ON t.id = tn.tenant_id
+  WHERE n.enabled = 1 AND n.`role` = 'media' AND t.enabled = 1;
+
+-- OpenSIPS 3.x (scripts/mysql/dispatcher-create.sql, version 9): state 0 = active; weight is text.
+CREATE OR REPLACE VIEW dispatcher_opensips AS
+  SELECT tn.tenant_id * 100000 + tn.node_id AS id, tn.tenant_id AS setid,
+         CONCAT('sip:', IF(LOCATE(':', n.sip_address) > 0, CONCAT('[', n.sip_address, ']'), n.sip_address), ':', n.sip_port) AS destination,
+         CAST(NULL AS CHAR(128)) AS socket, 0 AS state, 0 AS probe_mode, CAST(tn.weight AS CHAR(64)) AS weight,
+         tn.weight AS priority, '' AS attrs, n.name AS description
+  FROM tenant_nodes tn JOIN nodes n ON n.id = tn.node_id JOIN tenants t ON t.id = tn.tenant_id
+  WHERE n.enabled = 1 AND n.`role` = 'media' AND t.enabled = 1;
+
+-- The proxy's tenant lookup: request domain -> dispatcher set (enabled tenants only).
+CREATE OR REPLACE VIEW dispatcher_domains AS
+  SELECT t.sip_domain AS domain, t.id AS setid FROM tenants t WHERE t.enabled = 1;
