@@ -287,3 +287,10 @@ CREATE TRIGGER trg_approved_caller_ids_ad_scope AFTER DELETE ON approved_caller_
   INSERT INTO config_changes (slot, version, table_name, tenant_id, changed_at)
   SELECT v.version MOD 65536, v.version, 'approved_caller_ids', COALESCE(OLD.tenant_id, 0), v.changed_at FROM config_version v WHERE v.id = 1
   ON DUPLICATE KEY UPDATE version = VALUES(version), table_name = VALUES(table_name), tenant_id = VALUES(tenant_id), changed_at = VALUES(changed_at);
+
+-- A tenant's users now present only approved numbers; keep today's calls going by approving each
+-- tenant's default caller ID (set by the operator). Users' own numbers are not approved here: a
+-- number nobody approved falls back to the tenant default when the dialplan is built (logged).
+INSERT INTO approved_caller_ids (tenant_id, number, note)
+  SELECT id, default_cid_number, 'tenant default, approved by upgrades/2026-12.sql' FROM tenants
+  WHERE default_cid_number REGEXP '^[0-9]{1,32}$';

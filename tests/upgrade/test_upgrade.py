@@ -89,7 +89,12 @@ def test_the_upgrade_gives_the_schema_of_a_new_database_and_keeps_the_data(datab
     with upgraded.connect() as conn:
         counts = conn.execute(text("SELECT (SELECT COUNT(*) FROM sip_users), (SELECT COUNT(*) FROM dids), "
                                    "(SELECT LENGTH(epoch) FROM config_version WHERE id = 1)")).one()
+        approved = conn.execute(text("SELECT t.code, a.number FROM approved_caller_ids a "
+                                     "JOIN tenants t ON t.id = a.tenant_id ORDER BY t.code")).all()
+        defaults = conn.execute(text("SELECT code, default_cid_number FROM tenants ORDER BY code")).all()
     assert tuple(counts) == (30, 3, 32)
+    # Calls keep their caller ID: every tenant's default number is approved by the upgrade.
+    assert [tuple(row) for row in approved] == [tuple(row) for row in defaults]
 
 
 def test_an_upgraded_database_records_which_tenant_a_change_touched(databases):
