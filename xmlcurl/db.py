@@ -6,10 +6,10 @@ import re
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 from flask import Flask, current_app, g, has_app_context, request
-from sqlalchemy import Engine, create_engine, event, make_url, text
+from sqlalchemy import Connection, Engine, create_engine, event, make_url, text
 from sqlalchemy.exc import InterfaceError, OperationalError, SQLAlchemyError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.orm import Session, sessionmaker
@@ -56,7 +56,8 @@ class FetchLimits:
 
 
 def make_engine(url: str, settings: dict[str, Any], limits: FetchLimits | None = None) -> Engine:
-    """Create an engine; with `limits`, the fetch path's (short timeouts, a server-side statement limit)."""
+    """Create an engine; with `limits`, the fetch path's (short timeouts, a server-side statement limit,
+    autocommit: it only reads, so no transaction is begun and none is rolled back per request)."""
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
         engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 5})
@@ -68,6 +69,11 @@ def make_engine(url: str, settings: dict[str, Any], limits: FetchLimits | None =
     parsed = parsed.set(query=query)
     connect = limits.connect if limits else settings["DB_CONNECT_TIMEOUT"]
     read = limits.read if limits else settings["DB_READ_TIMEOUT"]
+    # Autocommit is set once per connection (not per checkout), and with it the ROLLBACK PyMySQL
+    # would send at every return to the pool and every session close is skipped: each one is a
+    # round trip to the server.
+    read_only = {"isolation_level": "AUTOCOMMIT", "pool_reset_on_return": None,
+                 "skip_autocommit_rollback": True} if limits is not None else {}
     engine = create_engine(
         parsed,
         pool_size=settings["DB_POOL_SIZE"],
@@ -76,6 +82,7 @@ def make_engine(url: str, settings: dict[str, Any], limits: FetchLimits | None =
         pool_pre_ping=True,
         pool_timeout=connect,
         connect_args={"connect_timeout": connect, "read_timeout": read, "write_timeout": read},
+        **read_only,
     )
     if limits is not None:
         event.listen(engine, "connect", _statement_limit(limits.statement))
@@ -153,6 +160,14 @@ class Database:
             self.read_engine = self.engine
         self.sessionmaker = sessionmaker(bind=self.engine, expire_on_commit=False)
         self.read_sessionmaker = sessionmaker(bind=self.read_engine, expire_on_commit=False)
+        # SQLite shares the primary's engine: autocommit is switched on for the fetch path's checkouts only.
+        self.fetch_engine = (self.read_engine.execution_options(isolation_level="AUTOCOMMIT")
+                             if self.read_engine is self.engine else self.read_engine)
+
+    def fetch_connection(self) -> tuple[Connection, Callable[[], None]]:
+        """A read connection for the fetch path (autocommit, no ORM) and what gives it back to the pool."""
+        connection = self.fetch_engine.connect()
+        return connection, connection.close
 
     def dispose(self) -> None:
         self.engine.dispose()
@@ -201,8 +216,24 @@ def read_session() -> Session:
     return g.db_read_session
 
 
+def fetch_connection() -> Connection:
+    """The request's fetch-path read connection (Core only, autocommit), checked out on first use."""
+    context_globals = g._get_current_object()  # type: ignore[attr-defined]
+    found = context_globals.get("db_fetch_connection")
+    if found is None:
+        found = context_globals.db_fetch_connection = database().fetch_connection()
+    return found[0]
+
+
 def _close_sessions(_exc: BaseException | None) -> None:
     context_globals = g._get_current_object()  # type: ignore[attr-defined]  # one proxy lookup, not two
+    borrowed = context_globals.pop("db_fetch_connection", None)
+    if borrowed is not None:
+        connection, release = borrowed
+        try:
+            release()
+        except SQLAlchemyError:
+            connection.invalidate()
     for key in ("db_session", "db_read_session"):
         sess = context_globals.pop(key, None)
         if sess is not None:

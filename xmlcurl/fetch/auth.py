@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Callable
 
-from sqlalchemy import select
+from sqlalchemy import Connection, bindparam, select
 from sqlalchemy.orm import Session
 
 from .. import metrics
@@ -90,9 +90,16 @@ def source_allowed(allowed: tuple[Network, ...], peer: str | None) -> bool:
     return any(address.version == net.version and address in net for net in allowed)
 
 
-def load_credentials(session: Session, username: str) -> NodeCredentials | None:
+#: The node behind an HTTP username (unique key); compiled once, columns only (no ORM objects).
+_NODE_BY_USERNAME = select(
+    Node.id, Node.name, Node.role, Node.sip_address, Node.sip_port, Node.cluster_port,
+    Node.http_secret_hash, Node.enabled, Node.allowed_sources,
+).where(Node.http_username == bindparam("username"))
+
+
+def load_credentials(conn: Connection | Session, username: str) -> NodeCredentials | None:
     """The node with this HTTP username (unique key lookup), enabled or not."""
-    node = session.scalars(select(Node).where(Node.http_username == username)).first()
+    node = conn.execute(_NODE_BY_USERNAME, {"username": username}).first()
     if node is None:
         return None
     identity = NodeIdentity(
@@ -105,6 +112,45 @@ def load_credentials(session: Session, username: str) -> NodeCredentials | None:
     )
     return NodeCredentials(identity, node.http_secret_hash, bool(node.enabled),
                            parse_sources(node.allowed_sources or ""))
+
+
+class HeldCredentials:
+    """Node credentials kept by a worker whose fetch cache is off, each for `seconds` (the poll interval).
+
+    With the cache on, credentials are cache entries refreshed by the configuration version; without
+    it there is no version to follow, so a node's row is read again at most once per interval: a
+    disabled node or a new secret is still seen within the freshness promise. Only nodes found are
+    kept (an unknown username cannot fill the worker's memory).
+    """
+
+    def __init__(self, seconds: float, max_nodes: int = 1000, clock: Callable[[], float] = time.monotonic) -> None:
+        self.seconds = seconds
+        self.max_nodes = max_nodes
+        self._clock = clock
+        self._held: dict[str, tuple[float, NodeCredentials]] = {}
+
+    def lookup(self, parts: tuple[str, str], loader: Callable[[], "NodeCredentials | None"]) -> "NodeCredentials | None":
+        """A CredentialLookup: the held credentials for `parts` while fresh, else `loader()`'s."""
+        now = self._clock()
+        held = self._held.get(parts[1])
+        if held is not None and now < held[0]:
+            return held[1]
+        found = loader()
+        if found is None:
+            self._held.pop(parts[1], None)
+        elif self.seconds > 0:
+            if len(self._held) >= self.max_nodes:
+                self._held.clear()
+            self._held[parts[1]] = (now + self.seconds, found)
+        return found
+
+
+def held_credentials(extensions: dict, seconds: float) -> HeldCredentials:
+    """The app's held credentials (one per app, so per gunicorn worker), for a worker without fetch cache."""
+    found = extensions.get("xmlcurl.held_credentials")
+    if found is None:
+        found = extensions.setdefault("xmlcurl.held_credentials", HeldCredentials(seconds))
+    return found
 
 
 @lru_cache(maxsize=1)
@@ -174,7 +220,7 @@ def source_limiter(extensions: dict) -> SourceLimiter:
     return found
 
 
-def authenticate(open_session: Callable[[], Session], username: str | None, secret: str | None,
+def authenticate(open_session: Callable[[], "Connection | Session"], username: str | None, secret: str | None,
                  lookup: CredentialLookup | None = None, peer: str | None = None,
                  limiter: SourceLimiter | None = None) -> NodeIdentity | AuthFailure:
     """The enabled node whose credentials these are, asking from an allowed address, or why not.

@@ -4,6 +4,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Callable, Hashable, Mapping, TypeVar
 
+from sqlalchemy import Connection
 from sqlalchemy.orm import Session
 
 from .request import FetchRequest
@@ -36,8 +37,9 @@ class NodeIdentity:
 class FetchContext:
     request: FetchRequest
     node: NodeIdentity
-    #: Opens (or returns) the request's read session; a fetch answered from the cache never opens one.
-    open_session: Callable[[], Session]
+    #: Opens (or returns) the request's read connection (a Core connection in autocommit on the fetch
+    #: path, a session in `xmlcurl render`); a fetch answered from the cache never opens one.
+    open_session: Callable[[], "Connection | Session"]
     settings: Mapping[str, Any]
     #: Short description of what was looked up, for the fetch log line.
     key: str = ""
@@ -47,8 +49,8 @@ class FetchContext:
     cache: "FetchCache | None" = None
 
     @property
-    def session(self) -> Session:
-        """The request's read session, opened on first use."""
+    def session(self) -> "Connection | Session":
+        """The request's read connection, opened on first use."""
         return self.open_session()
 
     def cached(self, key_parts: tuple[Hashable, ...], loader: Callable[[], T]) -> T:

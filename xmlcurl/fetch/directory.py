@@ -7,13 +7,11 @@ from dataclasses import dataclass, field, replace
 from typing import Collection
 
 from lxml import etree
-from sqlalchemy import select
+from sqlalchemy import Connection, Row, text
 from sqlalchemy.orm import Session
 
 from .. import callerid
 from ..logging_setup import loggable
-from ..models import SipUser, SipUserVariable, Tenant, TenantNode
-from .callerids import approved_numbers
 from .context import FetchContext
 from .registry import handles
 from .request import FetchRequest
@@ -61,6 +59,8 @@ def is_allowed_variable(name: str) -> bool:
         lower.startswith(CUSTOM_VARIABLE_PREFIX) or lower in ALLOWED_VARIABLES)
 
 
+NOT_PINNED = "domain unknown or not pinned to this node"
+
 #: Lookup keys that name a user by its id (FreeSWITCH's `key` parameter).
 USER_KEYS = frozenset({"", "id"})
 
@@ -87,51 +87,95 @@ class DirectoryDomain:
     users: tuple[DirectoryUser, ...] = field(default_factory=tuple)
 
 
-# --- queries -----------------------------------------------------------------------------------
+# --- the one query -----------------------------------------------------------------------------
 
-def find_pinned_tenant(session: Session, node_id: int, sip_domain: str) -> Tenant | None:
-    """The enabled tenant owning `sip_domain`, only if it is pinned to this node."""
-    stmt = (
-        select(Tenant)
-        .join(TenantNode, TenantNode.tenant_id == Tenant.id)
-        .where(Tenant.sip_domain == sip_domain, Tenant.enabled.is_(True), TenantNode.node_id == node_id)
-    )
-    return session.scalars(stmt).first()
+#: Everything a directory answer needs, in one round trip: the tenant owning the domain (enabled and
+#: pinned to the asking node), then, for a user lookup, the enabled user, its variables and the
+#: tenant's approved caller numbers (its DIDs and the numbers approved for it). One row per item,
+#: told apart by `part`; `n` is the tenant's id on its row, the columns c1..c7 hold what each part is:
+#:   0 tenant:   code, context, default_cid_name, default_cid_number
+#:   1 user:     username, a1_hash, kind, cid_name, cid_number, outbound_cid_name, outbound_cid_number
+#:   2 variable: name, value (by name)
+#:   3 number:   an approved caller number (a DID or an approved caller ID)
+DIRECTORY_QUERY = text("""
+WITH tenant AS (
+    SELECT t.id, t.code, t.context, t.default_cid_name, t.default_cid_number
+    FROM tenants t JOIN tenant_nodes tn ON tn.tenant_id = t.id AND tn.node_id = :node_id
+    WHERE t.sip_domain = :domain AND t.enabled = 1
+), usr AS (
+    SELECT u.id, u.username, u.a1_hash, u.kind, u.cid_name, u.cid_number, u.outbound_cid_name,
+           u.outbound_cid_number
+    FROM sip_users u JOIN tenant ON u.tenant_id = tenant.id
+    WHERE u.username = :username AND u.enabled = 1
+)
+SELECT 0 AS part, id AS n, code AS c1, context AS c2, default_cid_name AS c3, default_cid_number AS c4,
+       NULL AS c5, NULL AS c6, NULL AS c7
+FROM tenant
+UNION ALL
+SELECT 1, NULL, username, a1_hash, kind, cid_name, cid_number, outbound_cid_name, outbound_cid_number FROM usr
+UNION ALL
+SELECT 2, NULL, v.name, v.value, NULL, NULL, NULL, NULL, NULL FROM sip_user_variables v JOIN usr ON v.user_id = usr.id
+UNION ALL
+SELECT 3, NULL, d.number, NULL, NULL, NULL, NULL, NULL, NULL
+FROM dids d JOIN tenant ON d.tenant_id = tenant.id WHERE EXISTS (SELECT 1 FROM usr)
+UNION ALL
+SELECT 3, NULL, a.number, NULL, NULL, NULL, NULL, NULL, NULL
+FROM approved_caller_ids a JOIN tenant ON a.tenant_id = tenant.id WHERE EXISTS (SELECT 1 FROM usr)
+ORDER BY 1, 3
+""")
 
 
-def find_user(session: Session, tenant_id: int, username: str,
-              approved: Collection[str]) -> DirectoryUser | None:
-    """An enabled user of the tenant, with its extra variables; stored caller IDs that are not valid, or
-    numbers not in `approved` (the tenant's presentable numbers), and unservable variables are left out (logged)."""
-    user = session.scalars(
-        select(SipUser).where(
-            SipUser.tenant_id == tenant_id, SipUser.username == username, SipUser.enabled.is_(True)
-        )
-    ).first()
-    if user is None or not user.a1_hash:
+@dataclass(frozen=True)
+class DirectoryRows:
+    """What the directory query found, as plain data: the pinned tenant's domain and, if asked, the user."""
+
+    tenant_id: int
+    domain: DirectoryDomain
+    user: DirectoryUser | None = None
+    approved: frozenset[str] = frozenset()
+
+
+def load_directory(conn: Connection | Session, node_id: int, sip_domain: str,
+                   username: str | None) -> DirectoryRows | None:
+    """The domain if its tenant is enabled and pinned to the node, with the user when `username` is given."""
+    rows = conn.execute(DIRECTORY_QUERY, {"node_id": node_id, "domain": sip_domain, "username": username}).all()
+    if not rows or rows[0].part != 0:
         return None
-    variables = session.execute(
-        select(SipUserVariable.name, SipUserVariable.value)
-        .where(SipUserVariable.user_id == user.id)
-        .order_by(SipUserVariable.name)
-    ).all()
+    tenant = rows[0]
+    domain = DirectoryDomain(name=sip_domain, tenant_code=tenant.c1, context=tenant.c2,
+                             default_cid_name=tenant.c3, default_cid_number=tenant.c4)
+    user_row = next((r for r in rows if r.part == 1), None)
+    variables = [(r.c1, r.c2) for r in rows if r.part == 2]
+    approved = frozenset(callerid.bare(r.c1) for r in rows if r.part == 3)
+    tenant_id = int(tenant.n)
+    user = None if user_row is None else _directory_user(user_row, variables, tenant_id, approved)
+    return DirectoryRows(tenant_id, domain, user, approved)
+
+
+def _directory_user(row: Row, variables: list[tuple[str, str]], tenant_id: int,
+                    approved: Collection[str]) -> DirectoryUser | None:
+    """The user as served: stored caller IDs that are not valid, or numbers not in `approved` (the tenant's
+    presentable numbers), and unservable variables are left out (logged); None without a credential."""
+    username, a1_hash, kind = row.c1, row.c2, row.c3
+    if not a1_hash:
+        return None
     skipped = sorted(name for name, _ in variables if not is_allowed_variable(name))
     if skipped:
-        log.warning("user %s of tenant %s: variables not allowed, skipped: %s", loggable(user.username), tenant_id,
+        log.warning("user %s of tenant %s: variables not allowed, skipped: %s", loggable(username), tenant_id,
                     ", ".join(loggable(name) for name in skipped))
     unservable = sorted(name for name, value in variables if is_allowed_variable(name) and not _servable(value))
     if unservable:
         log.warning("user %s of tenant %s: variable values that cannot be served, skipped: %s",
-                    loggable(user.username), tenant_id, ", ".join(loggable(name) for name in unservable))
-    owner = f"user {loggable(user.username)} of tenant {tenant_id}"
+                    loggable(username), tenant_id, ", ".join(loggable(name) for name in unservable))
+    owner = f"user {loggable(username)} of tenant {tenant_id}"
     return DirectoryUser(
-        username=user.username,
-        a1_hash=user.a1_hash,
-        kind=user.kind,
-        cid_name=callerid.usable_name(user.cid_name, owner, "cid_name"),
-        cid_number=callerid.usable_number(user.cid_number, approved, owner, "cid_number"),
-        outbound_cid_name=callerid.usable_name(user.outbound_cid_name, owner, "outbound_cid_name"),
-        outbound_cid_number=callerid.usable_number(user.outbound_cid_number, approved, owner, "outbound_cid_number"),
+        username=username,
+        a1_hash=a1_hash,
+        kind=kind,
+        cid_name=callerid.usable_name(row.c4, owner, "cid_name"),
+        cid_number=callerid.usable_number(row.c5, approved, owner, "cid_number"),
+        outbound_cid_name=callerid.usable_name(row.c6, owner, "outbound_cid_name"),
+        outbound_cid_number=callerid.usable_number(row.c7, approved, owner, "outbound_cid_number"),
         variables=tuple((name, value) for name, value in variables
                         if is_allowed_variable(name) and _servable(value)),
     )
@@ -216,20 +260,6 @@ def foreign_host(req: FetchRequest, sip_domain: str) -> str | None:
     return None
 
 
-def pinned_domain(session: Session, node_id: int, sip_domain: str) -> tuple[int, DirectoryDomain] | None:
-    """The pinned tenant's id and its domain as plain data (what the fetch cache keeps)."""
-    tenant = find_pinned_tenant(session, node_id, sip_domain)
-    if tenant is None:
-        return None
-    return tenant.id, DirectoryDomain(
-        name=tenant.sip_domain,
-        tenant_code=tenant.code,
-        context=tenant.context,
-        default_cid_name=tenant.default_cid_name,
-        default_cid_number=tenant.default_cid_number,
-    )
-
-
 @handles("directory", "media")
 def directory(ctx: FetchContext) -> bytes | None:
     """Answer domain and user lookups of the asking media node's own tenants."""
@@ -253,39 +283,42 @@ def directory(ctx: FetchContext) -> bytes | None:
         return None
     # FreeSWITCH matches domain names case-insensitively; tenants' domains are stored in lower case.
     sip_domain = req.key_value.lower()
-    pinned = ctx.cached(("domain", sip_domain), lambda: pinned_domain(ctx.session, ctx.node.id, sip_domain))
-    if pinned is None:
-        ctx.outcome = "domain unknown or not pinned to this node"
-        return None
-    tenant_id, domain = pinned
     username = req.get("user")
     if action == "group_call":
         ctx.outcome = "group_call not served"
         return None
-
-    def domain_document() -> bytes | None:
-        return ctx.cached_document(("domain", sip_domain), lambda: build_directory(domain))
-
-    if not username:
-        return domain_document()
-    if req.get("key") not in USER_KEYS:
+    if username and req.get("key") not in USER_KEYS:
         ctx.outcome = f"lookup key {loggable(req.get('key'))} not served"
         return None
-    if action == "sip_auth":
+    if username and action == "sip_auth":
         reason = foreign_host(req, sip_domain)
         if reason is not None:
             # The domain without the user is a valid answer: FreeSWITCH answers 403 "Can't find user"
             # and does not fall back to its static files.
+            username = None
             ctx.outcome = f"sip_auth refused: {reason}"
-            return domain_document()
+    if not username:
+        return ctx.cached_document(("domain", sip_domain), lambda: _domain_document(ctx, sip_domain))
     cacheable_ms = ctx.settings["DIRECTORY_CACHEABLE_MS"]
+    return ctx.cached_document(("user", sip_domain, username, cacheable_ms),
+                               lambda: _user_document(ctx, sip_domain, username, cacheable_ms))
 
-    def user_document() -> etree._Element | None:
-        approved = ctx.cached(("approved-caller-ids", tenant_id), lambda: approved_numbers(ctx.session, tenant_id))
-        user = find_user(ctx.session, tenant_id, username, approved)
-        if user is None:
-            ctx.outcome = "user unknown or disabled"
-            return None
-        return build_directory(replace(presentable_domain(domain, approved), users=(user,)), cacheable_ms)
 
-    return ctx.cached_document(("user", tenant_id, username, cacheable_ms), user_document)
+def _domain_document(ctx: FetchContext, sip_domain: str) -> etree._Element | None:
+    found = load_directory(ctx.session, ctx.node.id, sip_domain, None)
+    if found is None:
+        ctx.outcome = NOT_PINNED
+        return None
+    return build_directory(found.domain)
+
+
+def _user_document(ctx: FetchContext, sip_domain: str, username: str, cacheable_ms: int) -> etree._Element | None:
+    found = load_directory(ctx.session, ctx.node.id, sip_domain, username)
+    if found is None:
+        ctx.outcome = NOT_PINNED
+        return None
+    if found.user is None:
+        ctx.outcome = "user unknown or disabled"
+        return None
+    domain = presentable_domain(found.domain, found.approved)
+    return build_directory(replace(domain, users=(found.user,)), cacheable_ms)

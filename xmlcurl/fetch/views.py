@@ -10,7 +10,8 @@ from sqlalchemy.exc import SQLAlchemyError
 from .. import db, metrics
 from .answer import answer
 from ..logging_setup import loggable
-from .auth import SOURCE_NOT_ALLOWED, AuthFailure, CredentialLookup, authenticate, check_hostname, failure_log, source_limiter
+from .auth import (SOURCE_NOT_ALLOWED, AuthFailure, CredentialLookup, authenticate, check_hostname, failure_log,
+                   held_credentials, source_limiter)
 from .cache import FetchCache, fetch_cache
 from .context import SHARED_NODE_ID, FetchContext
 from .recent import recent_failures
@@ -44,16 +45,17 @@ def _read_body(req: Request, limit: int) -> bytes | None:
     return None if len(data) > limit else data
 
 
-def _rollback_read_session() -> None:
-    db.read_session().rollback()
+def _recover_fetch_connection() -> None:
+    db.fetch_connection().rollback()
 
 
-def _credential_lookup(cache: FetchCache | None) -> CredentialLookup | None:
-    """Node credentials through the cache, under a key no node's own entries can take (node id 0)."""
+def _credential_lookup(cache: FetchCache | None, app: Flask) -> CredentialLookup:
+    """Node credentials held by the worker: through the cache (refreshed by version) under a key no
+    node's own entries can take (node id 0), or, with the cache off, for one poll interval."""
     if cache is None:
-        return None
+        return held_credentials(app.extensions, app.config["XMLCURL"]["CACHE_POLL_SECONDS"]).lookup
     return lambda parts, loader: cache.get_or_load((SHARED_NODE_ID, "auth", *parts), loader,
-                                                   recover=_rollback_read_session)
+                                                   recover=_recover_fetch_connection)
 
 
 @bp.post("/freeswitch")
@@ -106,7 +108,7 @@ def fetch() -> Response:
             # At most every CACHE_POLL_SECONDS; a failed poll keeps the last version's entries serving.
             cache.refresh(db.read_session)
         # The read session is opened only by what needs the database: a warm fetch runs no SQL.
-        node = authenticate(db.read_session, username, secret, _credential_lookup(cache), peer=peer,
+        node = authenticate(db.fetch_connection, username, secret, _credential_lookup(cache, app), peer=peer,
                             limiter=source_limiter(app.extensions))
         if isinstance(node, AuthFailure):
             return refused(node)
@@ -117,7 +119,7 @@ def fetch() -> Response:
         mismatch = check_hostname(node, fetch_request.hostname)
         if mismatch is not None:
             return refused(mismatch, fetch_request.section, node.role)
-        ctx = FetchContext(request=fetch_request, node=node, open_session=db.read_session, settings=settings,
+        ctx = FetchContext(request=fetch_request, node=node, open_session=db.fetch_connection, settings=settings,
                            cache=cache)
         xml = answer(ctx)
     except SQLAlchemyError as exc:
