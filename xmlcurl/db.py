@@ -225,6 +225,16 @@ def fetch_connection() -> Connection:
     return found[0]
 
 
+def recover(conn: Connection | Session) -> None:
+    """Make a read connection usable again after a failed statement.
+
+    A session must roll back; a Core connection in autocommit has nothing to undo and needs it only
+    once it was invalidated (a lost connection), to be allowed to reconnect.
+    """
+    if isinstance(conn, Session) or conn.invalidated:
+        conn.rollback()
+
+
 def _close_sessions(_exc: BaseException | None) -> None:
     context_globals = g._get_current_object()  # type: ignore[attr-defined]  # one proxy lookup, not two
     borrowed = context_globals.pop("db_fetch_connection", None)

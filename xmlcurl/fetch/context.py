@@ -96,4 +96,6 @@ class FetchContext:
         return data
 
     def _rollback(self) -> None:
-        self.open_session().rollback()
+        from ..db import recover  # db imports the models and Flask; the builders import this module
+
+        recover(self.open_session())

@@ -46,7 +46,7 @@ def _read_body(req: Request, limit: int) -> bytes | None:
 
 
 def _recover_fetch_connection() -> None:
-    db.fetch_connection().rollback()
+    db.recover(db.fetch_connection())
 
 
 def _credential_lookup(cache: FetchCache | None, app: Flask) -> CredentialLookup:

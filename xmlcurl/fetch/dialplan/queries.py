@@ -1,9 +1,12 @@
 """The dialplan's database lookups: each one indexed, each returning plain data."""
 from __future__ import annotations
 
-from sqlalchemy import func, select
+from dataclasses import dataclass
+
+from sqlalchemy import Connection, Row, bindparam, func, select, text
 from sqlalchemy.orm import Session
 
+from ... import callerid
 from ...models import Did, Gateway, Node, Route, SipUser, Tenant, TenantNode
 from .data import Candidate, DidInfo, NodeInfo, TenantInfo, UserInfo
 from .numbers import NumberingPlan
@@ -167,3 +170,288 @@ def node_by_name(session: Session, name: str) -> NodeInfo | None:
         select(Node.name, Node.sip_address, Node.cluster_port, Node.role).where(Node.name == name)
     ).first()
     return None if row is None else NodeInfo(row.name, row.sip_address, row.cluster_port, role=row.role)
+
+
+# --- one statement per cold call ------------------------------------------------------------------
+# Each statement below returns everything one kind of call needs, as rows told apart by `part`, with
+# numbers in n1..n6 and text in c1..c8 (what each part holds is written beside it). Plain columns,
+# no ORM objects; compiled once and sent on the fetch path's autocommit connection.
+
+#: The tenant columns every call statement selects first, in the order `_tenant_row` reads them.
+_TENANT_COLUMNS = """
+    id AS n1, max_calls AS n2, max_cps AS n3, enabled AS n4, {pinned} AS n5, {extra} AS n6,
+    code AS c1, sip_domain AS c2, context AS c3, default_cid_number AS c4, default_cid_name AS c5,
+    country_code AS c6, national_prefix AS c7, international_prefix AS c8"""
+
+
+def _tenant_row(row: Row) -> TenantInfo:
+    return TenantInfo(
+        id=int(row.n1), code=row.c1, sip_domain=row.c2, context=row.c3, max_calls=int(row.n2), max_cps=int(row.n3),
+        default_cid_number=row.c4, default_cid_name=row.c5, plan=NumberingPlan(row.c6, row.c7, row.c8),
+        enabled=bool(row.n4),
+    )
+
+
+#: A call from a user of a tenant (its context), asked by a media node:
+#:   0 the tenant (n5: pinned to the asking node; n6: its longest username, when asked for)
+#:   1 the calling user, 2 the dialled user: c1 username, c2 outbound_cid_number, c3 outbound_cid_name, c4 cid_number
+#:   3 the tenant's enabled media nodes, preferred first: n1 cluster_port, n2 weight, c1 name, c2 sip_address
+#:   4 the enabled routers, by name: n1 cluster_port, c1 name, c2 sip_address
+#:   5 the tenant's approved caller numbers (DIDs and approved caller IDs): c1 number
+TENANT_CALL = text("""
+WITH tenant AS (SELECT * FROM tenants WHERE context = :context)
+SELECT 0 AS part, """ + _TENANT_COLUMNS.format(
+    pinned="(SELECT COUNT(*) FROM tenant_nodes tn WHERE tn.tenant_id = tenant.id AND tn.node_id = :node_id)",
+    extra="CASE WHEN :with_longest = 1 THEN "
+          "(SELECT MAX(LENGTH(u.username)) FROM sip_users u WHERE u.tenant_id = tenant.id) END") + """
+FROM tenant
+UNION ALL
+SELECT 1, NULL, NULL, NULL, NULL, NULL, NULL,
+       u.username, u.outbound_cid_number, u.outbound_cid_name, u.cid_number, NULL, NULL, NULL, NULL
+FROM sip_users u JOIN tenant ON u.tenant_id = tenant.id WHERE u.username = :caller AND u.enabled = 1
+UNION ALL
+SELECT 2, NULL, NULL, NULL, NULL, NULL, NULL,
+       u.username, u.outbound_cid_number, u.outbound_cid_name, u.cid_number, NULL, NULL, NULL, NULL
+FROM sip_users u JOIN tenant ON u.tenant_id = tenant.id WHERE u.username = :callee AND u.enabled = 1
+UNION ALL
+SELECT 3, n.cluster_port, tn.weight, NULL, NULL, NULL, NULL, n.name, n.sip_address, NULL, NULL, NULL, NULL, NULL, NULL
+FROM nodes n JOIN tenant_nodes tn ON tn.node_id = n.id JOIN tenant ON tn.tenant_id = tenant.id
+WHERE n.role = 'media' AND n.enabled = 1
+UNION ALL
+SELECT 4, n.cluster_port, NULL, NULL, NULL, NULL, NULL, n.name, n.sip_address, NULL, NULL, NULL, NULL, NULL, NULL
+FROM nodes n WHERE n.role = 'router' AND n.enabled = 1
+UNION ALL
+SELECT 5, NULL, NULL, NULL, NULL, NULL, NULL, d.number, NULL, NULL, NULL, NULL, NULL, NULL, NULL
+FROM dids d JOIN tenant ON d.tenant_id = tenant.id
+UNION ALL
+SELECT 5, NULL, NULL, NULL, NULL, NULL, NULL, a.number, NULL, NULL, NULL, NULL, NULL, NULL, NULL
+FROM approved_caller_ids a JOIN tenant ON a.tenant_id = tenant.id
+ORDER BY 1, 3 DESC, 8
+""")
+
+
+@dataclass(frozen=True)
+class TenantCall:
+    """What a call from a tenant's user needs (`callee` only for the dialled name it was loaded with)."""
+
+    tenant: TenantInfo
+    pinned: bool
+    longest_username: int | None
+    caller: UserInfo | None
+    callee: UserInfo | None
+    media_nodes: tuple[NodeInfo, ...]
+    routers: tuple[NodeInfo, ...]
+    approved: frozenset[str]
+
+
+def _user_row(row: Row) -> UserInfo:
+    return UserInfo(row.c1, row.c2, row.c3, row.c4)
+
+
+def tenant_call(conn: Connection | Session, context: str, node_id: int, caller: str | None, callee: str | None,
+                with_longest: bool) -> TenantCall | None:
+    """Everything a call in a tenant's context needs, in one statement (None: no tenant has the context)."""
+    rows = conn.execute(TENANT_CALL, {"context": context, "node_id": node_id, "caller": caller, "callee": callee,
+                                      "with_longest": 1 if with_longest else 0}).all()
+    if not rows or rows[0].part != 0:
+        return None
+    parts: dict[int, list[Row]] = {}
+    for row in rows:
+        parts.setdefault(row.part, []).append(row)
+    head = rows[0]
+    return TenantCall(
+        tenant=_tenant_row(head),
+        pinned=bool(head.n5),
+        longest_username=int(head.n6 or 0) if with_longest else None,
+        caller=next((_user_row(r) for r in parts.get(1, ())), None),
+        callee=next((_user_row(r) for r in parts.get(2, ())), None),
+        media_nodes=tuple(NodeInfo(r.c1, r.c2, int(r.n1), int(r.n2)) for r in parts.get(3, ())),
+        routers=tuple(NodeInfo(r.c1, r.c2, int(r.n1)) for r in parts.get(4, ())),
+        approved=frozenset(callerid.bare(r.c1) for r in parts.get(5, ())),
+    )
+
+
+#: The enabled DID stored under one of :forms (with and without '+'; the first by number).
+_DID_CTE = """did AS (
+    SELECT d.number, d.tenant_id, u.username, u.enabled AS user_enabled
+    FROM dids d JOIN sip_users u ON u.id = d.user_id
+    WHERE d.number IN :forms AND d.enabled = 1
+    ORDER BY d.number LIMIT 1
+)"""
+
+#: A call arriving on a media node's cluster profile, from a router (a DID) or another media node (a user):
+#:   0 n1: 1 if an enabled router has the call's address
+#:   1 the enabled media node at the address (first by name): n1 cluster_port, c1 name, c2 sip_address
+#:   2 the DID's tenant (n5: pinned to the asking node), 3 the DID: c1 number, c2 username, n1 user enabled
+#:   4 the tenant named by X-Tenant (:code), 5 its enabled media nodes, preferred first: n1 cluster_port,
+#:     n2 weight, c1 name, c2 sip_address, 6 its enabled user named by the dialled number: c1 username...
+FROM_ROUTER = text("""
+WITH """ + _DID_CTE + """, named AS (SELECT * FROM tenants WHERE code = :code)
+SELECT 0 AS part, COUNT(*) AS n1, NULL AS n2, NULL AS n3, NULL AS n4, NULL AS n5, NULL AS n6, NULL AS c1,
+       NULL AS c2, NULL AS c3, NULL AS c4, NULL AS c5, NULL AS c6, NULL AS c7, NULL AS c8
+FROM nodes WHERE sip_address = :address AND role = 'router' AND enabled = 1
+UNION ALL
+SELECT * FROM (
+    SELECT 1 AS part, cluster_port AS n1, NULL AS n2, NULL AS n3, NULL AS n4, NULL AS n5, NULL AS n6,
+           name AS c1, sip_address AS c2, NULL AS c3, NULL AS c4, NULL AS c5, NULL AS c6, NULL AS c7, NULL AS c8
+    FROM nodes WHERE sip_address = :address AND role = 'media' AND enabled = 1 ORDER BY name LIMIT 1
+) media_at
+UNION ALL
+SELECT 2, """ + _TENANT_COLUMNS.format(
+    pinned="(SELECT COUNT(*) FROM tenant_nodes tn WHERE tn.tenant_id = t.id AND tn.node_id = :node_id)",
+    extra="NULL") + """
+FROM tenants t JOIN did ON did.tenant_id = t.id
+UNION ALL
+SELECT 3, user_enabled, NULL, NULL, NULL, NULL, NULL, number, username, NULL, NULL, NULL, NULL, NULL, NULL FROM did
+UNION ALL
+SELECT 4, """ + _TENANT_COLUMNS.format(pinned="NULL", extra="NULL") + """
+FROM named
+UNION ALL
+SELECT 5, n.cluster_port, tn.weight, NULL, NULL, NULL, NULL, n.name, n.sip_address, NULL, NULL, NULL, NULL, NULL, NULL
+FROM nodes n JOIN tenant_nodes tn ON tn.node_id = n.id JOIN named ON tn.tenant_id = named.id
+WHERE n.role = 'media' AND n.enabled = 1
+UNION ALL
+SELECT 6, NULL, NULL, NULL, NULL, NULL, NULL,
+       u.username, u.outbound_cid_number, u.outbound_cid_name, u.cid_number, NULL, NULL, NULL, NULL
+FROM sip_users u JOIN named ON u.tenant_id = named.id WHERE u.username = :dialled AND u.enabled = 1
+ORDER BY 1, 3 DESC, 8
+""").bindparams(bindparam("forms", expanding=True))
+
+
+@dataclass(frozen=True)
+class FromRouterCall:
+    """What a call on the cluster profile needs: who sent it, and the DID or the named tenant's user."""
+
+    from_router: bool
+    media_source: NodeInfo | None
+    did: DidInfo | None
+    did_pinned: bool
+    named_tenant: TenantInfo | None
+    named_media_nodes: tuple[NodeInfo, ...]
+    named_user: UserInfo | None
+
+
+def from_router_call(conn: Connection | Session, node_id: int, address: str, forms: list[str], code: str,
+                     dialled: str) -> FromRouterCall:
+    """Everything a call on the cluster profile may need, in one statement."""
+    rows = conn.execute(FROM_ROUTER, {"node_id": node_id, "address": address, "forms": forms or [""],
+                                      "code": code, "dialled": dialled}).all()
+    parts: dict[int, list[Row]] = {}
+    for row in rows:
+        parts.setdefault(row.part, []).append(row)
+    media_at = parts.get(1)
+    did_tenant, did_row = parts.get(2), parts.get(3)
+    did = None
+    if did_tenant and did_row:
+        did = DidInfo(number=did_row[0].c1, tenant=_tenant_row(did_tenant[0]), username=did_row[0].c2,
+                      user_enabled=bool(did_row[0].n1))
+    named = parts.get(4)
+    return FromRouterCall(
+        from_router=bool(parts[0][0].n1),
+        media_source=None if not media_at else NodeInfo(media_at[0].c1, media_at[0].c2, int(media_at[0].n1),
+                                                        role="media"),
+        did=did,
+        did_pinned=bool(did_tenant and did_tenant[0].n5),
+        named_tenant=_tenant_row(named[0]) if named else None,
+        named_media_nodes=tuple(NodeInfo(r.c1, r.c2, int(r.n1), int(r.n2)) for r in parts.get(5, ())),
+        named_user=next((_user_row(r) for r in parts.get(6, ())), None),
+    )
+
+
+#: An inbound DID on a router: 0 the DID's tenant, 1 the DID (c1 number, c2 username, n1 user enabled),
+#: 2 the tenant's enabled media nodes, preferred first (n1 cluster_port, n2 weight, c1 name, c2 sip_address).
+FROM_CARRIER = text("""
+WITH """ + _DID_CTE + """
+SELECT 0 AS part, """ + _TENANT_COLUMNS.format(pinned="NULL", extra="NULL") + """
+FROM tenants JOIN did ON did.tenant_id = tenants.id
+UNION ALL
+SELECT 1, user_enabled, NULL, NULL, NULL, NULL, NULL, number, username, NULL, NULL, NULL, NULL, NULL, NULL FROM did
+UNION ALL
+SELECT 2, n.cluster_port, tn.weight, NULL, NULL, NULL, NULL, n.name, n.sip_address, NULL, NULL, NULL, NULL, NULL, NULL
+FROM nodes n JOIN tenant_nodes tn ON tn.node_id = n.id JOIN did ON tn.tenant_id = did.tenant_id
+WHERE n.role = 'media' AND n.enabled = 1
+ORDER BY 1, 3 DESC, 8
+""").bindparams(bindparam("forms", expanding=True))
+
+
+@dataclass(frozen=True)
+class CarrierDid:
+    """An inbound DID with its tenant and the tenant's enabled media nodes."""
+
+    did: DidInfo
+    media_nodes: tuple[NodeInfo, ...]
+
+
+def carrier_did(conn: Connection | Session, forms: list[str]) -> CarrierDid | None:
+    """The enabled DID stored under one of `forms`, its tenant and media nodes, in one statement."""
+    rows = conn.execute(FROM_CARRIER, {"forms": forms}).all()
+    parts: dict[int, list[Row]] = {}
+    for row in rows:
+        parts.setdefault(row.part, []).append(row)
+    if not parts.get(0) or not parts.get(1):
+        return None
+    did_row = parts[1][0]
+    did = DidInfo(number=did_row.c1, tenant=_tenant_row(parts[0][0]), username=did_row.c2,
+                  user_enabled=bool(did_row.n1))
+    return CarrierDid(did, tuple(NodeInfo(r.c1, r.c2, int(r.n1), int(r.n2)) for r in parts.get(2, ())))
+
+
+#: A tenant's outbound call on a router (X-Tenant :code, from the media node at :address, to a number
+#: whose prefixes are :prefixes):
+#:   0 the tenant
+#:   1 the enabled media node at the address the tenant is pinned to: n1 cluster_port, n2 weight, c1 name,
+#:     c2 sip_address
+#:   2 the routes of all tenants and of the tenant with one of the prefixes, joined with their gateways
+#:     (disabled ones too, so route-test can say why they were not used): n1 route id, n2 tenant_id,
+#:     n3 priority, n4 weight, n5 route enabled, n6 gateway enabled, n7 strip_digits, c1 prefix,
+#:     c2 gateway name, c3 prepend, c4 media_mode
+ROUTER_CALL = text("""
+WITH tenant AS (SELECT * FROM tenants WHERE code = :code)
+SELECT 0 AS part, """ + _TENANT_COLUMNS.format(pinned="NULL", extra="NULL") + """, NULL AS n7
+FROM tenant
+UNION ALL
+SELECT * FROM (
+    SELECT 1 AS part, n.cluster_port AS n1, tn.weight AS n2, NULL AS n3, NULL AS n4, NULL AS n5, NULL AS n6,
+           n.name AS c1, n.sip_address AS c2, NULL AS c3, NULL AS c4, NULL AS c5, NULL AS c6, NULL AS c7,
+           NULL AS c8, NULL AS n7
+    FROM nodes n JOIN tenant_nodes tn ON tn.node_id = n.id JOIN tenant ON tn.tenant_id = tenant.id
+    WHERE n.sip_address = :address AND n.role = 'media' AND n.enabled = 1
+    LIMIT 1
+) media_at
+UNION ALL
+SELECT 2, r.id, r.tenant_id, r.priority, r.weight, r.enabled, g.enabled,
+       r.prefix, g.name, g.prepend, g.media_mode, NULL, NULL, NULL, NULL, g.strip_digits
+FROM routes r JOIN gateways g ON g.id = r.gateway_id JOIN tenant ON r.tenant_scope IN (0, tenant.id)
+WHERE r.prefix IN :prefixes
+ORDER BY 1
+""").bindparams(bindparam("prefixes", expanding=True))
+
+
+@dataclass(frozen=True)
+class RouterCall:
+    """What a router needs for a tenant's outbound call: the tenant, its media node at the call's address,
+    and the routes that may carry the number (when asked for)."""
+
+    tenant: TenantInfo | None
+    media_node: NodeInfo | None
+    candidates: tuple[Candidate, ...]
+
+
+def router_call(conn: Connection | Session, code: str, address: str, prefixes: list[str]) -> RouterCall:
+    """The tenant, its pinned media node at `address` and the routes of `prefixes` (none: no routes), in one statement."""
+    # "x" is no route's prefix (they are digits): an IN list may not be empty.
+    rows = conn.execute(ROUTER_CALL, {"code": code, "address": address, "prefixes": prefixes or ["x"]}).all()
+    parts: dict[int, list[Row]] = {}
+    for row in rows:
+        parts.setdefault(row.part, []).append(row)
+    tenant, node = parts.get(0), parts.get(1)
+    return RouterCall(
+        tenant=_tenant_row(tenant[0]) if tenant else None,
+        media_node=NodeInfo(node[0].c1, node[0].c2, int(node[0].n1), int(node[0].n2)) if node else None,
+        candidates=tuple(
+            Candidate(route_id=int(r.n1), prefix=r.c1, tenant_id=None if r.n2 is None else int(r.n2),
+                      priority=int(r.n3), weight=int(r.n4), gateway=r.c2, strip_digits=int(r.n7), prepend=r.c3,
+                      media_mode=r.c4, route_enabled=bool(r.n5), gateway_enabled=bool(r.n6))
+            for r in parts.get(2, ())
+        ),
+    )

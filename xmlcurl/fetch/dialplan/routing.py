@@ -294,7 +294,15 @@ def decide(open_session: Callable[[], Session], tenant_code: str, number: str, m
     if not matches(NUMBER, number):
         decision.rejection = Rejection(404, "Invalid Number", "number is not 3-20 digits")
         return decision
-    tenant = lookup(("tenant", tenant_code), lambda: queries.tenant_by_code(open_session(), tenant_code))
+    address = media_address or ""
+    if cached is None:
+        # One statement: the tenant, its media node at the address and the routes of the number's prefixes.
+        found = queries.router_call(open_session(), tenant_code, address, queries.prefixes_of(number))
+    else:
+        # The routes are cached by the prefixes that match (see route_selection), not per number.
+        found = cached(("router-call", tenant_code, address),
+                       lambda: queries.router_call(open_session(), tenant_code, address, []))
+    tenant = found.tenant
     decision.tenant = tenant
     if tenant is None:
         decision.rejection = Rejection(403, "Unknown Tenant", "no such tenant")
@@ -311,9 +319,7 @@ def decide(open_session: Callable[[], Session], tenant_code: str, number: str, m
         decision.rejection = Rejection(403, "Calls Not Allowed", "tenant call or rate limit is 0")
         return decision
     if check_pinning:
-        address = media_address or ""
-        node = lookup(("media-at", tenant.id, address),
-                      lambda: queries.pinned_media_node_at(open_session(), tenant.id, address))
+        node = found.media_node
         if node is None:
             decision.rejection = Rejection(
                 403, "Tenant Not Served", "tenant not pinned to an enabled media node at the call's address"
@@ -322,7 +328,9 @@ def decide(open_session: Callable[[], Session], tenant_code: str, number: str, m
         decision.media_node = node
     else:
         decision.notes.append("no calling media node given: pinning not checked")
-    plan = order_legs(route_selection(open_session, tenant.id, number, cached), number, rng)
+    selection = (select_routes(found.candidates, number, tenant.id) if cached is None
+                 else route_selection(open_session, tenant.id, number, cached))
+    plan = order_legs(selection, number, rng)
     decision.plan = plan
     if not plan.legs:
         decision.rejection = Rejection(404, "No Route", "no enabled route matches the number")
