@@ -243,18 +243,15 @@ def _uncached(key_parts: tuple, loader: Callable[[], T]) -> T:
 
 
 def route_selection(open_session: Callable[[], Session], tenant_id: int, number: str,
-                    cached: Callable[[tuple, Callable[[], T]], T] | None = None) -> Selection:
+                    cached: Callable[[tuple, Callable[[], T]], T]) -> Selection:
     """The routes that carry the number, found without a per-number query or choice on a warm cache.
 
     The prefixes routed for all tenants and for this tenant are kept per configuration version;
     candidates and their selection are then keyed by the prefixes that match (few, unlike numbers)
-    and the number's length, the only other thing the selection depends on. Without a cache, one
-    query on the number's own prefixes.
+    and the number's length, the only other thing the selection depends on. (Without a cache,
+    `decide` reads the routes of the number's own prefixes with the tenant.)
     """
     prefixes = queries.prefixes_of(number)
-    if cached is None:
-        found = queries.route_candidates(open_session(), (0, tenant_id), tuple(prefixes))
-        return select_routes(found, number, tenant_id)
     matching = []
     for scope in (0, tenant_id):  # the routes of all tenants, then the tenant's own
         routed = cached(("route-prefixes", scope), lambda scope=scope: queries.route_prefixes(open_session(), scope))
