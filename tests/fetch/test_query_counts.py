@@ -1,4 +1,4 @@
-"""SQL statements per fetch: a fixed few when cold, only the version poll when warm."""
+"""SQL statements per fetch: one for the answer when cold, only the version poll when warm."""
 from __future__ import annotations
 
 from contextlib import contextmanager
@@ -11,24 +11,49 @@ from tests.conftest import cluster_body, retarget
 from xmlcurl.fetch.registry import handler_for
 
 POLL = "config_version"
+#: The node credentials' lookup: held by the worker, refreshed by version (or poll interval), not per fetch.
+CREDENTIALS = "http_username"
 
-#: (captured body, node, section, most statements cold, statements warm besides the version poll).
+#: (captured body, node, section, statements warm besides the version poll).
 #: Cold: the version poll, the node, then a handful of key lookups; never a scan of a whole table.
 CASES = {
-    "directory sip_auth": ("media-1_directory_sip_auth_acme-1000", "media-1", "directory", 8, 0),
-    "directory user_call": ("media-1_directory_user_call_acme-1000", "media-1", "directory", 8, 0),
+    "directory sip_auth": ("media-1_directory_sip_auth_acme-1000", "media-1", "directory", 0),
+    "directory user_call": ("media-1_directory_user_call_acme-1000", "media-1", "directory", 0),
     # An outbound number longer than every username of the tenant is never looked up as a user.
-    "media dialplan outbound": ("media-1_dialplan_acme-outbound", "media-1", "dialplan", 9, 0),
-    "media dialplan from-router DID": ("media-1_dialplan_from-router_did", "media-1", "dialplan", 8, 0),
+    "media dialplan outbound": ("media-1_dialplan_acme-outbound", "media-1", "dialplan", 0),
+    "media dialplan from-router DID": ("media-1_dialplan_from-router_did", "media-1", "dialplan", 0),
     # Route candidates are cached by the prefixes that match the number, so a warm router reads nothing.
-    "router dialplan from-media": ("router-1_dialplan_from-media", "router-1", "dialplan", 10, 0),
-    "router dialplan from-carrier DID": ("router-1_dialplan_from-carrier_did", "router-1", "dialplan", 8, 0),
-    "media sofia.conf": ("media-1_sofia.conf", "media-1", "configuration", 8, 0),
-    "media sofia.conf profile": ("media-1_sofia.conf_profile-internal", "media-1", "configuration", 8, 0),
-    "router sofia.conf profile": ("router-1_sofia.conf_profile-carrier", "router-1", "configuration", 8, 0),
-    "media acl.conf": ("media-1_acl.conf", "media-1", "configuration", 8, 0),
-    "router acl.conf": ("router-1_acl.conf", "router-1", "configuration", 8, 0),
+    "router dialplan from-media": ("router-1_dialplan_from-media", "router-1", "dialplan", 0),
+    "router dialplan from-carrier DID": ("router-1_dialplan_from-carrier_did", "router-1", "dialplan", 0),
+    "media sofia.conf": ("media-1_sofia.conf", "media-1", "configuration", 0),
+    "media sofia.conf profile": ("media-1_sofia.conf_profile-internal", "media-1", "configuration", 0),
+    "router sofia.conf": ("router-1_sofia.conf", "router-1", "configuration", 0),
+    "router sofia.conf profile": ("router-1_sofia.conf_profile-carrier", "router-1", "configuration", 0),
+    "media acl.conf": ("media-1_acl.conf", "media-1", "configuration", 0),
+    "router acl.conf": ("router-1_acl.conf", "router-1", "configuration", 0),
 }
+
+
+def _cold_bodies() -> dict[str, tuple[bytes, str]]:
+    """Every kind of fetch a node makes: each cold one is answered by exactly one statement."""
+    from tests.conftest import captured_request
+    from tests.fetch.test_dialplan_cluster_calls import peer_call
+    from tests.fetch.test_dialplan_media import media_call
+
+    bodies = {name: (cluster_body(body), node) for name, (body, node, _section, _warm) in CASES.items()}
+    sip_auth = cluster_body("media-1_directory_sip_auth_acme-1000")
+    hash_request = captured_request("config-console.conf-startup")
+    bodies.update({
+        "directory domain": (retarget(sip_auth, user="", sip_auth_username="", action=""), "media-1"),
+        "media dialplan user call": (media_call("initech", "1000", "media-1", user="2000"), "media-1"),
+        "media dialplan forwarded call": (peer_call("1000"), "media-2"),
+        "media hash.conf": (retarget(hash_request, hostname="media-1", key_value="hash.conf"), "media-1"),
+        "router hash.conf": (retarget(hash_request, hostname="router-1", key_value="hash.conf"), "router-1"),
+    })
+    return bodies
+
+
+COLD = sorted(_cold_bodies())
 
 
 @contextmanager
@@ -55,16 +80,51 @@ def _served(node: str, section: str) -> bool:
     return handler_for("router" if node.startswith("router") else "media", section) is not None
 
 
-@pytest.mark.parametrize("case", sorted(CASES))
-def test_a_fetch_runs_a_fixed_few_statements_cold_and_only_the_version_poll_warm(app, fetch, case):
-    body_name, node, section, cold_limit, warm_extra = CASES[case]
-    if not _served(node, section):
-        pytest.skip(f"no {section} handler registered for {node}'s role yet")
-    body = cluster_body(body_name)
+def _answer_statements(seen: list[str]) -> list[str]:
+    return [s for s in seen if POLL not in s and CREDENTIALS not in s]
+
+
+@pytest.mark.parametrize("cache", ["on", "off"])
+@pytest.mark.parametrize("case", COLD)
+def test_a_cold_fetch_is_answered_by_exactly_one_statement(app, fetch, case, cache):
+    body, node = _cold_bodies()[case]
+    if cache == "off":
+        app.extensions["xmlcurl.cache"] = None  # XMLCURL_CACHE=off: every fetch is cold
     with statements(app) as cold:
         first = fetch(body, node=node)
+    assert first.status_code == 200, first.data
+    assert len(_answer_statements(cold)) == 1, cold
+    # Besides the answer's statement: at most the node's credentials and the version poll.
+    assert len(cold) <= 3, cold
+
+
+def test_with_the_cache_off_a_worker_holds_node_credentials_for_the_poll_interval(app, fetch):
+    from xmlcurl.fetch.auth import HeldCredentials
+
+    app.extensions["xmlcurl.cache"] = None
+    app.extensions["xmlcurl.held_credentials"] = HeldCredentials(3600)
+    body = cluster_body("media-1_directory_sip_auth_acme-1000")
+    assert fetch(body).status_code == 200
+    with statements(app) as second:
+        assert fetch(body).status_code == 200
+    assert len(second) == 1 and CREDENTIALS not in second[0], second
+
+
+def test_a_cold_answer_is_the_same_with_the_cache_on_and_off(app, fetch):
+    for case in ("directory sip_auth", "media sofia.conf", "router acl.conf", "media dialplan outbound"):
+        body, node = _cold_bodies()[case]
+        cached = fetch(body, node=node).data
+        app.extensions["xmlcurl.cache"] = None
+        assert fetch(body, node=node).data == cached, case
+        app.extensions.pop("xmlcurl.cache")
+
+
+@pytest.mark.parametrize("case", sorted(CASES))
+def test_a_warm_fetch_runs_only_the_version_poll(app, fetch, case):
+    body_name, node, section, warm_extra = CASES[case]
+    body = cluster_body(body_name)
+    first = fetch(body, node=node)
     assert first.status_code == 200
-    assert 1 <= len(cold) <= cold_limit, cold
     with statements(app) as warm:
         second = fetch(body, node=node)
     assert second.status_code == 200
@@ -82,8 +142,8 @@ def _cross_node_bodies() -> dict[str, tuple[bytes, str, int, int]]:
     return {
         # The callee is looked up by the dialled number, uncached as for every call to a user; the
         # tenant's other media nodes come from the cache.
-        "user call to a tenant on two nodes": (media_call("initech", "1000", "media-1", user="2000"), "media-1", 8, 1),
-        "call from another media node": (peer_call("1000"), "media-2", 7, 0),
+        "user call to a tenant on two nodes": (media_call("initech", "1000", "media-1", user="2000"), "media-1", 3, 1),
+        "call from another media node": (peer_call("1000"), "media-2", 3, 0),
     }
 
 

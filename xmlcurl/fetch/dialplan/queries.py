@@ -321,7 +321,9 @@ def carrier_did(conn: Connection | Session, forms: list[str]) -> CarrierDid | No
 #:     (disabled ones too, so route-test can say why they were not used): n1 route id, n2 tenant_id,
 #:     n3 priority, n4 weight, n5 route enabled, n6 gateway enabled, n7 strip_digits, c1 prefix,
 #:     c2 gateway name, c3 prepend, c4 media_mode
-ROUTER_CALL = text("""
+#:   3 only in ROUTER_CALL_WITH_ROUTED (for the cache's keys), every prefix routed for all tenants or the
+#:     tenant: n1 scope (0: all tenants), c1 prefix
+_ROUTER_CALL = """
 WITH tenant AS (SELECT * FROM tenants WHERE code = :code)
 SELECT 0 AS part, """ + _TENANT_COLUMNS.format(pinned="NULL", extra="NULL") + """, NULL AS n7
 FROM tenant
@@ -339,8 +341,16 @@ SELECT 2, r.id, r.tenant_id, r.priority, r.weight, r.enabled, g.enabled,
        r.prefix, g.name, g.prepend, g.media_mode, NULL, NULL, NULL, NULL, g.strip_digits
 FROM routes r JOIN gateways g ON g.id = r.gateway_id JOIN tenant ON r.tenant_scope IN (0, tenant.id)
 WHERE r.prefix IN :prefixes
-ORDER BY 1
-""").bindparams(bindparam("prefixes", expanding=True))
+"""
+_ROUTED_PREFIXES = """
+UNION ALL
+SELECT DISTINCT 3, r.tenant_scope, NULL, NULL, NULL, NULL, NULL, r.prefix, NULL, NULL, NULL, NULL, NULL, NULL, NULL,
+       NULL
+FROM routes r JOIN tenant ON r.tenant_scope IN (0, tenant.id)
+"""
+ROUTER_CALL = text(_ROUTER_CALL + "ORDER BY 1").bindparams(bindparam("prefixes", expanding=True))
+ROUTER_CALL_WITH_ROUTED = text(_ROUTER_CALL + _ROUTED_PREFIXES + "ORDER BY 1").bindparams(
+    bindparam("prefixes", expanding=True))
 
 
 @dataclass(frozen=True)
@@ -351,12 +361,20 @@ class RouterCall:
     tenant: TenantInfo | None
     media_node: NodeInfo | None
     candidates: tuple[Candidate, ...]
+    #: scope (0: all tenants) -> the prefixes routed for it, when asked for.
+    routed: tuple[tuple[int, frozenset[str]], ...] = ()
+
+    def routed_prefixes(self, scope: int) -> frozenset[str]:
+        return next((prefixes for owner, prefixes in self.routed if owner == scope), frozenset())
 
 
-def router_call(conn: Connection | Session, code: str, address: str, prefixes: list[str]) -> RouterCall:
-    """The tenant, its pinned media node at `address` and the routes of `prefixes` (none: no routes), in one statement."""
+def router_call(conn: Connection | Session, code: str, address: str, prefixes: list[str],
+                with_routed: bool = False) -> RouterCall:
+    """The tenant, its pinned media node at `address` and the routes of `prefixes` (and, `with_routed`, every
+    routed prefix of the tenant's scopes), in one statement."""
     # "x" is no route's prefix (they are digits): an IN list may not be empty.
-    rows = conn.execute(ROUTER_CALL, {"code": code, "address": address, "prefixes": prefixes or ["x"]}).all()
+    rows = conn.execute(ROUTER_CALL_WITH_ROUTED if with_routed else ROUTER_CALL,
+                        {"code": code, "address": address, "prefixes": prefixes or ["x"]}).all()
     parts: dict[int, list[Row]] = {}
     for row in rows:
         parts.setdefault(row.part, []).append(row)
@@ -370,4 +388,6 @@ def router_call(conn: Connection | Session, code: str, address: str, prefixes: l
                       media_mode=r.c4, route_enabled=bool(r.n5), gateway_enabled=bool(r.n6))
             for r in parts.get(2, ())
         ),
+        routed=tuple((scope, frozenset(r.c1 for r in parts.get(3, ()) if int(r.n1) == scope))
+                     for scope in ((0, int(tenant[0].n1)) if tenant and with_routed else ())),
     )

@@ -14,6 +14,8 @@ Rules (DESIGN.md section 3):
 """
 from __future__ import annotations
 
+import dataclasses
+
 import random
 from dataclasses import dataclass, field
 from typing import Callable, Iterable, Sequence, TypeVar
@@ -243,18 +245,21 @@ def _uncached(key_parts: tuple, loader: Callable[[], T]) -> T:
 
 
 def route_selection(open_session: Callable[[], Session], tenant_id: int, number: str,
-                    cached: Callable[[tuple, Callable[[], T]], T]) -> Selection:
+                    cached: Callable[[tuple, Callable[[], T]], T],
+                    loaded: queries.RouterCall | None = None) -> Selection:
     """The routes that carry the number, found without a per-number query or choice on a warm cache.
 
     The prefixes routed for all tenants and for this tenant are kept per configuration version;
     candidates and their selection are then keyed by the prefixes that match (few, unlike numbers)
     and the number's length, the only other thing the selection depends on. (Without a cache,
-    `decide` reads the routes of the number's own prefixes with the tenant.)
+    `decide` reads the routes of the number's own prefixes with the tenant.) `loaded`: what this fetch
+    read with the tenant (routed prefixes, the number's candidates), used instead of further statements.
     """
     prefixes = queries.prefixes_of(number)
     matching = []
     for scope in (0, tenant_id):  # the routes of all tenants, then the tenant's own
-        routed = cached(("route-prefixes", scope), lambda scope=scope: queries.route_prefixes(open_session(), scope))
+        routed = cached(("route-prefixes", scope), lambda scope=scope: (
+            loaded.routed_prefixes(scope) if loaded is not None else queries.route_prefixes(open_session(), scope)))
         matching.append(tuple(p for p in prefixes if p in routed))
 
     def candidates(scope: int, scope_matching: tuple[str, ...]) -> tuple[Candidate, ...]:
@@ -262,8 +267,13 @@ def route_selection(open_session: Callable[[], Session], tenant_id: int, number:
         # country shares them. A tenant without own routes for the number needs no query at all.
         if not scope_matching:
             return ()
-        return cached(("route-candidates", scope, scope_matching),
-                      lambda: queries.route_candidates(open_session(), (scope,), scope_matching))
+        def load() -> tuple[Candidate, ...]:
+            if loaded is not None:
+                return tuple(c for c in loaded.candidates
+                             if (c.tenant_id or 0) == scope and c.prefix in scope_matching)
+            return queries.route_candidates(open_session(), (scope,), scope_matching)
+
+        return cached(("route-candidates", scope, scope_matching), load)
 
     def select() -> Selection:
         found = candidates(0, matching[0]) + candidates(tenant_id, matching[1])
@@ -296,9 +306,16 @@ def decide(open_session: Callable[[], Session], tenant_code: str, number: str, m
         # One statement: the tenant, its media node at the address and the routes of the number's prefixes.
         found = queries.router_call(open_session(), tenant_code, address, queries.prefixes_of(number))
     else:
-        # The routes are cached by the prefixes that match (see route_selection), not per number.
-        found = cached(("router-call", tenant_code, address),
-                       lambda: queries.router_call(open_session(), tenant_code, address, []))
+        # The routes are cached by the prefixes that match (see route_selection), not per number; a
+        # cold call reads them with the tenant, in the same statement.
+        loaded: list[queries.RouterCall] = []
+
+        def load() -> queries.RouterCall:
+            loaded.append(queries.router_call(open_session(), tenant_code, address, queries.prefixes_of(number),
+                                              with_routed=True))
+            return dataclasses.replace(loaded[0], candidates=(), routed=())
+
+        found = cached(("router-call", tenant_code, address), load)
     tenant = found.tenant
     decision.tenant = tenant
     if tenant is None:
@@ -326,7 +343,7 @@ def decide(open_session: Callable[[], Session], tenant_code: str, number: str, m
     else:
         decision.notes.append("no calling media node given: pinning not checked")
     selection = (select_routes(found.candidates, number, tenant.id) if cached is None
-                 else route_selection(open_session, tenant.id, number, cached))
+                 else route_selection(open_session, tenant.id, number, cached, loaded[0] if loaded else None))
     plan = order_legs(selection, number, rng)
     decision.plan = plan
     if not plan.legs:
