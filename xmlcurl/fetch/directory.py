@@ -11,6 +11,7 @@ from sqlalchemy import Connection, Row, text
 from sqlalchemy.orm import Session
 
 from .. import callerid
+from ..callerid import bare_sql
 from ..logging_setup import loggable
 from .context import FetchContext
 from .registry import handles
@@ -96,7 +97,10 @@ class DirectoryDomain:
 #:   0 tenant:   code, context, default_cid_name, default_cid_number
 #:   1 user:     username, a1_hash, kind, cid_name, cid_number, outbound_cid_name, outbound_cid_number
 #:   2 variable: name, value (by name)
-#:   3 number:   an approved caller number (a DID or an approved caller ID)
+#:   3 number:   the user's and the tenant's caller numbers that are approved (DIDs or approved caller IDs)
+#: Only the numbers the answer presents are checked: a tenant may hold thousands of DIDs.
+APPROVES = (bare_sql("{number}") + " IN (" + ", ".join(
+    bare_sql(column) for column in ("usr.cid_number", "usr.outbound_cid_number", "tenant.default_cid_number")) + ")")
 DIRECTORY_QUERY = text("""
 WITH tenant AS (
     SELECT t.id, t.code, t.context, t.default_cid_name, t.default_cid_number
@@ -117,10 +121,10 @@ UNION ALL
 SELECT 2, NULL, v.name, v.value, NULL, NULL, NULL, NULL, NULL FROM sip_user_variables v JOIN usr ON v.user_id = usr.id
 UNION ALL
 SELECT 3, NULL, d.number, NULL, NULL, NULL, NULL, NULL, NULL
-FROM dids d JOIN tenant ON d.tenant_id = tenant.id WHERE EXISTS (SELECT 1 FROM usr)
+FROM dids d JOIN tenant ON d.tenant_id = tenant.id JOIN usr ON """ + APPROVES.format(number="d.number") + """
 UNION ALL
 SELECT 3, NULL, a.number, NULL, NULL, NULL, NULL, NULL, NULL
-FROM approved_caller_ids a JOIN tenant ON a.tenant_id = tenant.id WHERE EXISTS (SELECT 1 FROM usr)
+FROM approved_caller_ids a JOIN tenant ON a.tenant_id = tenant.id JOIN usr ON """ + APPROVES.format(number="a.number") + """
 ORDER BY 1, 3
 """)
 

@@ -113,9 +113,16 @@ def _tenant_row(row: Row) -> TenantInfo:
 #:   1 the calling user, 2 the dialled user: c1 username, c2 outbound_cid_number, c3 outbound_cid_name, c4 cid_number
 #:   3 the tenant's enabled media nodes, preferred first: n1 cluster_port, n2 weight, c1 name, c2 sip_address
 #:   4 the enabled routers, by name: n1 cluster_port, c1 name, c2 sip_address
-#:   5 the tenant's approved caller numbers (DIDs and approved caller IDs): c1 number
+#:   5 the calling user's and the tenant's caller numbers that are approved (DIDs and approved caller
+#:     IDs): c1 number. Only the numbers a caller ID may present are checked: a tenant may hold thousands.
+_CALLER_APPROVES = (callerid.bare_sql("{number}") + " IN (" + ", ".join(callerid.bare_sql(column) for column in (
+    "caller.outbound_cid_number", "caller.cid_number", "tenant.default_cid_number")) + ")")
 TENANT_CALL = text("""
-WITH tenant AS (SELECT * FROM tenants WHERE context = :context)
+WITH tenant AS (SELECT * FROM tenants WHERE context = :context),
+caller AS (
+    SELECT u.username, u.outbound_cid_number, u.outbound_cid_name, u.cid_number
+    FROM sip_users u JOIN tenant ON u.tenant_id = tenant.id WHERE u.username = :caller AND u.enabled = 1
+)
 SELECT 0 AS part, """ + _TENANT_COLUMNS.format(
     pinned="(SELECT COUNT(*) FROM tenant_nodes tn WHERE tn.tenant_id = tenant.id AND tn.node_id = :node_id)",
     extra="CASE WHEN :with_longest = 1 THEN "
@@ -123,8 +130,8 @@ SELECT 0 AS part, """ + _TENANT_COLUMNS.format(
 FROM tenant
 UNION ALL
 SELECT 1, NULL, NULL, NULL, NULL, NULL, NULL,
-       u.username, u.outbound_cid_number, u.outbound_cid_name, u.cid_number, NULL, NULL, NULL, NULL
-FROM sip_users u JOIN tenant ON u.tenant_id = tenant.id WHERE u.username = :caller AND u.enabled = 1
+       username, outbound_cid_number, outbound_cid_name, cid_number, NULL, NULL, NULL, NULL
+FROM caller
 UNION ALL
 SELECT 2, NULL, NULL, NULL, NULL, NULL, NULL,
        u.username, u.outbound_cid_number, u.outbound_cid_name, u.cid_number, NULL, NULL, NULL, NULL
@@ -138,10 +145,12 @@ SELECT 4, n.cluster_port, NULL, NULL, NULL, NULL, NULL, n.name, n.sip_address, N
 FROM nodes n WHERE n.role = 'router' AND n.enabled = 1
 UNION ALL
 SELECT 5, NULL, NULL, NULL, NULL, NULL, NULL, d.number, NULL, NULL, NULL, NULL, NULL, NULL, NULL
-FROM dids d JOIN tenant ON d.tenant_id = tenant.id
+FROM dids d JOIN tenant ON d.tenant_id = tenant.id LEFT JOIN caller ON 1 = 1
+WHERE """ + _CALLER_APPROVES.format(number="d.number") + """
 UNION ALL
 SELECT 5, NULL, NULL, NULL, NULL, NULL, NULL, a.number, NULL, NULL, NULL, NULL, NULL, NULL, NULL
-FROM approved_caller_ids a JOIN tenant ON a.tenant_id = tenant.id
+FROM approved_caller_ids a JOIN tenant ON a.tenant_id = tenant.id LEFT JOIN caller ON 1 = 1
+WHERE """ + _CALLER_APPROVES.format(number="a.number") + """
 ORDER BY 1, 3 DESC, 8
 """)
 
