@@ -105,7 +105,10 @@ def main(argv: list[str] | None = None) -> None:
     RESULTS.mkdir(exist_ok=True)
     workdir = Path(tempfile.mkdtemp(prefix="xmlcurl-bench-"))
     log = RESULTS / "gunicorn.log"
+    # Every generated node fetches from 127.0.0.1 here, one source for the limiter of argon2 work
+    # (in production each node has its own address): each worker may verify every node's secret once.
     base_env = {"XMLCURL_DATABASE_URL": args.database_url, "XMLCURL_ENV": "production",
+                "XMLCURL_AUTH_VERIFY_BURST": str(4 * (args.media + args.routers)),
                 "XMLCURL_SECRET_KEY": secrets.token_urlsafe(48), "XMLCURL_LOG_LEVEL": "WARNING"}
     rows = []
     floor_port = args.port + 1

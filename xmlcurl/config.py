@@ -51,6 +51,7 @@ SETTINGS: dict[str, Setting] = {
     "CACHE_MAX_ENTRIES": Setting(200_000, int, "most entries the fetch cache holds per worker (LRU)"),
     "CACHE_MAX_BYTES": Setting(64 * 1024 * 1024, int, "most bytes (pickled size) the fetch cache holds per worker (LRU)"),
     "CACHE_POLL_SECONDS": Setting(0.5, float, "how often a worker reads config_version; changes are served within this"),
+    "AUTH_VERIFY_BURST": Setting(10, int, "argon2 verifications of node secrets one source address may cause at once, per worker (then one per 5 s)"),
     # Names the cluster layout uses; kept configurable so an existing cluster can adopt xmlcurl.
     "MEDIA_USER_PROFILE": Setting("internal", str, "media node profile where tenant users register"),
     "CLUSTER_PROFILE": Setting("cluster", str, "profile between media nodes and routers"),

@@ -212,11 +212,11 @@ class SourceLimiter:
             return True
 
 
-def source_limiter(extensions: dict) -> SourceLimiter:
+def source_limiter(extensions: dict, burst: int = 10) -> SourceLimiter:
     """The app's per-source limiter of argon2 work (one per app, so per gunicorn worker)."""
     found = extensions.get("xmlcurl.auth_sources")
     if found is None:
-        found = extensions.setdefault("xmlcurl.auth_sources", SourceLimiter())
+        found = extensions.setdefault("xmlcurl.auth_sources", SourceLimiter(burst=burst))
     return found
 
 

@@ -109,7 +109,7 @@ def fetch() -> Response:
             cache.refresh(db.read_session)
         # The read session is opened only by what needs the database: a warm fetch runs no SQL.
         node = authenticate(db.fetch_connection, username, secret, _credential_lookup(cache, app), peer=peer,
-                            limiter=source_limiter(app.extensions))
+                            limiter=source_limiter(app.extensions, settings["AUTH_VERIFY_BURST"]))
         if isinstance(node, AuthFailure):
             return refused(node)
         try:
