@@ -10,7 +10,7 @@ from typing import Any, Callable
 
 from flask import Flask, current_app, g, has_app_context, request
 from sqlalchemy import Connection, Engine, create_engine, event, make_url, text
-from sqlalchemy.exc import InterfaceError, OperationalError, SQLAlchemyError
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError, SQLAlchemyError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.orm import Session, sessionmaker
 from werkzeug.exceptions import ServiceUnavailable
@@ -79,7 +79,9 @@ def make_engine(url: str, settings: dict[str, Any], limits: FetchLimits | None =
         pool_size=settings["DB_POOL_SIZE"],
         max_overflow=settings["DB_POOL_SIZE"],
         pool_recycle=settings["DB_POOL_RECYCLE"],
-        pool_pre_ping=True,
+        # The fetch path does not ping before each checkout (a round trip per fetch): a statement
+        # that finds its pooled connection dead is retried once on a new one (FetchReader).
+        pool_pre_ping=limits is None,
         pool_timeout=connect,
         connect_args={"connect_timeout": connect, "read_timeout": read, "write_timeout": read},
         **read_only,
@@ -216,34 +218,73 @@ def read_session() -> Session:
     return g.db_read_session
 
 
-def fetch_connection() -> Connection:
-    """The request's fetch-path read connection (Core only, autocommit), checked out on first use."""
-    context_globals = g._get_current_object()  # type: ignore[attr-defined]
-    found = context_globals.get("db_fetch_connection")
-    if found is None:
-        found = context_globals.db_fetch_connection = database().fetch_connection()
-    return found[0]
+class FetchReader:
+    """The request's fetch-path reads: one pooled Core connection (autocommit), checked out on first use.
 
-
-def recover(conn: Connection | Session) -> None:
-    """Make a read connection usable again after a failed statement.
-
-    A session must roll back; a Core connection in autocommit has nothing to undo and needs it only
-    once it was invalidated (a lost connection), to be allowed to reconnect.
+    Without a ping before each checkout, a connection the server dropped (a restart, wait_timeout)
+    is found by the statement itself: SQLAlchemy invalidates it, and the statement is sent once
+    more on a new connection, so the fetch still gets its answer.
     """
-    if isinstance(conn, Session) or conn.invalidated:
-        conn.rollback()
 
+    def __init__(self, connect: Callable[[], tuple[Connection, Callable[[], None]]]) -> None:
+        self._connect = connect
+        self._borrowed: tuple[Connection, Callable[[], None]] | None = None
+        self._retried = False
 
-def _close_sessions(_exc: BaseException | None) -> None:
-    context_globals = g._get_current_object()  # type: ignore[attr-defined]  # one proxy lookup, not two
-    borrowed = context_globals.pop("db_fetch_connection", None)
-    if borrowed is not None:
+    @property
+    def connection(self) -> Connection:
+        if self._borrowed is None:
+            self._borrowed = self._connect()
+        return self._borrowed[0]
+
+    def execute(self, statement: Any, parameters: Any = None) -> Any:
+        """Run one statement (a `text()` or Core construct, built once) and return its result."""
+        try:
+            return self.connection.execute(statement, parameters)
+        except DBAPIError as exc:
+            if not exc.connection_invalidated or self._retried:
+                raise
+            self._retried = True
+            self.release()
+            if has_app_context():
+                g.pop("fetch_database_failed", None)  # this failure is being handled: try once more
+            return self.connection.execute(statement, parameters)
+
+    def rollback(self) -> None:
+        """After a failed statement: a dead connection is given back, so the next one starts afresh."""
+        if self._borrowed is not None and self._borrowed[0].invalidated:
+            self.release()
+
+    def release(self) -> None:
+        borrowed, self._borrowed = self._borrowed, None
+        if borrowed is None:
+            return
         connection, release = borrowed
         try:
             release()
         except SQLAlchemyError:
             connection.invalidate()
+
+
+def fetch_connection() -> FetchReader:
+    """The request's fetch-path reader (Core only, autocommit); no connection is taken until it is used."""
+    context_globals = g._get_current_object()  # type: ignore[attr-defined]
+    found = context_globals.get("db_fetch_reader")
+    if found is None:
+        found = context_globals.db_fetch_reader = FetchReader(database().fetch_connection)
+    return found
+
+
+def recover(conn: "FetchReader | Session") -> None:
+    """Make a read connection usable again after a failed statement (a session must roll back)."""
+    conn.rollback()
+
+
+def _close_sessions(_exc: BaseException | None) -> None:
+    context_globals = g._get_current_object()  # type: ignore[attr-defined]  # one proxy lookup, not two
+    reader = context_globals.pop("db_fetch_reader", None)
+    if reader is not None:
+        reader.release()
     for key in ("db_session", "db_read_session"):
         sess = context_globals.pop(key, None)
         if sess is not None:

@@ -11,14 +11,14 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Callable
 
-from sqlalchemy import Connection, bindparam, select
-from sqlalchemy.orm import Session
+from sqlalchemy import bindparam, select, text
+from sqlalchemy.exc import SQLAlchemyError
 
 from .. import metrics
 from ..logging_setup import loggable
 from ..models import Node
 from ..secrets import GOOD, UNDECIDED, NodeSecretCache
-from .context import NodeIdentity
+from .context import NodeIdentity, Reads
 
 log = logging.getLogger("xmlcurl.fetch")
 
@@ -97,7 +97,7 @@ _NODE_BY_USERNAME = select(
 ).where(Node.http_username == bindparam("username"))
 
 
-def load_credentials(conn: Connection | Session, username: str) -> NodeCredentials | None:
+def load_credentials(conn: Reads, username: str) -> NodeCredentials | None:
     """The node with this HTTP username (unique key lookup), enabled or not."""
     node = conn.execute(_NODE_BY_USERNAME, {"username": username}).first()
     if node is None:
@@ -114,34 +114,57 @@ def load_credentials(conn: Connection | Session, username: str) -> NodeCredentia
                            parse_sources(node.allowed_sources or ""))
 
 
-class HeldCredentials:
-    """Node credentials kept by a worker whose fetch cache is off, each for `seconds` (the poll interval).
+#: The configuration's version, as a worker without the fetch cache follows it for node credentials.
+_VERSION = text("SELECT version, changed_at FROM config_version WHERE id = 1")
 
-    With the cache on, credentials are cache entries refreshed by the configuration version; without
-    it there is no version to follow, so a node's row is read again at most once per interval: a
-    disabled node or a new secret is still seen within the freshness promise. Only nodes found are
-    kept (an unknown username cannot fill the worker's memory).
+
+class HeldCredentials:
+    """Node credentials kept by a worker whose fetch cache is off, until the configuration version changes.
+
+    With the cache on, credentials are cache entries refreshed by the version; without it this
+    polls the version itself, at most every `seconds` (the cache's poll interval), so a disabled
+    node or a new secret is seen within the same freshness promise while a fetch does not read its
+    node's row. A failed poll keeps what is held. Only nodes found are kept (an unknown username
+    cannot fill the worker's memory).
     """
 
     def __init__(self, seconds: float, max_nodes: int = 1000, clock: Callable[[], float] = time.monotonic) -> None:
         self.seconds = seconds
         self.max_nodes = max_nodes
         self._clock = clock
-        self._held: dict[str, tuple[float, NodeCredentials]] = {}
+        self._held: dict[str, NodeCredentials] = {}
+        self._version: tuple | None = None
+        self._poll_due = float("-inf")
+        self._lock = threading.Lock()
 
-    def lookup(self, parts: tuple[str, str], loader: Callable[[], "NodeCredentials | None"]) -> "NodeCredentials | None":
-        """A CredentialLookup: the held credentials for `parts` while fresh, else `loader()`'s."""
+    def _follow_version(self, open_conn: Callable[[], Reads]) -> None:
         now = self._clock()
-        held = self._held.get(parts[1])
-        if held is not None and now < held[0]:
-            return held[1]
-        found = loader()
-        if found is None:
-            self._held.pop(parts[1], None)
-        elif self.seconds > 0:
-            if len(self._held) >= self.max_nodes:
+        if now < self._poll_due:
+            return
+        self._poll_due = now + self.seconds
+        try:
+            row = open_conn().execute(_VERSION).first()
+        except SQLAlchemyError:
+            return
+        version = None if row is None else tuple(row)
+        with self._lock:
+            if version != self._version or version is None:
                 self._held.clear()
-            self._held[parts[1]] = (now + self.seconds, found)
+            self._version = version
+
+    def lookup(self, parts: tuple[str, str], loader: Callable[[], "NodeCredentials | None"],
+               open_conn: Callable[[], Reads]) -> "NodeCredentials | None":
+        """The held credentials for `parts` while the version stands, else `loader()`'s."""
+        self._follow_version(open_conn)
+        held = self._held.get(parts[1])
+        if held is not None:
+            return held
+        found = loader()
+        if found is not None:
+            with self._lock:
+                if len(self._held) >= self.max_nodes:
+                    self._held.clear()
+                self._held[parts[1]] = found
         return found
 
 
@@ -220,7 +243,7 @@ def source_limiter(extensions: dict, burst: int = 10) -> SourceLimiter:
     return found
 
 
-def authenticate(open_session: Callable[[], "Connection | Session"], username: str | None, secret: str | None,
+def authenticate(open_session: Callable[[], Reads], username: str | None, secret: str | None,
                  lookup: CredentialLookup | None = None, peer: str | None = None,
                  limiter: SourceLimiter | None = None) -> NodeIdentity | AuthFailure:
     """The enabled node whose credentials these are, asking from an allowed address, or why not.

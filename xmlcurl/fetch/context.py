@@ -2,10 +2,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Callable, Hashable, Mapping, TypeVar
-
-from sqlalchemy import Connection
-from sqlalchemy.orm import Session
+from typing import TYPE_CHECKING, Any, Callable, Hashable, Mapping, Protocol, TypeVar
 
 from .request import FetchRequest
 from .xmldoc import serialise
@@ -16,6 +13,14 @@ if TYPE_CHECKING:
     from .cache import FetchCache
 
 T = TypeVar("T")
+
+class Reads(Protocol):
+    """What the fetch path's queries run on: the request's db.FetchReader, or a session (`xmlcurl render`, route-test)."""
+
+    def execute(self, statement: Any, parameters: Any = None) -> Any: ...
+
+    def rollback(self) -> None: ...
+
 
 #: The node id under which data shared by all nodes is cached (node ids start at 1).
 SHARED_NODE_ID = 0
@@ -39,7 +44,7 @@ class FetchContext:
     node: NodeIdentity
     #: Opens (or returns) the request's read connection (a Core connection in autocommit on the fetch
     #: path, a session in `xmlcurl render`); a fetch answered from the cache never opens one.
-    open_session: Callable[[], "Connection | Session"]
+    open_session: Callable[[], Reads]
     settings: Mapping[str, Any]
     #: Short description of what was looked up, for the fetch log line.
     key: str = ""
@@ -49,7 +54,7 @@ class FetchContext:
     cache: "FetchCache | None" = None
 
     @property
-    def session(self) -> "Connection | Session":
+    def session(self) -> Reads:
         """The request's read connection, opened on first use."""
         return self.open_session()
 

@@ -7,13 +7,12 @@ from dataclasses import dataclass, field, replace
 from typing import Collection
 
 from lxml import etree
-from sqlalchemy import Connection, Row, text
-from sqlalchemy.orm import Session
+from sqlalchemy import Row, text
 
 from .. import callerid
 from ..callerid import bare_sql
 from ..logging_setup import loggable
-from .context import FetchContext
+from .context import FetchContext, Reads
 from .registry import handles
 from .request import FetchRequest
 from .xmldoc import document, element, params
@@ -139,7 +138,7 @@ class DirectoryRows:
     approved: frozenset[str] = frozenset()
 
 
-def load_directory(conn: Connection | Session, node_id: int, sip_domain: str,
+def load_directory(conn: Reads, node_id: int, sip_domain: str,
                    username: str | None) -> DirectoryRows | None:
     """The domain if its tenant is enabled and pinned to the node, with the user when `username` is given."""
     rows = conn.execute(DIRECTORY_QUERY, {"node_id": node_id, "domain": sip_domain, "username": username}).all()

@@ -50,10 +50,11 @@ def _recover_fetch_connection() -> None:
 
 
 def _credential_lookup(cache: FetchCache | None, app: Flask) -> CredentialLookup:
-    """Node credentials held by the worker: through the cache (refreshed by version) under a key no
-    node's own entries can take (node id 0), or, with the cache off, for one poll interval."""
+    """Node credentials held by the worker until the configuration version changes: through the cache
+    under a key no node's own entries can take (node id 0), or, with the cache off, HeldCredentials."""
     if cache is None:
-        return held_credentials(app.extensions, app.config["XMLCURL"]["CACHE_POLL_SECONDS"]).lookup
+        held = held_credentials(app.extensions, app.config["XMLCURL"]["CACHE_POLL_SECONDS"])
+        return lambda parts, loader: held.lookup(parts, loader, db.fetch_connection)
     return lambda parts, loader: cache.get_or_load((SHARED_NODE_ID, "auth", *parts), loader,
                                                    recover=_recover_fetch_connection)
 

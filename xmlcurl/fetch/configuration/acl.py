@@ -8,9 +8,9 @@ from dataclasses import dataclass
 from typing import Iterable, Sequence
 
 from lxml import etree
-from sqlalchemy import Connection, text
-from sqlalchemy.orm import Session
+from sqlalchemy import text
 
+from ..context import Reads
 from ..xmldoc import document, element
 
 log = logging.getLogger("xmlcurl.fetch.configuration")
@@ -71,14 +71,14 @@ ORDER BY 1, 2
 """)
 
 
-def media_acl_sources(conn: Connection | Session, node_id: int) -> tuple[tuple[NodeAddress, ...], tuple[NodeAddress, ...]]:
+def media_acl_sources(conn: Reads, node_id: int) -> tuple[tuple[NodeAddress, ...], tuple[NodeAddress, ...]]:
     """The enabled routers and this media node's media peers, in one statement."""
     rows = conn.execute(MEDIA_ACL, {"node_id": node_id}).all()
     return (tuple(NodeAddress(r.c1, r.c2) for r in rows if r.part == 0),
             tuple(NodeAddress(r.c1, r.c2) for r in rows if r.part == 1))
 
 
-def router_acl_sources(conn: Connection | Session) -> tuple[tuple[NodeAddress, ...], tuple[CarrierSource, ...]]:
+def router_acl_sources(conn: Reads) -> tuple[tuple[NodeAddress, ...], tuple[CarrierSource, ...]]:
     """The enabled media nodes and every enabled gateway's source addresses, in one statement."""
     rows = conn.execute(ROUTER_ACL).all()
     return (tuple(NodeAddress(r.c1, r.c2) for r in rows if r.part == 0),

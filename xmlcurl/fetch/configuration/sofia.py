@@ -8,10 +8,9 @@ from dataclasses import dataclass
 from typing import Iterable, Mapping, Sequence
 
 from lxml import etree
-from sqlalchemy import Connection, text
-from sqlalchemy.orm import Session
+from sqlalchemy import text
 
-from ..context import NodeIdentity
+from ..context import NodeIdentity, Reads
 from ..xmldoc import UnsafeValue, document, element, params, safe
 from .acl import CARRIERS, MEDIA_NODES, MEDIA_PEERS, ROUTERS
 
@@ -102,7 +101,7 @@ ORDER BY 1, 2
 """)
 
 
-def sofia_sources(conn: Connection | Session, node: NodeIdentity, with_gateways: bool, prefix: str,
+def sofia_sources(conn: Reads, node: NodeIdentity, with_gateways: bool, prefix: str,
                   ping_seconds: int) -> tuple[str | None, tuple[GatewayConf, ...]]:
     """The node's encrypted session database DSN and, if asked, its gateways (a media node's to each enabled
     router's cluster port, a router's carriers), in one statement."""

@@ -3,11 +3,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import Connection, Row, bindparam, func, select, text
+from sqlalchemy import Row, bindparam, func, select, text
 from sqlalchemy.orm import Session
 
 from ... import callerid
 from ...models import Did, Gateway, Node, Route, SipUser, Tenant, TenantNode
+from ..context import Reads
 from .data import Candidate, DidInfo, NodeInfo, TenantInfo, UserInfo
 from .numbers import NumberingPlan
 
@@ -32,7 +33,7 @@ def tenant_by_code(session: Session, code: str) -> TenantInfo | None:
     return None if tenant is None else _tenant_info(tenant)
 
 
-def user(session: Connection | Session, tenant_id: int, username: str) -> UserInfo | None:
+def user(session: Reads, tenant_id: int, username: str) -> UserInfo | None:
     """An enabled user of the tenant (unique key lookup)."""
     row = session.execute(
         select(SipUser.username, SipUser.outbound_cid_number, SipUser.outbound_cid_name, SipUser.cid_number).where(
@@ -48,12 +49,12 @@ def prefixes_of(number: str, longest: int = 32) -> list[str]:
     return [number[:n] for n in range(min(len(number), longest) + 1)]
 
 
-def route_prefixes(session: Connection | Session, scope: int) -> frozenset[str]:
+def route_prefixes(session: Reads, scope: int) -> frozenset[str]:
     """The distinct prefixes routed for one scope (a tenant's id, or 0 for all tenants)."""
-    return frozenset(session.scalars(select(Route.prefix).where(Route.tenant_scope == scope).distinct()))
+    return frozenset(row[0] for row in session.execute(select(Route.prefix).where(Route.tenant_scope == scope).distinct()))
 
 
-def route_candidates(session: Connection | Session, scopes: tuple[int, ...], prefixes: tuple[str, ...]) -> tuple[Candidate, ...]:
+def route_candidates(session: Reads, scopes: tuple[int, ...], prefixes: tuple[str, ...]) -> tuple[Candidate, ...]:
     """Routes of these scopes (a tenant's id, 0 for all tenants) with one of these prefixes, with their gateways.
 
     One query on the (tenant_scope, prefix, gateway_id) key; disabled rows come back too so
@@ -173,7 +174,7 @@ def _user_row(row: Row) -> UserInfo:
     return UserInfo(row.c1, row.c2, row.c3, row.c4)
 
 
-def tenant_call(conn: Connection | Session, context: str, node_id: int, caller: str | None, callee: str | None,
+def tenant_call(conn: Reads, context: str, node_id: int, caller: str | None, callee: str | None,
                 with_longest: bool) -> TenantCall | None:
     """Everything a call in a tenant's context needs, in one statement (None: no tenant has the context)."""
     rows = conn.execute(TENANT_CALL, {"context": context, "node_id": node_id, "caller": caller, "callee": callee,
@@ -256,7 +257,7 @@ class FromRouterCall:
     named_user: UserInfo | None
 
 
-def from_router_call(conn: Connection | Session, node_id: int, address: str, forms: list[str], code: str,
+def from_router_call(conn: Reads, node_id: int, address: str, forms: list[str], code: str,
                      dialled: str) -> FromRouterCall:
     """Everything a call on the cluster profile may need, in one statement."""
     rows = conn.execute(FROM_ROUTER, {"node_id": node_id, "address": address, "forms": forms or [""],
@@ -307,7 +308,7 @@ class CarrierDid:
     media_nodes: tuple[NodeInfo, ...]
 
 
-def carrier_did(conn: Connection | Session, forms: list[str]) -> CarrierDid | None:
+def carrier_did(conn: Reads, forms: list[str]) -> CarrierDid | None:
     """The enabled DID stored under one of `forms`, its tenant and media nodes, in one statement."""
     rows = conn.execute(FROM_CARRIER, {"forms": forms}).all()
     parts: dict[int, list[Row]] = {}
@@ -377,7 +378,7 @@ class RouterCall:
         return next((prefixes for owner, prefixes in self.routed if owner == scope), frozenset())
 
 
-def router_call(conn: Connection | Session, code: str, address: str, prefixes: list[str],
+def router_call(conn: Reads, code: str, address: str, prefixes: list[str],
                 with_routed: bool = False) -> RouterCall:
     """The tenant, its pinned media node at `address` and the routes of `prefixes` (and, `with_routed`, every
     routed prefix of the tenant's scopes), in one statement."""
