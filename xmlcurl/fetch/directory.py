@@ -10,7 +10,6 @@ from lxml import etree
 from sqlalchemy import Row, text
 
 from .. import callerid
-from ..callerid import bare_sql
 from ..logging_setup import loggable
 from .context import FetchContext, Reads
 from .registry import handles
@@ -89,42 +88,33 @@ class DirectoryDomain:
 
 # --- the one query -----------------------------------------------------------------------------
 
-#: Everything a directory answer needs, in one round trip: the tenant owning the domain (enabled and
-#: pinned to the asking node), then, for a user lookup, the enabled user, its variables and the
-#: tenant's approved caller numbers (its DIDs and the numbers approved for it). One row per item,
-#: told apart by `part`; `n` is the tenant's id on its row, the columns c1..c7 hold what each part is:
-#:   0 tenant:   code, context, default_cid_name, default_cid_number
-#:   1 user:     username, a1_hash, kind, cid_name, cid_number, outbound_cid_name, outbound_cid_number
-#:   2 variable: name, value (by name)
-#:   3 number:   the user's and the tenant's caller numbers that are approved (DIDs or approved caller IDs)
-#: Only the numbers the answer presents are checked: a tenant may hold thousands of DIDs.
-APPROVES = (bare_sql("{number}") + " IN (" + ", ".join(
-    bare_sql(column) for column in ("usr.cid_number", "usr.outbound_cid_number", "tenant.default_cid_number")) + ")")
-DIRECTORY_QUERY = text("""
-WITH tenant AS (
-    SELECT t.id, t.code, t.context, t.default_cid_name, t.default_cid_number
-    FROM tenants t JOIN tenant_nodes tn ON tn.tenant_id = t.id AND tn.node_id = :node_id
-    WHERE t.sip_domain = :domain AND t.enabled = 1
-), usr AS (
-    SELECT u.id, u.username, u.a1_hash, u.kind, u.cid_name, u.cid_number, u.outbound_cid_name,
-           u.outbound_cid_number
-    FROM sip_users u JOIN tenant ON u.tenant_id = tenant.id
-    WHERE u.username = :username AND u.enabled = 1
-)
-SELECT 0 AS part, id AS n, code AS c1, context AS c2, default_cid_name AS c3, default_cid_number AS c4,
-       NULL AS c5, NULL AS c6, NULL AS c7
-FROM tenant
-UNION ALL
-SELECT 1, NULL, username, a1_hash, kind, cid_name, cid_number, outbound_cid_name, outbound_cid_number FROM usr
-UNION ALL
-SELECT 2, NULL, v.name, v.value, NULL, NULL, NULL, NULL, NULL FROM sip_user_variables v JOIN usr ON v.user_id = usr.id
-UNION ALL
-SELECT 3, NULL, d.number, NULL, NULL, NULL, NULL, NULL, NULL
-FROM dids d JOIN tenant ON d.tenant_id = tenant.id JOIN usr ON """ + APPROVES.format(number="d.number") + """
-UNION ALL
-SELECT 3, NULL, a.number, NULL, NULL, NULL, NULL, NULL, NULL
-FROM approved_caller_ids a JOIN tenant ON a.tenant_id = tenant.id JOIN usr ON """ + APPROVES.format(number="a.number") + """
-ORDER BY 1, 3
+def _approved(number: str) -> str:
+    """SQL: whether the tenant `t` may present `number`: one of its DIDs or approved caller IDs, stored with
+    or without a '+' (a presentable number is digits only, see callerid.is_number; REPLACE puts the '+'
+    in front in SQLite and MySQL alike). Each is a unique-key lookup."""
+    forms = f"({number}, REPLACE('+#', '#', {number}))"
+    return (f"CASE WHEN EXISTS (SELECT 1 FROM dids d WHERE d.number IN {forms} AND d.tenant_id = t.id) "
+            f"OR EXISTS (SELECT 1 FROM approved_caller_ids a WHERE a.tenant_id = t.id AND a.number IN {forms}) "
+            "THEN 1 ELSE 0 END")
+
+
+#: Everything a directory answer needs, in one round trip of joined key lookups (no temporary table):
+#: the tenant owning the domain, enabled and pinned to the asking node; for a user lookup the
+#: enabled user, its variables (one row each, by name; one row without a variable when it has none)
+#: and whether each caller number the answer may present is approved for the tenant.
+DIRECTORY_QUERY = text(f"""
+SELECT t.id AS tenant_id, t.code, t.context, t.default_cid_name, t.default_cid_number,
+       u.username, u.a1_hash, u.kind, u.cid_name, u.cid_number, u.outbound_cid_name, u.outbound_cid_number,
+       v.name AS variable, v.value,
+       {_approved("u.cid_number")} AS cid_number_approved,
+       {_approved("u.outbound_cid_number")} AS outbound_cid_number_approved,
+       {_approved("t.default_cid_number")} AS default_cid_number_approved
+FROM tenants t
+JOIN tenant_nodes tn ON tn.tenant_id = t.id AND tn.node_id = :node_id
+LEFT JOIN sip_users u ON u.tenant_id = t.id AND u.username = :username AND u.enabled = 1
+LEFT JOIN sip_user_variables v ON v.user_id = u.id
+WHERE t.sip_domain = :domain AND t.enabled = 1
+ORDER BY v.name
 """)
 
 
@@ -138,20 +128,22 @@ class DirectoryRows:
     approved: frozenset[str] = frozenset()
 
 
-def load_directory(conn: Reads, node_id: int, sip_domain: str,
-                   username: str | None) -> DirectoryRows | None:
+def load_directory(conn: Reads, node_id: int, sip_domain: str, username: str | None) -> DirectoryRows | None:
     """The domain if its tenant is enabled and pinned to the node, with the user when `username` is given."""
     rows = conn.execute(DIRECTORY_QUERY, {"node_id": node_id, "domain": sip_domain, "username": username}).all()
-    if not rows or rows[0].part != 0:
+    if not rows:
         return None
-    tenant = rows[0]
-    domain = DirectoryDomain(name=sip_domain, tenant_code=tenant.c1, context=tenant.c2,
-                             default_cid_name=tenant.c3, default_cid_number=tenant.c4)
-    user_row = next((r for r in rows if r.part == 1), None)
-    variables = [(r.c1, r.c2) for r in rows if r.part == 2]
-    approved = frozenset(callerid.bare(r.c1) for r in rows if r.part == 3)
-    tenant_id = int(tenant.n)
-    user = None if user_row is None else _directory_user(user_row, variables, tenant_id, approved)
+    first = rows[0]
+    domain = DirectoryDomain(name=sip_domain, tenant_code=first.code, context=first.context,
+                             default_cid_name=first.default_cid_name, default_cid_number=first.default_cid_number)
+    approved = frozenset(callerid.bare(number) for number, ok in (
+        (first.cid_number, first.cid_number_approved), (first.outbound_cid_number, first.outbound_cid_number_approved),
+        (first.default_cid_number, first.default_cid_number_approved)) if number and ok)
+    tenant_id = int(first.tenant_id)
+    user = None
+    if first.username is not None:
+        variables = [(r.variable, r.value) for r in rows if r.variable is not None]
+        user = _directory_user(first, variables, tenant_id, approved)
     return DirectoryRows(tenant_id, domain, user, approved)
 
 
@@ -159,7 +151,7 @@ def _directory_user(row: Row, variables: list[tuple[str, str]], tenant_id: int,
                     approved: Collection[str]) -> DirectoryUser | None:
     """The user as served: stored caller IDs that are not valid, or numbers not in `approved` (the tenant's
     presentable numbers), and unservable variables are left out (logged); None without a credential."""
-    username, a1_hash, kind = row.c1, row.c2, row.c3
+    username, a1_hash, kind = row.username, row.a1_hash, row.kind
     if not a1_hash:
         return None
     skipped = sorted(name for name, _ in variables if not is_allowed_variable(name))
@@ -175,10 +167,10 @@ def _directory_user(row: Row, variables: list[tuple[str, str]], tenant_id: int,
         username=username,
         a1_hash=a1_hash,
         kind=kind,
-        cid_name=callerid.usable_name(row.c4, owner, "cid_name"),
-        cid_number=callerid.usable_number(row.c5, approved, owner, "cid_number"),
-        outbound_cid_name=callerid.usable_name(row.c6, owner, "outbound_cid_name"),
-        outbound_cid_number=callerid.usable_number(row.c7, approved, owner, "outbound_cid_number"),
+        cid_name=callerid.usable_name(row.cid_name, owner, "cid_name"),
+        cid_number=callerid.usable_number(row.cid_number, approved, owner, "cid_number"),
+        outbound_cid_name=callerid.usable_name(row.outbound_cid_name, owner, "outbound_cid_name"),
+        outbound_cid_number=callerid.usable_number(row.outbound_cid_number, approved, owner, "outbound_cid_number"),
         variables=tuple((name, value) for name, value in variables
                         if is_allowed_variable(name) and _servable(value)),
     )

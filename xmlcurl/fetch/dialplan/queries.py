@@ -1,13 +1,13 @@
-"""The dialplan's database lookups: each one indexed, each returning plain data."""
+"""The dialplan's database lookups: one statement per kind of call (indexed lookups), each returning plain data."""
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import Row, bindparam, func, select, text
+from sqlalchemy import Row, bindparam, select, text
 from sqlalchemy.orm import Session
 
 from ... import callerid
-from ...models import Did, Gateway, Node, Route, SipUser, Tenant, TenantNode
+from ...models import Gateway, Node, Route, SipUser, Tenant
 from ..context import Reads
 from .data import Candidate, DidInfo, NodeInfo, TenantInfo, UserInfo
 from .numbers import NumberingPlan
