@@ -44,14 +44,6 @@ def bare(number: str) -> str:
     return number.lstrip("+")
 
 
-def bare_sql(column: str) -> str:
-    """`bare` in SQL (SQLite and MySQL alike), for comparing a stored number with approved ones in a query.
-
-    One leading '+' is all a stored caller number may carry (see `is_number`).
-    """
-    return f"CASE WHEN {column} LIKE '+%' THEN SUBSTR({column}, 2) ELSE {column} END"
-
-
 def usable_name(value: str | None, owner: str, what: str) -> str | None:
     """A stored name if valid; a bad one is logged (never its text) and left out."""
     if value is None or value == "":

@@ -11,6 +11,7 @@ from sqlalchemy import Row, text
 
 from .. import callerid
 from ..logging_setup import loggable
+from .callerids import approved_sql
 from .context import FetchContext, Reads
 from .registry import handles
 from .request import FetchRequest
@@ -88,16 +89,6 @@ class DirectoryDomain:
 
 # --- the one query -----------------------------------------------------------------------------
 
-def _approved(number: str) -> str:
-    """SQL: whether the tenant `t` may present `number`: one of its DIDs or approved caller IDs, stored with
-    or without a '+' (a presentable number is digits only, see callerid.is_number; REPLACE puts the '+'
-    in front in SQLite and MySQL alike). Each is a unique-key lookup."""
-    forms = f"({number}, REPLACE('+#', '#', {number}))"
-    return (f"CASE WHEN EXISTS (SELECT 1 FROM dids d WHERE d.number IN {forms} AND d.tenant_id = t.id) "
-            f"OR EXISTS (SELECT 1 FROM approved_caller_ids a WHERE a.tenant_id = t.id AND a.number IN {forms}) "
-            "THEN 1 ELSE 0 END")
-
-
 #: Everything a directory answer needs, in one round trip of joined key lookups (no temporary table):
 #: the tenant owning the domain, enabled and pinned to the asking node; for a user lookup the
 #: enabled user, its variables (one row each, by name; one row without a variable when it has none)
@@ -106,9 +97,9 @@ DIRECTORY_QUERY = text(f"""
 SELECT t.id AS tenant_id, t.code, t.context, t.default_cid_name, t.default_cid_number,
        u.username, u.a1_hash, u.kind, u.cid_name, u.cid_number, u.outbound_cid_name, u.outbound_cid_number,
        v.name AS variable, v.value,
-       {_approved("u.cid_number")} AS cid_number_approved,
-       {_approved("u.outbound_cid_number")} AS outbound_cid_number_approved,
-       {_approved("t.default_cid_number")} AS default_cid_number_approved
+       {approved_sql("u.cid_number")} AS cid_number_approved,
+       {approved_sql("u.outbound_cid_number")} AS outbound_cid_number_approved,
+       {approved_sql("t.default_cid_number")} AS default_cid_number_approved
 FROM tenants t
 JOIN tenant_nodes tn ON tn.tenant_id = t.id AND tn.node_id = :node_id
 LEFT JOIN sip_users u ON u.tenant_id = t.id AND u.username = :username AND u.enabled = 1

@@ -8,6 +8,7 @@ from sqlalchemy.orm import Session
 
 from ... import callerid
 from ...models import Gateway, Node, Route, SipUser, Tenant
+from ..callerids import approved_sql
 from ..context import Reads
 from .data import Candidate, DidInfo, NodeInfo, TenantInfo, UserInfo
 from .numbers import NumberingPlan
@@ -109,50 +110,34 @@ def _tenant_row(row: Row) -> TenantInfo:
     )
 
 
-#: A call from a user of a tenant (its context), asked by a media node:
-#:   0 the tenant (n5: pinned to the asking node; n6: its longest username, when asked for)
-#:   1 the calling user, 2 the dialled user: c1 username, c2 outbound_cid_number, c3 outbound_cid_name, c4 cid_number
-#:   3 the tenant's enabled media nodes, preferred first: n1 cluster_port, n2 weight, c1 name, c2 sip_address
-#:   4 the enabled routers, by name: n1 cluster_port, c1 name, c2 sip_address
-#:   5 the calling user's and the tenant's caller numbers that are approved (DIDs and approved caller
-#:     IDs): c1 number. Only the numbers a caller ID may present are checked: a tenant may hold thousands.
-_CALLER_APPROVES = (callerid.bare_sql("{number}") + " IN (" + ", ".join(callerid.bare_sql(column) for column in (
-    "caller.outbound_cid_number", "caller.cid_number", "tenant.default_cid_number")) + ")")
-TENANT_CALL = text("""
-WITH tenant AS (SELECT * FROM tenants WHERE context = :context),
-caller AS (
-    SELECT u.username, u.outbound_cid_number, u.outbound_cid_name, u.cid_number
-    FROM sip_users u JOIN tenant ON u.tenant_id = tenant.id WHERE u.username = :caller AND u.enabled = 1
-)
-SELECT 0 AS part, """ + _TENANT_COLUMNS.format(
-    pinned="(SELECT COUNT(*) FROM tenant_nodes tn WHERE tn.tenant_id = tenant.id AND tn.node_id = :node_id)",
-    extra="CASE WHEN :with_longest = 1 THEN "
-          "(SELECT MAX(LENGTH(u.username)) FROM sip_users u WHERE u.tenant_id = tenant.id) END") + """
-FROM tenant
-UNION ALL
-SELECT 1, NULL, NULL, NULL, NULL, NULL, NULL,
-       username, outbound_cid_number, outbound_cid_name, cid_number, NULL, NULL, NULL, NULL
-FROM caller
-UNION ALL
-SELECT 2, NULL, NULL, NULL, NULL, NULL, NULL,
-       u.username, u.outbound_cid_number, u.outbound_cid_name, u.cid_number, NULL, NULL, NULL, NULL
-FROM sip_users u JOIN tenant ON u.tenant_id = tenant.id WHERE u.username = :callee AND u.enabled = 1
-UNION ALL
-SELECT 3, n.cluster_port, tn.weight, NULL, NULL, NULL, NULL, n.name, n.sip_address, NULL, NULL, NULL, NULL, NULL, NULL
-FROM nodes n JOIN tenant_nodes tn ON tn.node_id = n.id JOIN tenant ON tn.tenant_id = tenant.id
-WHERE n.role = 'media' AND n.enabled = 1
-UNION ALL
-SELECT 4, n.cluster_port, NULL, NULL, NULL, NULL, NULL, n.name, n.sip_address, NULL, NULL, NULL, NULL, NULL, NULL
-FROM nodes n WHERE n.role = 'router' AND n.enabled = 1
-UNION ALL
-SELECT 5, NULL, NULL, NULL, NULL, NULL, NULL, d.number, NULL, NULL, NULL, NULL, NULL, NULL, NULL
-FROM dids d JOIN tenant ON d.tenant_id = tenant.id LEFT JOIN caller ON 1 = 1
-WHERE """ + _CALLER_APPROVES.format(number="d.number") + """
-UNION ALL
-SELECT 5, NULL, NULL, NULL, NULL, NULL, NULL, a.number, NULL, NULL, NULL, NULL, NULL, NULL, NULL
-FROM approved_caller_ids a JOIN tenant ON a.tenant_id = tenant.id LEFT JOIN caller ON 1 = 1
-WHERE """ + _CALLER_APPROVES.format(number="a.number") + """
-ORDER BY 1, 3 DESC, 8
+#: A call from a user of a tenant (its context), asked by a media node, as joined key lookups (no
+#: temporary table): the tenant with whether it is pinned to the asking node and (when asked for) its
+#: longest username, the calling and the dialled user, whether each caller number the call may
+#: present is approved; one row per enabled router (by name) and per enabled media node of the
+#: tenant (preferred first), or one row without a node when there is none.
+TENANT_CALL = text(f"""
+SELECT t.id, t.code, t.sip_domain, t.context, t.max_calls, t.max_cps, t.default_cid_number, t.default_cid_name,
+       t.country_code, t.national_prefix, t.international_prefix, t.enabled,
+       EXISTS (SELECT 1 FROM tenant_nodes here WHERE here.tenant_id = t.id AND here.node_id = :node_id) AS pinned,
+       CASE WHEN :with_longest = 1 THEN
+           (SELECT MAX(LENGTH(l.username)) FROM sip_users l WHERE l.tenant_id = t.id) END AS longest_username,
+       caller.username AS caller, caller.outbound_cid_number AS caller_outbound_cid_number,
+       caller.outbound_cid_name AS caller_outbound_cid_name, caller.cid_number AS caller_cid_number,
+       callee.username AS callee, callee.outbound_cid_number AS callee_outbound_cid_number,
+       callee.outbound_cid_name AS callee_outbound_cid_name, callee.cid_number AS callee_cid_number,
+       {approved_sql("caller.outbound_cid_number")} AS caller_outbound_cid_number_approved,
+       {approved_sql("caller.cid_number")} AS caller_cid_number_approved,
+       {approved_sql("t.default_cid_number")} AS default_cid_number_approved,
+       n.role AS node_role, n.name AS node_name, n.sip_address AS node_address, n.cluster_port AS node_port,
+       tn.weight AS node_weight
+FROM tenants t
+LEFT JOIN sip_users caller ON caller.tenant_id = t.id AND caller.username = :caller AND caller.enabled = 1
+LEFT JOIN sip_users callee ON callee.tenant_id = t.id AND callee.username = :callee AND callee.enabled = 1
+LEFT JOIN nodes n ON n.enabled = 1 AND (n.role = 'router' OR (n.role = 'media' AND EXISTS (
+    SELECT 1 FROM tenant_nodes p WHERE p.tenant_id = t.id AND p.node_id = n.id)))
+LEFT JOIN tenant_nodes tn ON tn.tenant_id = t.id AND tn.node_id = n.id AND n.role = 'media'
+WHERE t.context = :context
+ORDER BY n.role, tn.weight DESC, n.name
 """)
 
 
@@ -179,21 +164,30 @@ def tenant_call(conn: Reads, context: str, node_id: int, caller: str | None, cal
     """Everything a call in a tenant's context needs, in one statement (None: no tenant has the context)."""
     rows = conn.execute(TENANT_CALL, {"context": context, "node_id": node_id, "caller": caller, "callee": callee,
                                       "with_longest": 1 if with_longest else 0}).all()
-    if not rows or rows[0].part != 0:
+    if not rows:
         return None
-    parts: dict[int, list[Row]] = {}
-    for row in rows:
-        parts.setdefault(row.part, []).append(row)
-    head = rows[0]
+    r = rows[0]
+    tenant = TenantInfo(
+        id=int(r.id), code=r.code, sip_domain=r.sip_domain, context=r.context, max_calls=int(r.max_calls),
+        max_cps=int(r.max_cps), default_cid_number=r.default_cid_number, default_cid_name=r.default_cid_name,
+        plan=NumberingPlan(r.country_code, r.national_prefix, r.international_prefix), enabled=bool(r.enabled),
+    )
+    approved = frozenset(callerid.bare(number) for number, ok in (
+        (r.caller_outbound_cid_number, r.caller_outbound_cid_number_approved),
+        (r.caller_cid_number, r.caller_cid_number_approved),
+        (r.default_cid_number, r.default_cid_number_approved)) if number and ok)
     return TenantCall(
-        tenant=_tenant_row(head),
-        pinned=bool(head.n5),
-        longest_username=int(head.n6 or 0) if with_longest else None,
-        caller=next((_user_row(r) for r in parts.get(1, ())), None),
-        callee=next((_user_row(r) for r in parts.get(2, ())), None),
-        media_nodes=tuple(NodeInfo(r.c1, r.c2, int(r.n1), int(r.n2)) for r in parts.get(3, ())),
-        routers=tuple(NodeInfo(r.c1, r.c2, int(r.n1)) for r in parts.get(4, ())),
-        approved=frozenset(callerid.bare(r.c1) for r in parts.get(5, ())),
+        tenant=tenant,
+        pinned=bool(r.pinned),
+        longest_username=int(r.longest_username or 0) if with_longest else None,
+        caller=None if r.caller is None else UserInfo(r.caller, r.caller_outbound_cid_number,
+                                                      r.caller_outbound_cid_name, r.caller_cid_number),
+        callee=None if r.callee is None else UserInfo(r.callee, r.callee_outbound_cid_number,
+                                                      r.callee_outbound_cid_name, r.callee_cid_number),
+        media_nodes=tuple(NodeInfo(n.node_name, n.node_address, int(n.node_port), int(n.node_weight))
+                          for n in rows if n.node_role == "media"),
+        routers=tuple(NodeInfo(n.node_name, n.node_address, int(n.node_port)) for n in rows if n.node_role == "router"),
+        approved=approved,
     )
 
 
