@@ -317,7 +317,29 @@ def carrier_did(conn: Reads, forms: list[str]) -> CarrierDid | None:
 
 
 #: A tenant's outbound call on a router (X-Tenant :code, from the media node at :address, to a number
-#: whose prefixes are :prefixes):
+#: whose prefixes are :prefixes), as joined key lookups (no temporary table): the tenant, the enabled
+#: media node at the address it is pinned to, and one row per route of all tenants or of the tenant
+#: with one of the prefixes, joined with its gateway (disabled ones too, so route-test can say why
+#: they were not used); one row without a route when none has.
+ROUTER_CALL = text("""
+SELECT t.id, t.code, t.sip_domain, t.context, t.max_calls, t.max_cps, t.default_cid_number, t.default_cid_name,
+       t.country_code, t.national_prefix, t.international_prefix, t.enabled,
+       m.name AS media_name, m.sip_address AS media_address, m.cluster_port AS media_port, pin.weight AS media_weight,
+       r.id AS route_id, r.tenant_id AS route_tenant_id, r.prefix, r.priority, r.weight AS route_weight,
+       r.enabled AS route_enabled, g.name AS gateway, g.strip_digits, g.prepend, g.media_mode,
+       g.enabled AS gateway_enabled
+FROM tenants t
+LEFT JOIN nodes m ON m.id = (
+    SELECT n.id FROM nodes n JOIN tenant_nodes p ON p.node_id = n.id AND p.tenant_id = t.id
+    WHERE n.sip_address = :address AND n.role = 'media' AND n.enabled = 1 ORDER BY n.name LIMIT 1)
+LEFT JOIN tenant_nodes pin ON pin.tenant_id = t.id AND pin.node_id = m.id
+LEFT JOIN routes r ON r.tenant_scope IN (0, t.id) AND r.prefix IN :prefixes
+LEFT JOIN gateways g ON g.id = r.gateway_id
+WHERE t.code = :code
+""").bindparams(bindparam("prefixes", expanding=True))
+
+#: The same call as rows told apart by `part` (numbers in n1..n7, text in c1..c8), with every prefix
+#: routed for the tenant's scopes too: what the fetch cache keys routes by (see route_selection).
 #:   0 the tenant
 #:   1 the enabled media node at the address the tenant is pinned to: n1 cluster_port, n2 weight, c1 name,
 #:     c2 sip_address
@@ -325,8 +347,7 @@ def carrier_did(conn: Reads, forms: list[str]) -> CarrierDid | None:
 #:     (disabled ones too, so route-test can say why they were not used): n1 route id, n2 tenant_id,
 #:     n3 priority, n4 weight, n5 route enabled, n6 gateway enabled, n7 strip_digits, c1 prefix,
 #:     c2 gateway name, c3 prepend, c4 media_mode
-#:   3 only in ROUTER_CALL_WITH_ROUTED (for the cache's keys), every prefix routed for all tenants or the
-#:     tenant: n1 scope (0: all tenants), c1 prefix
+#:   3 every prefix routed for all tenants or the tenant: n1 scope (0: all tenants), c1 prefix
 _ROUTER_CALL = """
 WITH tenant AS (SELECT * FROM tenants WHERE code = :code)
 SELECT 0 AS part, """ + _TENANT_COLUMNS.format(pinned="NULL", extra="NULL") + """, NULL AS n7
@@ -352,7 +373,6 @@ SELECT DISTINCT 3, r.tenant_scope, NULL, NULL, NULL, NULL, NULL, r.prefix, NULL,
        NULL
 FROM routes r JOIN tenant ON r.tenant_scope IN (0, tenant.id)
 """
-ROUTER_CALL = text(_ROUTER_CALL + "ORDER BY 1").bindparams(bindparam("prefixes", expanding=True))
 ROUTER_CALL_WITH_ROUTED = text(_ROUTER_CALL + _ROUTED_PREFIXES + "ORDER BY 1").bindparams(
     bindparam("prefixes", expanding=True))
 
@@ -372,13 +392,32 @@ class RouterCall:
         return next((prefixes for owner, prefixes in self.routed if owner == scope), frozenset())
 
 
-def router_call(conn: Reads, code: str, address: str, prefixes: list[str],
-                with_routed: bool = False) -> RouterCall:
-    """The tenant, its pinned media node at `address` and the routes of `prefixes` (and, `with_routed`, every
-    routed prefix of the tenant's scopes), in one statement."""
+def router_call(conn: Reads, code: str, address: str, prefixes: list[str]) -> RouterCall:
+    """The tenant, its pinned media node at `address` and the routes of `prefixes`, in one statement."""
     # "x" is no route's prefix (they are digits): an IN list may not be empty.
-    rows = conn.execute(ROUTER_CALL_WITH_ROUTED if with_routed else ROUTER_CALL,
-                        {"code": code, "address": address, "prefixes": prefixes or ["x"]}).all()
+    rows = conn.execute(ROUTER_CALL, {"code": code, "address": address, "prefixes": prefixes or ["x"]}).all()
+    if not rows:
+        return RouterCall(None, None, ())
+    r = rows[0]
+    tenant = TenantInfo(
+        id=int(r.id), code=r.code, sip_domain=r.sip_domain, context=r.context, max_calls=int(r.max_calls),
+        max_cps=int(r.max_cps), default_cid_number=r.default_cid_number, default_cid_name=r.default_cid_name,
+        plan=NumberingPlan(r.country_code, r.national_prefix, r.international_prefix), enabled=bool(r.enabled),
+    )
+    media = None if r.media_name is None else NodeInfo(r.media_name, r.media_address, int(r.media_port),
+                                                       int(r.media_weight))
+    return RouterCall(tenant, media, tuple(
+        Candidate(route_id=int(c.route_id), prefix=c.prefix,
+                  tenant_id=None if c.route_tenant_id is None else int(c.route_tenant_id), priority=int(c.priority),
+                  weight=int(c.route_weight), gateway=c.gateway, strip_digits=int(c.strip_digits), prepend=c.prepend,
+                  media_mode=c.media_mode, route_enabled=bool(c.route_enabled), gateway_enabled=bool(c.gateway_enabled))
+        for c in rows if c.route_id is not None
+    ))
+
+
+def router_call_with_routed(conn: Reads, code: str, address: str, prefixes: list[str]) -> RouterCall:
+    """Like router_call, with every routed prefix of the tenant's scopes (the cache's keys), in one statement."""
+    rows = conn.execute(ROUTER_CALL_WITH_ROUTED, {"code": code, "address": address, "prefixes": prefixes or ["x"]}).all()
     parts: dict[int, list[Row]] = {}
     for row in rows:
         parts.setdefault(row.part, []).append(row)
@@ -393,5 +432,5 @@ def router_call(conn: Reads, code: str, address: str, prefixes: list[str],
             for r in parts.get(2, ())
         ),
         routed=tuple((scope, frozenset(r.c1 for r in parts.get(3, ()) if int(r.n1) == scope))
-                     for scope in ((0, int(tenant[0].n1)) if tenant and with_routed else ())),
+                     for scope in ((0, int(tenant[0].n1)) if tenant else ())),
     )

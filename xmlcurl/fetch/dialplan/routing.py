@@ -311,8 +311,8 @@ def decide(open_session: Callable[[], Session], tenant_code: str, number: str, m
         loaded: list[queries.RouterCall] = []
 
         def load() -> queries.RouterCall:
-            loaded.append(queries.router_call(open_session(), tenant_code, address, queries.prefixes_of(number),
-                                              with_routed=True))
+            loaded.append(queries.router_call_with_routed(open_session(), tenant_code, address,
+                                                          queries.prefixes_of(number)))
             return dataclasses.replace(loaded[0], candidates=(), routed=())
 
         found = cached(("router-call", tenant_code, address), load)
