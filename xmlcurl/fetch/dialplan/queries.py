@@ -338,45 +338,6 @@ LEFT JOIN gateways g ON g.id = r.gateway_id
 WHERE t.code = :code
 """).bindparams(bindparam("prefixes", expanding=True))
 
-#: The same call as rows told apart by `part` (numbers in n1..n7, text in c1..c8), with every prefix
-#: routed for the tenant's scopes too: what the fetch cache keys routes by (see route_selection).
-#:   0 the tenant
-#:   1 the enabled media node at the address the tenant is pinned to: n1 cluster_port, n2 weight, c1 name,
-#:     c2 sip_address
-#:   2 the routes of all tenants and of the tenant with one of the prefixes, joined with their gateways
-#:     (disabled ones too, so route-test can say why they were not used): n1 route id, n2 tenant_id,
-#:     n3 priority, n4 weight, n5 route enabled, n6 gateway enabled, n7 strip_digits, c1 prefix,
-#:     c2 gateway name, c3 prepend, c4 media_mode
-#:   3 every prefix routed for all tenants or the tenant: n1 scope (0: all tenants), c1 prefix
-_ROUTER_CALL = """
-WITH tenant AS (SELECT * FROM tenants WHERE code = :code)
-SELECT 0 AS part, """ + _TENANT_COLUMNS.format(pinned="NULL", extra="NULL") + """, NULL AS n7
-FROM tenant
-UNION ALL
-SELECT * FROM (
-    SELECT 1 AS part, n.cluster_port AS n1, tn.weight AS n2, NULL AS n3, NULL AS n4, NULL AS n5, NULL AS n6,
-           n.name AS c1, n.sip_address AS c2, NULL AS c3, NULL AS c4, NULL AS c5, NULL AS c6, NULL AS c7,
-           NULL AS c8, NULL AS n7
-    FROM nodes n JOIN tenant_nodes tn ON tn.node_id = n.id JOIN tenant ON tn.tenant_id = tenant.id
-    WHERE n.sip_address = :address AND n.role = 'media' AND n.enabled = 1
-    LIMIT 1
-) media_at
-UNION ALL
-SELECT 2, r.id, r.tenant_id, r.priority, r.weight, r.enabled, g.enabled,
-       r.prefix, g.name, g.prepend, g.media_mode, NULL, NULL, NULL, NULL, g.strip_digits
-FROM routes r JOIN gateways g ON g.id = r.gateway_id JOIN tenant ON r.tenant_scope IN (0, tenant.id)
-WHERE r.prefix IN :prefixes
-"""
-_ROUTED_PREFIXES = """
-UNION ALL
-SELECT DISTINCT 3, r.tenant_scope, NULL, NULL, NULL, NULL, NULL, r.prefix, NULL, NULL, NULL, NULL, NULL, NULL, NULL,
-       NULL
-FROM routes r JOIN tenant ON r.tenant_scope IN (0, tenant.id)
-"""
-ROUTER_CALL_WITH_ROUTED = text(_ROUTER_CALL + _ROUTED_PREFIXES + "ORDER BY 1").bindparams(
-    bindparam("prefixes", expanding=True))
-
-
 @dataclass(frozen=True)
 class RouterCall:
     """What a router needs for a tenant's outbound call: the tenant, its media node at the call's address,
@@ -385,11 +346,6 @@ class RouterCall:
     tenant: TenantInfo | None
     media_node: NodeInfo | None
     candidates: tuple[Candidate, ...]
-    #: scope (0: all tenants) -> the prefixes routed for it, when asked for.
-    routed: tuple[tuple[int, frozenset[str]], ...] = ()
-
-    def routed_prefixes(self, scope: int) -> frozenset[str]:
-        return next((prefixes for owner, prefixes in self.routed if owner == scope), frozenset())
 
 
 def router_call(conn: Reads, code: str, address: str, prefixes: list[str]) -> RouterCall:
@@ -413,24 +369,3 @@ def router_call(conn: Reads, code: str, address: str, prefixes: list[str]) -> Ro
                   media_mode=c.media_mode, route_enabled=bool(c.route_enabled), gateway_enabled=bool(c.gateway_enabled))
         for c in rows if c.route_id is not None
     ))
-
-
-def router_call_with_routed(conn: Reads, code: str, address: str, prefixes: list[str]) -> RouterCall:
-    """Like router_call, with every routed prefix of the tenant's scopes (the cache's keys), in one statement."""
-    rows = conn.execute(ROUTER_CALL_WITH_ROUTED, {"code": code, "address": address, "prefixes": prefixes or ["x"]}).all()
-    parts: dict[int, list[Row]] = {}
-    for row in rows:
-        parts.setdefault(row.part, []).append(row)
-    tenant, node = parts.get(0), parts.get(1)
-    return RouterCall(
-        tenant=_tenant_row(tenant[0]) if tenant else None,
-        media_node=NodeInfo(node[0].c1, node[0].c2, int(node[0].n1), int(node[0].n2)) if node else None,
-        candidates=tuple(
-            Candidate(route_id=int(r.n1), prefix=r.c1, tenant_id=None if r.n2 is None else int(r.n2),
-                      priority=int(r.n3), weight=int(r.n4), gateway=r.c2, strip_digits=int(r.n7), prepend=r.c3,
-                      media_mode=r.c4, route_enabled=bool(r.n5), gateway_enabled=bool(r.n6))
-            for r in parts.get(2, ())
-        ),
-        routed=tuple((scope, frozenset(r.c1 for r in parts.get(3, ()) if int(r.n1) == scope))
-                     for scope in ((0, int(tenant[0].n1)) if tenant else ())),
-    )

@@ -253,13 +253,14 @@ def route_selection(open_session: Callable[[], Session], tenant_id: int, number:
     candidates and their selection are then keyed by the prefixes that match (few, unlike numbers)
     and the number's length, the only other thing the selection depends on. (Without a cache,
     `decide` reads the routes of the number's own prefixes with the tenant.) `loaded`: what this fetch
-    read with the tenant (routed prefixes, the number's candidates), used instead of further statements.
+    read with the tenant (the routes of the number's prefixes), used instead of another statement.
+    The lists of routed prefixes are read once per scope and configuration version (a statement of
+    their own: every tenant's calls share the list of the routes of all tenants).
     """
     prefixes = queries.prefixes_of(number)
     matching = []
     for scope in (0, tenant_id):  # the routes of all tenants, then the tenant's own
-        routed = cached(("route-prefixes", scope), lambda scope=scope: (
-            loaded.routed_prefixes(scope) if loaded is not None else queries.route_prefixes(open_session(), scope)))
+        routed = cached(("route-prefixes", scope), lambda scope=scope: queries.route_prefixes(open_session(), scope))
         matching.append(tuple(p for p in prefixes if p in routed))
 
     def candidates(scope: int, scope_matching: tuple[str, ...]) -> tuple[Candidate, ...]:
@@ -307,13 +308,12 @@ def decide(open_session: Callable[[], Session], tenant_code: str, number: str, m
         found = queries.router_call(open_session(), tenant_code, address, queries.prefixes_of(number))
     else:
         # The routes are cached by the prefixes that match (see route_selection), not per number; a
-        # cold call reads them with the tenant, in the same statement.
+        # cold call reads the number's with the tenant, in the same statement.
         loaded: list[queries.RouterCall] = []
 
         def load() -> queries.RouterCall:
-            loaded.append(queries.router_call_with_routed(open_session(), tenant_code, address,
-                                                          queries.prefixes_of(number)))
-            return dataclasses.replace(loaded[0], candidates=(), routed=())
+            loaded.append(queries.router_call(open_session(), tenant_code, address, queries.prefixes_of(number)))
+            return dataclasses.replace(loaded[0], candidates=())
 
         found = cached(("router-call", tenant_code, address), load)
     tenant = found.tenant
