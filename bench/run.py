@@ -68,6 +68,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                              "(cache on, 10 changes/s to tenants no fetch asks about), churn-routes (cache on, "
                              "1 change/s to a route for all tenants), spread (cache on, sip_auth for users drawn "
                              "uniformly from the whole data set)")
+    parser.add_argument("--cache", help="the former spelling of --modes: on is warm, off is cold (e.g. --cache on,off)")
     parser.add_argument("--spread-users", type=int, default=200_000,
                         help="distinct users the spread mode draws (uniformly from all users)")
     parser.add_argument("--cache-max-mb", type=int, default=64, help="per-worker cache limit (XMLCURL_CACHE_MAX_BYTES)")
@@ -175,6 +176,8 @@ def main(argv: list[str] | None = None) -> None:
     # The floor parses each case's own bodies (its cost grows with the body) and answers a constant
     # document; it is measured in rounds alternating with xmlcurl on the same case.
     modes = args.modes.split(",")
+    if args.cache:
+        modes = [{"on": "warm", "off": "cold"}.get(setting, setting) for setting in args.cache.split(",")]
     unknown = [m for m in modes if m not in MODES]
     if unknown:
         raise SystemExit(f"unknown modes: {', '.join(unknown)} (known: {', '.join(MODES)})")
