@@ -8,6 +8,7 @@ from types import SimpleNamespace
 import pytest
 from lxml import etree
 from sqlalchemy import text
+from sqlalchemy import Connection
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
@@ -423,6 +424,7 @@ def test_cached_answers_are_served_while_the_database_is_down(app, fetch, monkey
 
     for name in ("execute", "scalars", "scalar"):
         monkeypatch.setattr(Session, name, down)
+    monkeypatch.setattr(Connection, "execute", down)  # the fetch path's Core connection
     stale = fetch(cluster_body(SIP_AUTH))
     assert stale.status_code == 200 and stale.data == warm.data
     assert fetch_cache(app).degraded
