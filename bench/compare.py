@@ -20,7 +20,7 @@ def _rows(path: Path) -> tuple[dict, dict[tuple[str, str], dict], dict[tuple[str
     """Meta, the xmlcurl rows with the cache on and the floor rows, by (worker class, case)."""
     data = json.loads(path.read_text(encoding="utf-8"))
     rows = {(r["worker_class"], r["case"]): r for r in data["rows"]
-            if r["server"] == "xmlcurl" and r["cache"] != "off"}
+            if r["server"] == "xmlcurl" and r["cache"] in ("on", "warm")}  # "on": results before the modes
     floors = {(r["worker_class"], r["case"]): r for r in data["rows"] if r["server"] == "floor"}
     return data["meta"], rows, floors
 

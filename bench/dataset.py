@@ -22,6 +22,33 @@ class Request:
 
     body: bytes
     authorization: str
+    #: The tenant the fetch is about (0: none), so a writer can change only other tenants' rows.
+    tenant_id: int = 0
+
+
+@dataclass(frozen=True)
+class Spread:
+    """Many fetches as one body template and rows of the values that fill its QQ<n>QQ marks."""
+
+    template: bytes
+    rows: list[tuple[str, ...]]
+    authorizations: list[str]
+
+    def __len__(self) -> int:
+        return len(self.rows)
+
+    def __getitem__(self, index):
+        """The fetches at `index` (an int or a slice) as Requests, for checking answers before the load."""
+        if isinstance(index, slice):
+            return [self[i] for i in range(*index.indices(len(self.rows)))]
+        body = self.template.decode("utf-8")
+        for n, value in enumerate(self.rows[index], start=1):
+            body = body.replace(f"QQ{n}QQ", value)
+        return Request(body.encode("utf-8"), self.authorizations[index])
+
+
+#: The demo names a spread body's template leaves open, in the order of a row's values.
+SPREAD_FIELDS = ("domain", "context", "tenant", "user", "media", "media_address")
 
 
 def _authorization(node: str) -> str:
@@ -96,10 +123,10 @@ def sample_requests(engine: Engine, cases: list[str], count: int, seed: int = 7)
         router = rng.choice(routers)
         for case in cases:
             if case == "directory sip_auth" or case == "media dialplan":
-                out[case].append(Request(derive(captured(CAPTURES[case]), **names), _authorization(node)))
+                out[case].append(Request(derive(captured(CAPTURES[case]), **names), _authorization(node), tenant_id))
             elif case == "router dialplan":
                 out[case].append(Request(derive(captured(CAPTURES[case]), router=router, **names),
-                                         _authorization(router)))
+                                         _authorization(router), tenant_id))
             elif case == "sofia.conf":
                 name = rng.choice(media)
                 out[case].append(Request(derive(captured(CAPTURES[case]), media=name), _authorization(name)))
@@ -108,6 +135,32 @@ def sample_requests(engine: Engine, cases: list[str], count: int, seed: int = 7)
                 body = derive(captured(CAPTURES[case]), router=name)
                 out[case].append(Request(body, _authorization(name)))
     return out
+
+
+def spread_requests(engine: Engine, count: int, seed: int = 11) -> Spread:
+    """`count` directory sip_auth fetches for users drawn uniformly from every user of the data set."""
+    rng = random.Random(seed)
+    with engine.connect() as conn:
+        max_user = conn.scalar(select(func.max(SipUser.id))) or 0
+        ids = sorted({rng.randint(1, max_user) for _ in range(count)})
+        pins: dict[int, list[tuple[str, str]]] = {}
+        for tenant_id, name, address in conn.execute(select(TenantNode.tenant_id, Node.name, Node.sip_address)
+                                                     .join(Node, Node.id == TenantNode.node_id)):
+            pins.setdefault(tenant_id, []).append((name, address))
+        rows, auths = [], []
+        for start in range(0, len(ids), 10_000):
+            chunk = ids[start:start + 10_000]
+            for user in conn.execute(select(SipUser.username, Tenant.id, Tenant.sip_domain, Tenant.context,
+                                            Tenant.code).join(Tenant, Tenant.id == SipUser.tenant_id)
+                                     .where(SipUser.id.in_(chunk))):
+                node, address = rng.choice(pins[user.id])
+                rows.append((user.sip_domain, user.context, user.code, user.username, node, address))
+                auths.append(_authorization(node))
+    order = list(range(len(rows)))
+    rng.shuffle(order)
+    template = derive(captured(CAPTURES["directory sip_auth"]),
+                      **{name: f"QQ{n}QQ" for n, name in enumerate(SPREAD_FIELDS, start=1)})
+    return Spread(template, [rows[i] for i in order], [auths[i] for i in order])
 
 
 def prepare_from_arguments(args, cases: list[str]) -> tuple:

@@ -51,7 +51,7 @@ def build_parser() -> argparse.ArgumentParser:
         prog="python -m bench", formatter_class=HelpFormatter,
         description="xmlcurl under gunicorn against the framework floor, driven by wrk on this machine. "
                     "Builds the data set in MariaDB, then for each worker class and case measures the floor "
-                    "app and xmlcurl (cache on, then off) in alternating rounds and prints the table; "
+                    "app and xmlcurl (in each --modes mode) in alternating rounds and prints the table; "
                     "Markdown and JSON go to bench/results/. Needs wrk and a MariaDB server "
                     "(`make bench` installs wrk on Debian).")
     add_dataset_arguments(parser, "BENCH_DATABASE_URL", "xmlcurl_bench", dict(
@@ -72,6 +72,15 @@ def build_parser() -> argparse.ArgumentParser:
     server.add_argument("--workers", type=int, default=2, help="gunicorn workers")
     server.add_argument("--threads", type=int, default=4, help="threads per gthread worker")
     server.add_argument("--worker-classes", default="sync,gthread", help="comma-separated gunicorn worker classes")
-    server.add_argument("--cache", default="on,off", help="xmlcurl fetch-cache settings to measure (on, off or both)")
+    server.add_argument("--modes", default="warm,cold",
+                        help="comma-separated: warm (cache on, nothing changing), cold (cache off), churn-tenants "
+                             "(cache on, 10 changes/s to tenants no fetch asks about), churn-routes (cache on, "
+                             "1 change/s to a route for all tenants), spread (cache on, sip_auth for users drawn "
+                             "uniformly from the whole data set)")
+    server.add_argument("--cache", help="the former spelling of --modes: on is warm, off is cold (e.g. --cache on,off)")
+    server.add_argument("--spread-users", type=int, default=200_000,
+                        help="distinct users the spread mode draws (uniformly from all users)")
+    server.add_argument("--cache-max-mb", type=int, default=64,
+                        help="per-worker cache limit (XMLCURL_CACHE_MAX_BYTES)")
     server.add_argument("--port", type=int, default=18080, help="xmlcurl's port; the floor app listens on the next one")
     return parser

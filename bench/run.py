@@ -1,7 +1,7 @@
 """`python -m bench`: xmlcurl under gunicorn against the framework floor, driven by wrk on this machine.
 
 Builds the data set with the generator in MariaDB, then for each worker class and case starts the
-floor app and xmlcurl (cache on, then off) with the same gunicorn settings, drives each with the
+floor app and xmlcurl in each mode (warm, cold, churn, spread) with the same gunicorn settings, drives each with the
 case's bodies through wrk (a new connection per request, as mod_xml_curl does) and prints the
 table; Markdown and JSON go to bench/results/.
 """
@@ -14,17 +14,20 @@ import platform
 import secrets
 import statistics
 import tempfile
+from contextlib import contextmanager
 from dataclasses import asdict
 from pathlib import Path
+from typing import Iterator
 
 from xmlcurl.fetch.registry import handler_for, load_handlers
 from xmlcurl.fetch.xmldoc import NOT_FOUND
 
 from . import wrk
 from .bodies import CAPTURES
-from .dataset import prepare_from_arguments
+from .churn import churn
+from .dataset import prepare_from_arguments, spread_requests
 from .options import parse_args
-from .server import cache_lookups, gunicorn, post, worker_rss_mb
+from .server import cache_lookups, database_cpu_seconds, gunicorn, post, worker_rss_mb, workers_cpu_seconds
 
 RESULTS = Path(__file__).resolve().parent / "results"
 #: Case -> (role, section) whose handler must exist for the case to run.
@@ -34,6 +37,16 @@ NEEDS = {
     "router dialplan": ("router", "dialplan"),
     "sofia.conf": ("media", "configuration"),
     "acl.conf": ("router", "configuration"),
+}
+
+#: Mode -> (XMLCURL_CACHE, churn writer (kind, changes per second) or None). `spread` runs only the
+#: directory case, with bodies for users drawn uniformly from the whole data set.
+MODES = {
+    "warm": ("on", None),
+    "cold": ("off", None),
+    "churn-tenants": ("on", ("tenants", 10.0)),
+    "churn-routes": ("on", ("routes", 1.0)),
+    "spread": ("on", None),
 }
 
 
@@ -64,7 +77,10 @@ def main(argv: list[str] | None = None) -> None:
     RESULTS.mkdir(exist_ok=True)
     workdir = Path(tempfile.mkdtemp(prefix="xmlcurl-bench-"))
     log = RESULTS / "gunicorn.log"
+    # Every generated node fetches from 127.0.0.1 here, one source for the limiter of argon2 work
+    # (in production each node has its own address): each worker may verify every node's secret once.
     base_env = {"XMLCURL_DATABASE_URL": args.database_url, "XMLCURL_ENV": "production",
+                "XMLCURL_AUTH_VERIFY_BURST": str(4 * (args.media + args.routers)),
                 "XMLCURL_SECRET_KEY": secrets.token_urlsafe(48), "XMLCURL_LOG_LEVEL": "WARNING"}
     rows = []
     floor_port = args.port + 1
@@ -73,21 +89,37 @@ def main(argv: list[str] | None = None) -> None:
         return wrk.run(port, case_requests, args.duration if seconds is None else seconds, args.connections,
                        args.wrk_threads, workdir, keepalive=keepalive)
 
-    def measure(worker_class: str, case: str, cache: str, floor_process, process) -> tuple[dict, dict]:
+    def measured(port: int, process, case_requests, cpu: dict) -> wrk.Load:
+        """One load, adding the workers' and the database server's CPU seconds it cost to `cpu`."""
+        workers, database = workers_cpu_seconds(process), database_cpu_seconds()
+        result = load(port, case_requests)
+        cpu["workers"] += workers_cpu_seconds(process) - workers
+        if database is not None:
+            cpu["database"] += (database_cpu_seconds() or database) - database
+        cpu["requests"] += result.requests
+        return result
+
+    def measure(worker_class: str, case: str, mode: str, case_requests, floor_process, process) -> tuple[dict, dict]:
         """Rounds of floor then xmlcurl, back to back: a slower or faster spell of the machine hits both."""
-        case_requests = requests[case]
+        cache, writer = MODES[mode]
         cached = cache != "off"
-        warm_up(args.port, case_requests, cached)
+        warm_up(args.port, case_requests, cached and mode != "spread")
         load(floor_port, case_requests, args.warmup)
         before = cache_lookups(args.port) if cached else None
         floor_loads, loads = [], []
-        for _ in range(args.rounds):
-            floor_loads.append(load(floor_port, case_requests))
-            loads.append(load(args.port, case_requests))
+        floor_cpu = {"workers": 0.0, "database": 0.0, "requests": 0}
+        cpu = dict(floor_cpu)
+        served = {r.tenant_id for r in case_requests} if writer else set()
+        # The writer starts after the warm-up: what is measured is a warm cache meeting the changes.
+        with churn(args.database_url, writer[0], served, writer[1]) if writer else _no_churn() as writes:
+            for _ in range(args.rounds):
+                floor_loads.append(measured(floor_port, floor_process, case_requests, floor_cpu))
+                loads.append(measured(args.port, process, case_requests, cpu))
         extra = {"worker_class": worker_class, "case": case}
-        floor_row = {"server": "floor", "cache": "-", **extra, **_median(floor_loads),
+        floor_row = {"server": "floor", "cache": "-", **extra, **_median(floor_loads), **_cpu(floor_cpu),
                      "rss_mb": round(worker_rss_mb(floor_process), 1), "rps_vs_floor": 1.0, "p99_vs_floor": 1.0}
-        row = {"server": "xmlcurl", "cache": cache, **extra, **_median(loads),
+        row = {"server": "xmlcurl", "cache": mode, **extra, **_median(loads), **_cpu(cpu),
+               "writes": writes["writes"],
                "rss_mb": round(worker_rss_mb(process), 1),
                "floor_rps": floor_row["requests_per_second"], "floor_p99_ms": floor_row["p99_ms"],
                **paired_ratios(floor_loads, loads)}
@@ -114,17 +146,39 @@ def main(argv: list[str] | None = None) -> None:
 
     # The floor parses each case's own bodies (its cost grows with the body) and answers a constant
     # document; it is measured in rounds alternating with xmlcurl on the same case.
+    modes = args.modes.split(",")
+    if args.cache:
+        modes = [{"on": "warm", "off": "cold"}.get(setting, setting) for setting in args.cache.split(",")]
+    unknown = [m for m in modes if m not in MODES]
+    if unknown:
+        raise SystemExit(f"unknown modes: {', '.join(unknown)} (known: {', '.join(MODES)})")
+    spread = None
+    if "spread" in modes:
+        from sqlalchemy import create_engine
+
+        engine = create_engine(args.database_url)
+        try:
+            spread = spread_requests(engine, args.spread_users)
+        finally:
+            engine.dispose()
+        print(f"spread: {len(spread)} distinct users of {options.users}", flush=True)
     for worker_class in args.worker_classes.split(","):
         for case in cases:
             with gunicorn("bench.floor:app", floor_port, worker_class, args.workers, args.threads, {},
                           log) as floor_process:
-                for index, cache in enumerate(args.cache.split(",")):
+                case_modes = [m for m in modes if m != "spread" or case == "directory sip_auth"]
+                for index, mode in enumerate(case_modes):
+                    case_requests = spread if mode == "spread" else requests[case]
+                    if mode == "churn-tenants":
+                        # Half the tenants are asked about; the writer changes the other half's rows.
+                        case_requests = [r for r in case_requests if r.tenant_id % 2 == 0]
                     metrics_dir = Path(tempfile.mkdtemp(prefix="metrics-", dir=workdir))
-                    env = {**base_env, "XMLCURL_CACHE": cache, "PROMETHEUS_MULTIPROC_DIR": str(metrics_dir)}
+                    env = {**base_env, "XMLCURL_CACHE": MODES[mode][0], "PROMETHEUS_MULTIPROC_DIR": str(metrics_dir),
+                           "XMLCURL_CACHE_MAX_BYTES": str(args.cache_max_mb * 1024 * 1024)}
                     with gunicorn("wsgi:app", args.port, worker_class, args.workers, args.threads, env,
                                   log) as process:
-                        answered, problem = check_answers(args.port, requests[case])
-                        floor_row, row = measure(worker_class, case, cache, floor_process, process)
+                        answered, problem = check_answers(args.port, case_requests)
+                        floor_row, row = measure(worker_class, case, mode, case_requests, floor_process, process)
                     row.update(answered=answered, problem=problem)
                     if index == 0:  # the table shows the floor measured beside the first setting
                         print(_line(floor_row), flush=True)
@@ -137,7 +191,7 @@ def main(argv: list[str] | None = None) -> None:
                     "system": platform.platform()},
         "data_set": asdict(options),
         "settings": {k: getattr(args, k) for k in ("duration", "rounds", "connections", "wrk_threads", "workers",
-                                                   "threads", "bodies")},
+                                                   "threads", "bodies", "spread_users", "cache_max_mb")},
         "skipped_cases": skipped,
     }
     markdown = render_markdown(rows, meta)
@@ -147,6 +201,18 @@ def main(argv: list[str] | None = None) -> None:
         (RESULTS / f"{name}.json").write_text(json.dumps({"meta": meta, "rows": rows}, indent=2), encoding="utf-8")
     print()
     print(markdown)
+
+
+@contextmanager
+def _no_churn() -> Iterator[dict]:
+    yield {"writes": 0}
+
+
+def _cpu(cpu: dict) -> dict:
+    """Server CPU per request: the gunicorn workers' and the database server's utime + stime, in ms."""
+    requests = cpu["requests"] or 1
+    return {"cpu_ms_per_request": round((cpu["workers"] + cpu["database"]) * 1000 / requests, 3),
+            "db_cpu_ms_per_request": round(cpu["database"] * 1000 / requests, 3)}
 
 
 def _median(loads: list) -> dict:
@@ -179,9 +245,12 @@ def paired_ratios(floor_loads: list, loads: list) -> dict:
 
 
 def _line(row: dict) -> str:
-    return (f"{row['worker_class']:8} {row['server']:8} cache={row['cache']:3} {row['case']:20} "
-            f"{row['requests_per_second']:8.0f} req/s p50={row['p50_ms']:.2f} ms p99={row['p99_ms']:.2f} ms "
-            f"errors={row['errors']} rss={row['rss_mb']} MB")
+    hits = f" hits={row['cache_hit_ratio']:.1%}" if row.get("cache_hit_ratio") is not None else ""
+    ratio = f" x{row['rps_vs_floor']}" if row["server"] != "floor" else ""
+    return (f"{row['worker_class']:8} {row['server']:8} {row['cache']:13} {row['case']:20} "
+            f"{row['requests_per_second']:8.0f} req/s{ratio} p50={row['p50_ms']:.2f} ms p99={row['p99_ms']:.2f} ms "
+            f"cpu={row['cpu_ms_per_request']:.2f} ms/req (db {row['db_cpu_ms_per_request']:.2f}) "
+            f"errors={row['errors']} rss={row['rss_mb']} MB{hits}")
 
 
 def render_markdown(rows: list[dict], meta: dict) -> str:
@@ -196,9 +265,9 @@ def render_markdown(rows: list[dict], meta: dict) -> str:
         "",
         "Data set: " + ", ".join(f"{k}={v}" for k, v in meta["data_set"].items() if k not in ("batch", "seed")),
         "",
-        "| worker | server | cache | case | req/s | p50 ms | p99 ms | errors | RSS MB/worker | req/s vs floor "
-        "| p99 vs floor | answered | cache hits |",
-        "|---|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+        "| worker | server | mode | case | req/s | p50 ms | p99 ms | errors | RSS MB/worker | req/s vs floor "
+        "| p99 vs floor | server CPU ms/req (db) | answered | cache hits | writes |",
+        "|---|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for r in rows:
         answered = f"{r['answered']:.0%}" if "answered" in r else "-"
@@ -207,7 +276,9 @@ def render_markdown(rows: list[dict], meta: dict) -> str:
             f"| {r['worker_class']} | {r['server']} | {r['cache']} | {r['case']} | {r['requests_per_second']:.0f} "
             f"| {r['p50_ms']:.2f} | {r['p99_ms']:.2f} | {r['errors']} | {r['rss_mb']} "
             f"| {_ratio(r['rps_vs_floor'], r.get('rps_vs_floor_range'))} "
-            f"| {_ratio(r['p99_vs_floor'], r.get('p99_vs_floor_range'))} | {answered} | {hit_ratio} |"
+            f"| {_ratio(r['p99_vs_floor'], r.get('p99_vs_floor_range'))} "
+            f"| {r['cpu_ms_per_request']:.2f} ({r['db_cpu_ms_per_request']:.2f}) | {answered} | {hit_ratio} "
+            f"| {r.get('writes', '-')} |"
         )
     if meta["skipped_cases"]:
         lines += ["", "Not measured (no handler yet): " + ", ".join(meta["skipped_cases"])]

@@ -82,3 +82,33 @@ def post(port: int, body: bytes, authorization: str) -> tuple[int, bytes]:
             return response.status, response.read()
     except urllib.error.HTTPError as exc:
         return exc.code, exc.read()
+
+
+def _cpu_seconds(process: psutil.Process) -> float:
+    times = process.cpu_times()
+    return times.user + times.system
+
+
+def workers_cpu_seconds(process: subprocess.Popen) -> float:
+    """utime + stime of the master's workers so far (from /proc, through psutil), in seconds."""
+    total = 0.0
+    for child in psutil.Process(process.pid).children():
+        try:
+            total += _cpu_seconds(child)
+        except psutil.NoSuchProcess:
+            pass
+    return total
+
+
+_DATABASE_NAMES = ("mariadbd", "mysqld")
+
+
+def database_cpu_seconds() -> float | None:
+    """utime + stime of the local MariaDB/MySQL server so far, or None when none runs on this machine."""
+    for process in psutil.process_iter(["name"]):
+        if process.info["name"] in _DATABASE_NAMES:
+            try:
+                return _cpu_seconds(process)
+            except (psutil.NoSuchProcess, psutil.AccessDenied):
+                return None
+    return None

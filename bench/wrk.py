@@ -7,12 +7,14 @@ import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
-from .dataset import Request
+from .dataset import Request, Spread
 
 LUA = """
 local bodies = {%(bodies)s}
 local auths = {%(auths)s}
-local count = #bodies
+-- A spread: one template whose QQ<n>QQ marks are filled from a row of values (bodies holds the template).
+local rows = {%(rows)s}
+local count = #rows > 0 and #rows or #bodies
 local keepalive = %(keepalive)s
 
 function init(args)
@@ -21,12 +23,19 @@ end
 
 function request()
   local i = math.random(count)
+  local body
+  if #rows > 0 then
+    local row = rows[i]
+    body = bodies[1]:gsub("QQ(%%d+)QQ", function(n) return row[tonumber(n)] end)
+  else
+    body = bodies[i]
+  end
   local headers = {["Content-Type"] = "application/x-www-form-urlencoded", ["Authorization"] = auths[i]}
   if not keepalive then
     -- mod_xml_curl opens a new connection for every fetch.
     headers["Connection"] = "close"
   end
-  return wrk.format("POST", "/freeswitch", headers, bodies[i])
+  return wrk.format("POST", "/freeswitch", headers, body)
 end
 
 function done(summary, latency, requests)
@@ -66,18 +75,22 @@ def check_wrk() -> str:
     return path
 
 
-def run(port: int, requests: list[Request], seconds: int, connections: int, threads: int, workdir: Path,
-        keepalive: bool = False) -> Load:
+def run(port: int, requests: "list[Request] | Spread", seconds: int, connections: int, threads: int,
+        workdir: Path, keepalive: bool = False) -> Load:
     """Run wrk for `seconds` against 127.0.0.1:`port`; errors are socket errors plus non-2xx/3xx answers."""
     result = workdir / "wrk-result.json"
     result.unlink(missing_ok=True)
     script = workdir / "wrk-script.lua"
-    script.write_text(LUA % {
-        "bodies": ",\n".join(_lua_string(r.body) for r in requests),
-        "auths": ",\n".join(json.dumps(r.authorization) for r in requests),
-        "keepalive": "true" if keepalive else "false",
-        "result": str(result),
-    }, encoding="utf-8")
+    if isinstance(requests, Spread):
+        # A million bodies would not fit in wrk's memory: the rows' few values fill one template.
+        bodies, auths = _lua_string(requests.template), ",\n".join(json.dumps(a) for a in requests.authorizations)
+        rows = ",\n".join("{" + ",".join(json.dumps(v) for v in row) + "}" for row in requests.rows)
+    else:
+        bodies = ",\n".join(_lua_string(r.body) for r in requests)
+        auths, rows = ",\n".join(json.dumps(r.authorization) for r in requests), ""
+    script.write_text(LUA % {"bodies": bodies, "auths": auths, "rows": rows,
+                             "keepalive": "true" if keepalive else "false", "result": str(result)},
+                      encoding="utf-8")
     subprocess.run([check_wrk(), f"-t{threads}", f"-c{connections}", f"-d{seconds}s", "--timeout", "5s",
                     "-s", str(script), f"http://127.0.0.1:{port}"],
                    check=True, capture_output=True, timeout=seconds + 60)

@@ -126,6 +126,8 @@ def app(backend: str, request: pytest.FixtureRequest, tmp_path: Path):
                                              expire_on_commit=False))
     # Code that needs an engine (bulk paths) gets this connection's transaction too.
     database.test_connection = connection
+    # The fetch path's Core connection is this one too; it is not given back at teardown.
+    database.fetch_connection = lambda: (connection, lambda: None)
     yield application
     outer.rollback()
     connection.close()

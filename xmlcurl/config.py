@@ -53,6 +53,7 @@ SETTINGS: dict[str, Setting] = {
     "CACHE_POLL_SECONDS": Setting(0.5, float, "how often a worker reads config_version; changes are served within this"),
     "LAST_GOOD_DIR": Setting("", str, "directory of the last-good store the workers share for outages "
                              "(default: <instance dir>/last-good; 'off': none, an outage serves only fresh entries)"),
+    "AUTH_VERIFY_BURST": Setting(10, int, "argon2 verifications of node secrets one source address may cause at once, per worker (then one per 5 s)"),
     # Names the cluster layout uses; kept configurable so an existing cluster can adopt xmlcurl.
     "MEDIA_USER_PROFILE": Setting("internal", str, "media node profile where tenant users register"),
     "CLUSTER_PROFILE": Setting("cluster", str, "profile between media nodes and routers"),

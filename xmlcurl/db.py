@@ -6,11 +6,11 @@ import re
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 from flask import Flask, current_app, g, has_app_context, request
-from sqlalchemy import Engine, create_engine, event, make_url, text
-from sqlalchemy.exc import InterfaceError, OperationalError, SQLAlchemyError
+from sqlalchemy import Connection, Engine, create_engine, event, make_url, text
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError, SQLAlchemyError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.orm import Session, sessionmaker
 from werkzeug.exceptions import ServiceUnavailable
@@ -57,7 +57,8 @@ class FetchLimits:
 
 
 def make_engine(url: str, settings: dict[str, Any], limits: FetchLimits | None = None) -> Engine:
-    """Create an engine; with `limits`, the fetch path's (short timeouts, a server-side statement limit)."""
+    """Create an engine; with `limits`, the fetch path's (short timeouts, a server-side statement limit,
+    autocommit: it only reads, so no transaction is begun and none is rolled back per request)."""
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
         engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 5})
@@ -69,14 +70,22 @@ def make_engine(url: str, settings: dict[str, Any], limits: FetchLimits | None =
     parsed = parsed.set(query=query)
     connect = limits.connect if limits else settings["DB_CONNECT_TIMEOUT"]
     read = limits.read if limits else settings["DB_READ_TIMEOUT"]
+    # Autocommit is set once per connection (not per checkout), and with it the ROLLBACK PyMySQL
+    # would send at every return to the pool and every session close is skipped: each one is a
+    # round trip to the server.
+    read_only = {"isolation_level": "AUTOCOMMIT", "pool_reset_on_return": None,
+                 "skip_autocommit_rollback": True} if limits is not None else {}
     engine = create_engine(
         parsed,
         pool_size=settings["DB_POOL_SIZE"],
         max_overflow=settings["DB_POOL_SIZE"],
         pool_recycle=settings["DB_POOL_RECYCLE"],
-        pool_pre_ping=True,
+        # The fetch path does not ping before each checkout (a round trip per fetch): a statement
+        # that finds its pooled connection dead is retried once on a new one (FetchReader).
+        pool_pre_ping=limits is None,
         pool_timeout=connect,
         connect_args={"connect_timeout": connect, "read_timeout": read, "write_timeout": read},
+        **read_only,
     )
     if limits is not None:
         event.listen(engine, "connect", _statement_limit(limits.statement))
@@ -154,6 +163,14 @@ class Database:
             self.read_engine = self.engine
         self.sessionmaker = sessionmaker(bind=self.engine, expire_on_commit=False)
         self.read_sessionmaker = sessionmaker(bind=self.read_engine, expire_on_commit=False)
+        # SQLite shares the primary's engine: autocommit is switched on for the fetch path's checkouts only.
+        self.fetch_engine = (self.read_engine.execution_options(isolation_level="AUTOCOMMIT")
+                             if self.read_engine is self.engine else self.read_engine)
+
+    def fetch_connection(self) -> tuple[Connection, Callable[[], None]]:
+        """A read connection for the fetch path (autocommit, no ORM) and what gives it back to the pool."""
+        connection = self.fetch_engine.connect()
+        return connection, connection.close
 
     def dispose(self) -> None:
         self.engine.dispose()
@@ -202,8 +219,73 @@ def read_session() -> Session:
     return g.db_read_session
 
 
+class FetchReader:
+    """The request's fetch-path reads: one pooled Core connection (autocommit), checked out on first use.
+
+    Without a ping before each checkout, a connection the server dropped (a restart, wait_timeout)
+    is found by the statement itself: SQLAlchemy invalidates it, and the statement is sent once
+    more on a new connection, so the fetch still gets its answer.
+    """
+
+    def __init__(self, connect: Callable[[], tuple[Connection, Callable[[], None]]]) -> None:
+        self._connect = connect
+        self._borrowed: tuple[Connection, Callable[[], None]] | None = None
+        self._retried = False
+
+    @property
+    def connection(self) -> Connection:
+        if self._borrowed is None:
+            self._borrowed = self._connect()
+        return self._borrowed[0]
+
+    def execute(self, statement: Any, parameters: Any = None) -> Any:
+        """Run one statement (a `text()` or Core construct, built once) and return its result."""
+        try:
+            return self.connection.execute(statement, parameters)
+        except DBAPIError as exc:
+            if not exc.connection_invalidated or self._retried:
+                raise
+            self._retried = True
+            self.release()
+            if has_app_context():
+                g.pop("fetch_database_failed", None)  # this failure is being handled: try once more
+            return self.connection.execute(statement, parameters)
+
+    def rollback(self) -> None:
+        """After a failed statement: a dead connection is given back, so the next one starts afresh."""
+        if self._borrowed is not None and self._borrowed[0].invalidated:
+            self.release()
+
+    def release(self) -> None:
+        borrowed, self._borrowed = self._borrowed, None
+        if borrowed is None:
+            return
+        connection, release = borrowed
+        try:
+            release()
+        except SQLAlchemyError:
+            connection.invalidate()
+
+
+def fetch_connection() -> FetchReader:
+    """The request's fetch-path reader (Core only, autocommit); no connection is taken until it is used."""
+    context_globals = g._get_current_object()  # type: ignore[attr-defined]
+    found = context_globals.get("db_fetch_reader")
+    if found is None:
+        found = context_globals.db_fetch_reader = FetchReader(database().fetch_connection)
+    return found
+
+
+def recover(conn: "FetchReader | Session") -> None:
+    """Make a read connection usable again after a failed statement (a session must roll back)."""
+    conn.rollback()
+
+
 def _close_sessions(_exc: BaseException | None) -> None:
     context_globals = g._get_current_object()  # type: ignore[attr-defined]  # one proxy lookup, not two
+    reader = context_globals.pop("db_fetch_reader", None)
+    if reader is not None:
+        reader.release()
     for key in ("db_session", "db_read_session"):
         sess = context_globals.pop(key, None)
         if sess is not None:

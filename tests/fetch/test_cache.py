@@ -8,6 +8,7 @@ from types import SimpleNamespace
 import pytest
 from lxml import etree
 from sqlalchemy import text
+from sqlalchemy import Connection
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
@@ -423,6 +424,7 @@ def test_cached_answers_are_served_while_the_database_is_down(app, fetch, monkey
 
     for name in ("execute", "scalars", "scalar"):
         monkeypatch.setattr(Session, name, down)
+    monkeypatch.setattr(Connection, "execute", down)  # the fetch path's Core connection
     stale = fetch(cluster_body(SIP_AUTH))
     assert stale.status_code == 200 and stale.data == warm.data
     assert fetch_cache(app).degraded
@@ -526,6 +528,50 @@ def test_a_change_to_a_shared_table_invalidates_only_the_answers_made_from_it(ap
     assert misses == 0  # the directory is not made from gateways
     _, misses = _misses(app, fetch, carrier, node="router-1")
     assert misses > 0
+
+
+DIALPLANS = [("media-1_dialplan_acme-outbound", "media-1"), ("media-1_dialplan_from-router_did", "media-1"),
+             ("router-1_dialplan_from-media", "router-1"), ("router-1_dialplan_from-carrier_did", "router-1")]
+
+
+@pytest.mark.parametrize(("name", "node"), DIALPLANS, ids=[name for name, _ in DIALPLANS])
+def test_a_dialplan_answered_by_one_statement_is_kept_while_only_another_tenant_changes(app, fetch, name, node):
+    body = cluster_body(name)
+    _misses(app, fetch, body, node=node)
+    first, misses = _misses(app, fetch, body, node=node)
+    assert misses == 0
+    _sql(app, "UPDATE sip_users SET enabled = enabled WHERE tenant_id = (SELECT id FROM tenants WHERE code = 'globex')")
+    _sql(app, "UPDATE tenants SET max_calls = max_calls WHERE code = 'globex'")
+    again, misses = _misses(app, fetch, body, node=node)
+    assert misses == 0 and again.status_code == first.status_code  # node credentials kept too
+    _sql(app, "UPDATE tenants SET max_calls = max_calls WHERE code = 'acme'")
+    _, misses = _misses(app, fetch, body, node=node)
+    assert misses > 0
+
+
+def test_a_route_for_all_tenants_invalidates_the_router_call_not_the_media_nodes_call(app, fetch):
+    media, router = cluster_body("media-1_dialplan_acme-outbound"), cluster_body("router-1_dialplan_from-media")
+    for _ in range(2):
+        _misses(app, fetch, media)
+        _misses(app, fetch, router, node="router-1")
+    _sql(app, "UPDATE routes SET priority = priority WHERE tenant_id IS NULL")
+    _, misses = _misses(app, fetch, media)
+    assert misses == 0
+    _, misses = _misses(app, fetch, router, node="router-1")
+    assert misses > 0
+
+
+def test_a_node_change_reloads_the_node_credentials_a_worker_holds(app, fetch):
+    _misses(app, fetch, cluster_body(SIP_AUTH))
+    cache = fetch_cache(app)
+    credentials = [key for key in list(cache._entries) if key[:2] == (0, "auth")]
+    assert credentials
+    _sql(app, "UPDATE sip_users SET enabled = enabled WHERE tenant_id = 2")
+    _misses(app, fetch, cluster_body(SIP_AUTH))
+    assert all(key in cache._entries for key in credentials)
+    _sql(app, "UPDATE nodes SET http_secret_hash = http_secret_hash WHERE name = 'router-1'")
+    _, misses = _misses(app, fetch, cluster_body(SIP_AUTH))
+    assert misses == 1  # the credentials alone: the directory answer is not made from node rows
 
 
 def test_a_new_epoch_drops_every_cached_answer(app, fetch):

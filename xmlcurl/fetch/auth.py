@@ -11,14 +11,14 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Callable
 
-from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy import bindparam, select, text
+from sqlalchemy.exc import SQLAlchemyError
 
 from .. import metrics
 from ..logging_setup import loggable
 from ..models import Node
 from ..secrets import GOOD, UNDECIDED, NodeSecretCache
-from .context import NodeIdentity
+from .context import NodeIdentity, Reads
 
 log = logging.getLogger("xmlcurl.fetch")
 
@@ -90,9 +90,16 @@ def source_allowed(allowed: tuple[Network, ...], peer: str | None) -> bool:
     return any(address.version == net.version and address in net for net in allowed)
 
 
-def load_credentials(session: Session, username: str) -> NodeCredentials | None:
+#: The node behind an HTTP username (unique key); compiled once, columns only (no ORM objects).
+_NODE_BY_USERNAME = select(
+    Node.id, Node.name, Node.role, Node.sip_address, Node.sip_port, Node.cluster_port,
+    Node.http_secret_hash, Node.enabled, Node.allowed_sources,
+).where(Node.http_username == bindparam("username"))
+
+
+def load_credentials(conn: Reads, username: str) -> NodeCredentials | None:
     """The node with this HTTP username (unique key lookup), enabled or not."""
-    node = session.scalars(select(Node).where(Node.http_username == username)).first()
+    node = conn.execute(_NODE_BY_USERNAME, {"username": username}).first()
     if node is None:
         return None
     identity = NodeIdentity(
@@ -105,6 +112,68 @@ def load_credentials(session: Session, username: str) -> NodeCredentials | None:
     )
     return NodeCredentials(identity, node.http_secret_hash, bool(node.enabled),
                            parse_sources(node.allowed_sources or ""))
+
+
+#: The configuration's version, as a worker without the fetch cache follows it for node credentials.
+_VERSION = text("SELECT version, changed_at FROM config_version WHERE id = 1")
+
+
+class HeldCredentials:
+    """Node credentials kept by a worker whose fetch cache is off, until the configuration version changes.
+
+    With the cache on, credentials are cache entries refreshed by the version; without it this
+    polls the version itself, at most every `seconds` (the cache's poll interval), so a disabled
+    node or a new secret is seen within the same freshness promise while a fetch does not read its
+    node's row. A failed poll keeps what is held. Only nodes found are kept (an unknown username
+    cannot fill the worker's memory).
+    """
+
+    def __init__(self, seconds: float, max_nodes: int = 1000, clock: Callable[[], float] = time.monotonic) -> None:
+        self.seconds = seconds
+        self.max_nodes = max_nodes
+        self._clock = clock
+        self._held: dict[str, NodeCredentials] = {}
+        self._version: tuple | None = None
+        self._poll_due = float("-inf")
+        self._lock = threading.Lock()
+
+    def _follow_version(self, open_conn: Callable[[], Reads]) -> None:
+        now = self._clock()
+        if now < self._poll_due:
+            return
+        self._poll_due = now + self.seconds
+        try:
+            row = open_conn().execute(_VERSION).first()
+        except SQLAlchemyError:
+            return
+        version = None if row is None else tuple(row)
+        with self._lock:
+            if version != self._version or version is None:
+                self._held.clear()
+            self._version = version
+
+    def lookup(self, parts: tuple[str, str], loader: Callable[[], "NodeCredentials | None"],
+               open_conn: Callable[[], Reads]) -> "NodeCredentials | None":
+        """The held credentials for `parts` while the version stands, else `loader()`'s."""
+        self._follow_version(open_conn)
+        held = self._held.get(parts[1])
+        if held is not None:
+            return held
+        found = loader()
+        if found is not None:
+            with self._lock:
+                if len(self._held) >= self.max_nodes:
+                    self._held.clear()
+                self._held[parts[1]] = found
+        return found
+
+
+def held_credentials(extensions: dict, seconds: float) -> HeldCredentials:
+    """The app's held credentials (one per app, so per gunicorn worker), for a worker without fetch cache."""
+    found = extensions.get("xmlcurl.held_credentials")
+    if found is None:
+        found = extensions.setdefault("xmlcurl.held_credentials", HeldCredentials(seconds))
+    return found
 
 
 @lru_cache(maxsize=1)
@@ -166,15 +235,15 @@ class SourceLimiter:
             return True
 
 
-def source_limiter(extensions: dict) -> SourceLimiter:
+def source_limiter(extensions: dict, burst: int = 10) -> SourceLimiter:
     """The app's per-source limiter of argon2 work (one per app, so per gunicorn worker)."""
     found = extensions.get("xmlcurl.auth_sources")
     if found is None:
-        found = extensions.setdefault("xmlcurl.auth_sources", SourceLimiter())
+        found = extensions.setdefault("xmlcurl.auth_sources", SourceLimiter(burst=burst))
     return found
 
 
-def authenticate(open_session: Callable[[], Session], username: str | None, secret: str | None,
+def authenticate(open_session: Callable[[], Reads], username: str | None, secret: str | None,
                  lookup: CredentialLookup | None = None, peer: str | None = None,
                  limiter: SourceLimiter | None = None) -> NodeIdentity | AuthFailure:
     """The enabled node whose credentials these are, asking from an allowed address, or why not.

@@ -2,9 +2,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Callable, Hashable, Mapping, TypeVar, Union
-
-from sqlalchemy.orm import Session
+from typing import TYPE_CHECKING, Any, Callable, Hashable, Mapping, Protocol, TypeVar, Union
 
 from .request import FetchRequest
 from .scopes import EVERYTHING, Scope
@@ -18,6 +16,14 @@ if TYPE_CHECKING:
 T = TypeVar("T")
 #: What a cached value depends on: scopes, or a function of the value giving them.
 ScopeOf = Union[Scope, Callable[[Any], Scope]]
+
+class Reads(Protocol):
+    """What the fetch path's queries run on: the request's db.FetchReader, or a session (`xmlcurl render`, route-test)."""
+
+    def execute(self, statement: Any, parameters: Any = None) -> Any: ...
+
+    def rollback(self) -> None: ...
+
 
 #: The node id under which data shared by all nodes is cached (node ids start at 1).
 SHARED_NODE_ID = 0
@@ -39,8 +45,9 @@ class NodeIdentity:
 class FetchContext:
     request: FetchRequest
     node: NodeIdentity
-    #: Opens (or returns) the request's read session; a fetch answered from the cache never opens one.
-    open_session: Callable[[], Session]
+    #: Opens (or returns) the request's read connection (a Core connection in autocommit on the fetch
+    #: path, a session in `xmlcurl render`); a fetch answered from the cache never opens one.
+    open_session: Callable[[], Reads]
     settings: Mapping[str, Any]
     #: Short description of what was looked up, for the fetch log line.
     key: str = ""
@@ -50,8 +57,8 @@ class FetchContext:
     cache: "FetchCache | None" = None
 
     @property
-    def session(self) -> Session:
-        """The request's read session, opened on first use."""
+    def session(self) -> Reads:
+        """The request's read connection, opened on first use."""
         return self.open_session()
 
     def cached(self, key_parts: tuple[Hashable, ...], loader: Callable[[], T], scope: ScopeOf = EVERYTHING) -> T:
@@ -98,4 +105,6 @@ class FetchContext:
         return data
 
     def _rollback(self) -> None:
-        self.open_session().rollback()
+        from ..db import recover  # db imports the models and Flask; the builders import this module
+
+        recover(self.open_session())

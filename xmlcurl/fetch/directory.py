@@ -4,18 +4,16 @@ from __future__ import annotations
 import logging
 import re
 from dataclasses import dataclass, field, replace
-from typing import Collection
+from typing import Any, Callable, Collection
 
 from lxml import etree
-from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy import Row, text
 
 from .. import callerid
 from ..logging_setup import loggable
-from ..models import SipUser, SipUserVariable, Tenant, TenantNode
-from .callerids import approved_numbers
+from .callerids import approved_sql
 from . import scopes
-from .context import FetchContext
+from .context import FetchContext, Reads
 from .registry import handles
 from .request import FetchRequest
 from .xmldoc import document, element, params
@@ -62,6 +60,8 @@ def is_allowed_variable(name: str) -> bool:
         lower.startswith(CUSTOM_VARIABLE_PREFIX) or lower in ALLOWED_VARIABLES)
 
 
+NOT_PINNED = "domain unknown or not pinned to this node"
+
 #: Lookup keys that name a user by its id (FreeSWITCH's `key` parameter).
 USER_KEYS = frozenset({"", "id"})
 
@@ -88,51 +88,81 @@ class DirectoryDomain:
     users: tuple[DirectoryUser, ...] = field(default_factory=tuple)
 
 
-# --- queries -----------------------------------------------------------------------------------
+# --- the one query -----------------------------------------------------------------------------
 
-def find_pinned_tenant(session: Session, node_id: int, sip_domain: str) -> Tenant | None:
-    """The enabled tenant owning `sip_domain`, only if it is pinned to this node."""
-    stmt = (
-        select(Tenant)
-        .join(TenantNode, TenantNode.tenant_id == Tenant.id)
-        .where(Tenant.sip_domain == sip_domain, Tenant.enabled.is_(True), TenantNode.node_id == node_id)
-    )
-    return session.scalars(stmt).first()
+#: Everything a directory answer needs, in one round trip of joined key lookups (no temporary table):
+#: the tenant owning the domain, enabled and pinned to the asking node; for a user lookup the
+#: enabled user, its variables (one row each, by name; one row without a variable when it has none)
+#: and whether each caller number the answer may present is approved for the tenant.
+DIRECTORY_QUERY = text(f"""
+SELECT t.id AS tenant_id, t.code, t.context, t.default_cid_name, t.default_cid_number,
+       u.username, u.a1_hash, u.kind, u.cid_name, u.cid_number, u.outbound_cid_name, u.outbound_cid_number,
+       v.name AS variable, v.value,
+       {approved_sql("u.cid_number")} AS cid_number_approved,
+       {approved_sql("u.outbound_cid_number")} AS outbound_cid_number_approved,
+       {approved_sql("t.default_cid_number")} AS default_cid_number_approved
+FROM tenants t
+JOIN tenant_nodes tn ON tn.tenant_id = t.id AND tn.node_id = :node_id
+LEFT JOIN sip_users u ON u.tenant_id = t.id AND u.username = :username AND u.enabled = 1
+LEFT JOIN sip_user_variables v ON v.user_id = u.id
+WHERE t.sip_domain = :domain AND t.enabled = 1
+ORDER BY v.name
+""")
 
 
-def find_user(session: Session, tenant_id: int, username: str,
-              approved: Collection[str]) -> DirectoryUser | None:
-    """An enabled user of the tenant, with its extra variables; stored caller IDs that are not valid, or
-    numbers not in `approved` (the tenant's presentable numbers), and unservable variables are left out (logged)."""
-    user = session.scalars(
-        select(SipUser).where(
-            SipUser.tenant_id == tenant_id, SipUser.username == username, SipUser.enabled.is_(True)
-        )
-    ).first()
-    if user is None or not user.a1_hash:
+@dataclass(frozen=True)
+class DirectoryRows:
+    """What the directory query found, as plain data: the pinned tenant's domain and, if asked, the user."""
+
+    tenant_id: int
+    domain: DirectoryDomain
+    user: DirectoryUser | None = None
+    approved: frozenset[str] = frozenset()
+
+
+def load_directory(conn: Reads, node_id: int, sip_domain: str, username: str | None) -> DirectoryRows | None:
+    """The domain if its tenant is enabled and pinned to the node, with the user when `username` is given."""
+    rows = conn.execute(DIRECTORY_QUERY, {"node_id": node_id, "domain": sip_domain, "username": username}).all()
+    if not rows:
         return None
-    variables = session.execute(
-        select(SipUserVariable.name, SipUserVariable.value)
-        .where(SipUserVariable.user_id == user.id)
-        .order_by(SipUserVariable.name)
-    ).all()
+    first = rows[0]
+    domain = DirectoryDomain(name=sip_domain, tenant_code=first.code, context=first.context,
+                             default_cid_name=first.default_cid_name, default_cid_number=first.default_cid_number)
+    approved = frozenset(callerid.bare(number) for number, ok in (
+        (first.cid_number, first.cid_number_approved), (first.outbound_cid_number, first.outbound_cid_number_approved),
+        (first.default_cid_number, first.default_cid_number_approved)) if number and ok)
+    tenant_id = int(first.tenant_id)
+    user = None
+    if first.username is not None:
+        variables = [(r.variable, r.value) for r in rows if r.variable is not None]
+        user = _directory_user(first, variables, tenant_id, approved)
+    return DirectoryRows(tenant_id, domain, user, approved)
+
+
+def _directory_user(row: Row, variables: list[tuple[str, str]], tenant_id: int,
+                    approved: Collection[str]) -> DirectoryUser | None:
+    """The user as served: stored caller IDs that are not valid, or numbers not in `approved` (the tenant's
+    presentable numbers), and unservable variables are left out (logged); None without a credential."""
+    username, a1_hash, kind = row.username, row.a1_hash, row.kind
+    if not a1_hash:
+        return None
     skipped = sorted(name for name, _ in variables if not is_allowed_variable(name))
     if skipped:
-        log.warning("user %s of tenant %s: variables not allowed, skipped: %s", loggable(user.username), tenant_id,
+        log.warning("user %s of tenant %s: variables not allowed, skipped: %s", loggable(username), tenant_id,
                     ", ".join(loggable(name) for name in skipped))
     unservable = sorted(name for name, value in variables if is_allowed_variable(name) and not _servable(value))
     if unservable:
         log.warning("user %s of tenant %s: variable values that cannot be served, skipped: %s",
-                    loggable(user.username), tenant_id, ", ".join(loggable(name) for name in unservable))
-    owner = f"user {loggable(user.username)} of tenant {tenant_id}"
+                    loggable(username), tenant_id, ", ".join(loggable(name) for name in unservable))
+    owner = f"user {loggable(username)} of tenant {tenant_id}"
     return DirectoryUser(
-        username=user.username,
-        a1_hash=user.a1_hash,
-        kind=user.kind,
-        cid_name=callerid.usable_name(user.cid_name, owner, "cid_name"),
-        cid_number=callerid.usable_number(user.cid_number, approved, owner, "cid_number"),
-        outbound_cid_name=callerid.usable_name(user.outbound_cid_name, owner, "outbound_cid_name"),
-        outbound_cid_number=callerid.usable_number(user.outbound_cid_number, approved, owner, "outbound_cid_number"),
+        username=username,
+        a1_hash=a1_hash,
+        kind=kind,
+        cid_name=callerid.usable_name(row.cid_name, owner, "cid_name"),
+        cid_number=callerid.usable_number(row.cid_number, approved, owner, "cid_number"),
+        outbound_cid_name=callerid.usable_name(row.outbound_cid_name, owner, "outbound_cid_name"),
+        outbound_cid_number=callerid.usable_number(row.outbound_cid_number, approved, owner, "outbound_cid_number"),
         variables=tuple((name, value) for name, value in variables
                         if is_allowed_variable(name) and _servable(value)),
     )
@@ -217,20 +247,6 @@ def foreign_host(req: FetchRequest, sip_domain: str) -> str | None:
     return None
 
 
-def pinned_domain(session: Session, node_id: int, sip_domain: str) -> tuple[int, DirectoryDomain] | None:
-    """The pinned tenant's id and its domain as plain data (what the fetch cache keeps)."""
-    tenant = find_pinned_tenant(session, node_id, sip_domain)
-    if tenant is None:
-        return None
-    return tenant.id, DirectoryDomain(
-        name=tenant.sip_domain,
-        tenant_code=tenant.code,
-        context=tenant.context,
-        default_cid_name=tenant.default_cid_name,
-        default_cid_number=tenant.default_cid_number,
-    )
-
-
 @handles("directory", "media")
 def directory(ctx: FetchContext) -> bytes | None:
     """Answer domain and user lookups of the asking media node's own tenants."""
@@ -254,41 +270,55 @@ def directory(ctx: FetchContext) -> bytes | None:
         return None
     # FreeSWITCH matches domain names case-insensitively; tenants' domains are stored in lower case.
     sip_domain = req.key_value.lower()
-    pinned = ctx.cached(("domain", sip_domain), lambda: pinned_domain(ctx.session, ctx.node.id, sip_domain),
-                        scopes.found(lambda found: found[0], scopes.any_of("tenants", "tenant_nodes")))
-    if pinned is None:
-        ctx.outcome = "domain unknown or not pinned to this node"
-        return None
-    tenant_id, domain = pinned
     username = req.get("user")
     if action == "group_call":
         ctx.outcome = "group_call not served"
         return None
-
-    def domain_document() -> bytes | None:
-        return ctx.cached_document(("domain", sip_domain), lambda: build_directory(domain), scopes.tenant(tenant_id))
-
-    if not username:
-        return domain_document()
-    if req.get("key") not in USER_KEYS:
+    if username and req.get("key") not in USER_KEYS:
         ctx.outcome = f"lookup key {loggable(req.get('key'))} not served"
         return None
-    if action == "sip_auth":
+    if username and action == "sip_auth":
         reason = foreign_host(req, sip_domain)
         if reason is not None:
             # The domain without the user is a valid answer: FreeSWITCH answers 403 "Can't find user"
             # and does not fall back to its static files.
+            username = None
             ctx.outcome = f"sip_auth refused: {reason}"
-            return domain_document()
+    found_tenant: list[int] = []  # set by the statement, for the answer's scope
+    if not username:
+        return ctx.cached_document(("domain", sip_domain), lambda: _domain_document(ctx, sip_domain, found_tenant),
+                                   _answer_scope(found_tenant))
     cacheable_ms = ctx.settings["DIRECTORY_CACHEABLE_MS"]
+    return ctx.cached_document(("user", sip_domain, username, cacheable_ms),
+                               lambda: _user_document(ctx, sip_domain, username, cacheable_ms, found_tenant),
+                               _answer_scope(found_tenant))
 
-    def user_document() -> etree._Element | None:
-        approved = ctx.cached(("approved-caller-ids", tenant_id), lambda: approved_numbers(ctx.session, tenant_id),
-                              scopes.tenant(tenant_id))
-        user = find_user(ctx.session, tenant_id, username, approved)
-        if user is None:
-            ctx.outcome = "user unknown or disabled"
-            return None
-        return build_directory(replace(presentable_domain(domain, approved), users=(user,)), cacheable_ms)
 
-    return ctx.cached_document(("user", tenant_id, username, cacheable_ms), user_document, scopes.tenant(tenant_id))
+def _answer_scope(found_tenant: list[int]) -> Callable[[Any], scopes.Scope]:
+    """The scope of an answer found by domain: its tenant's rows once the statement found the tenant;
+    before that, any tenant row or pinning (a new or re-enabled tenant could take the domain)."""
+    return lambda _answer: (scopes.tenant(found_tenant[0]) if found_tenant
+                            else scopes.any_of("tenants", "tenant_nodes"))
+
+
+def _domain_document(ctx: FetchContext, sip_domain: str, found_tenant: list[int]) -> etree._Element | None:
+    found = load_directory(ctx.session, ctx.node.id, sip_domain, None)
+    if found is None:
+        ctx.outcome = NOT_PINNED
+        return None
+    found_tenant.append(found.tenant_id)
+    return build_directory(found.domain)
+
+
+def _user_document(ctx: FetchContext, sip_domain: str, username: str, cacheable_ms: int,
+                   found_tenant: list[int]) -> etree._Element | None:
+    found = load_directory(ctx.session, ctx.node.id, sip_domain, username)
+    if found is None:
+        ctx.outcome = NOT_PINNED
+        return None
+    found_tenant.append(found.tenant_id)
+    if found.user is None:
+        ctx.outcome = "user unknown or disabled"
+        return None
+    domain = presentable_domain(found.domain, found.approved)
+    return build_directory(replace(domain, users=(found.user,)), cacheable_ms)

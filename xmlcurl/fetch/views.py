@@ -10,7 +10,8 @@ from sqlalchemy.exc import SQLAlchemyError
 from .. import db, metrics
 from .answer import answer
 from ..logging_setup import loggable
-from .auth import SOURCE_NOT_ALLOWED, AuthFailure, CredentialLookup, authenticate, check_hostname, failure_log, source_limiter
+from .auth import (SOURCE_NOT_ALLOWED, AuthFailure, CredentialLookup, authenticate, check_hostname, failure_log,
+                   held_credentials, source_limiter)
 from . import scopes
 from .cache import FetchCache, fetch_cache
 from .context import SHARED_NODE_ID, FetchContext
@@ -45,16 +46,18 @@ def _read_body(req: Request, limit: int) -> bytes | None:
     return None if len(data) > limit else data
 
 
-def _rollback_read_session() -> None:
-    db.read_session().rollback()
+def _recover_fetch_connection() -> None:
+    db.recover(db.fetch_connection())
 
 
-def _credential_lookup(cache: FetchCache | None) -> CredentialLookup | None:
-    """Node credentials through the cache, under a key no node's own entries can take (node id 0)."""
+def _credential_lookup(cache: FetchCache | None, app: Flask) -> CredentialLookup:
+    """Node credentials held by the worker until the configuration version changes: through the cache
+    under a key no node's own entries can take (node id 0), or, with the cache off, HeldCredentials."""
     if cache is None:
-        return None
+        held = held_credentials(app.extensions, app.config["XMLCURL"]["CACHE_POLL_SECONDS"])
+        return lambda parts, loader: held.lookup(parts, loader, db.fetch_connection)
     return lambda parts, loader: cache.get_or_load((SHARED_NODE_ID, "auth", *parts), loader,
-                                                   recover=_rollback_read_session, scope=scopes.shared("nodes"))
+                                                   recover=_recover_fetch_connection, scope=scopes.shared("nodes"))
 
 
 @bp.post("/freeswitch")
@@ -107,8 +110,8 @@ def fetch() -> Response:
             # At most every CACHE_POLL_SECONDS; a failed poll keeps the last version's entries serving.
             cache.refresh(db.read_session)
         # The read session is opened only by what needs the database: a warm fetch runs no SQL.
-        node = authenticate(db.read_session, username, secret, _credential_lookup(cache), peer=peer,
-                            limiter=source_limiter(app.extensions))
+        node = authenticate(db.fetch_connection, username, secret, _credential_lookup(cache, app), peer=peer,
+                            limiter=source_limiter(app.extensions, settings["AUTH_VERIFY_BURST"]))
         if isinstance(node, AuthFailure):
             return refused(node)
         try:
@@ -118,7 +121,7 @@ def fetch() -> Response:
         mismatch = check_hostname(node, fetch_request.hostname)
         if mismatch is not None:
             return refused(mismatch, fetch_request.section, node.role)
-        ctx = FetchContext(request=fetch_request, node=node, open_session=db.read_session, settings=settings,
+        ctx = FetchContext(request=fetch_request, node=node, open_session=db.fetch_connection, settings=settings,
                            cache=cache)
         xml = answer(ctx)
     except SQLAlchemyError as exc:

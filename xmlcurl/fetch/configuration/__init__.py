@@ -33,9 +33,14 @@ def sofia_conf(ctx: FetchContext) -> etree._Element | None:
             ctx.outcome = f"profile {loggable(wanted)} is not one of this node's"
             return None
         names = (wanted,)
-    profiles = [sofia.profile_for(ctx.node, name, ctx.settings, _gateways(ctx, name)) for name in names]
-    dsn = ctx.cached(("session-db-dsn",),
-                     lambda: session_db.session_db_dsn(ctx.session, ctx.node.id, ctx.node.name, ctx.settings), FILE_SCOPE)
+    # The document itself is cached (see `configuration`): its rows are read in one statement, not kept apart.
+    settings = ctx.settings
+    gateway_profile = settings["CLUSTER_PROFILE"] if ctx.node.role == "media" else settings["CARRIER_PROFILE"]
+    token, gateways = sofia.sofia_sources(ctx.session, ctx.node, gateway_profile in names,
+                                          settings["ROUTER_GATEWAY_PREFIX"], settings["ROUTER_GATEWAY_PING_SECONDS"])
+    profiles = [sofia.profile_for(ctx.node, name, settings, gateways if name == gateway_profile else ())
+                for name in names]
+    dsn = session_db.usable_dsn(token, ctx.node.name, settings)
     profiles = [session_db.with_session_db(p, dsn) for p in profiles]
     doc = sofia.build_sofia(profiles)
     if sum(len(p.gateways) for p in profiles) > LARGE_ANSWER_GATEWAYS:
@@ -48,28 +53,15 @@ def sofia_conf(ctx: FetchContext) -> etree._Element | None:
     return doc
 
 
-def _gateways(ctx: FetchContext, profile: str) -> tuple[sofia.GatewayConf, ...]:
-    """The gateways a profile holds: routers on a media node's cluster profile, carriers on a router's carrier profile."""
-    settings = ctx.settings
-    if ctx.node.role == "media" and profile == settings["CLUSTER_PROFILE"]:
-        prefix, ping = settings["ROUTER_GATEWAY_PREFIX"], settings["ROUTER_GATEWAY_PING_SECONDS"]
-        return ctx.cached(("router-gateways", prefix, ping),
-                          lambda: sofia.enabled_router_gateways(ctx.session, prefix, ping), FILE_SCOPE)
-    if ctx.node.role == "router" and profile == settings["CARRIER_PROFILE"]:
-        return ctx.cached(("carrier-gateways",), lambda: sofia.enabled_carrier_gateways(ctx.session), FILE_SCOPE)
-    return ()
-
-
 def acl_conf(ctx: FetchContext) -> etree._Element:
     """Every list this node's profiles reference: `routers` and `media-peers` on media nodes, `media-nodes` and
     `carriers` on routers."""
+    # The document itself is cached (see `configuration`): its rows are read in one statement, not kept apart.
     if ctx.node.role == "media":
-        routers = ctx.cached(("nodes", "router"), lambda: acl.enabled_node_addresses(ctx.session, "router"), FILE_SCOPE)
-        peers = ctx.cached(("media-peers",), lambda: acl.media_peer_addresses(ctx.session, ctx.node.id), FILE_SCOPE)
+        routers, peers = acl.media_acl_sources(ctx.session, ctx.node.id)
         return acl.build_acl([acl.AclList(acl.ROUTERS, acl.node_cidrs(routers)),
                               acl.AclList(acl.MEDIA_PEERS, acl.node_cidrs(peers))])
-    media = ctx.cached(("nodes", "media"), lambda: acl.enabled_node_addresses(ctx.session, "media"), FILE_SCOPE)
-    carriers = ctx.cached(("carrier-sources",), lambda: acl.enabled_carrier_sources(ctx.session), FILE_SCOPE)
+    media, carriers = acl.router_acl_sources(ctx.session)
     return acl.build_acl([acl.AclList(acl.MEDIA_NODES, acl.node_cidrs(media)),
                           acl.AclList(acl.CARRIERS, acl.carrier_cidrs(carriers))])
 

@@ -8,10 +8,9 @@ from dataclasses import dataclass
 from typing import Iterable, Sequence
 
 from lxml import etree
-from sqlalchemy import select
-from sqlalchemy.orm import Session, aliased
+from sqlalchemy import text
 
-from ...models import Gateway, Node, TenantNode
+from ..context import Reads
 from ..xmldoc import document, element
 
 log = logging.getLogger("xmlcurl.fetch.configuration")
@@ -47,36 +46,43 @@ class AclList:
     cidrs: tuple[str, ...]
 
 
-# --- queries -----------------------------------------------------------------------------------
+# --- the one query of each role ------------------------------------------------------------------
 
-def enabled_node_addresses(session: Session, role: str) -> tuple[NodeAddress, ...]:
-    """Every enabled node of a role (the nodes table holds a few hundred rows at most)."""
-    rows = session.execute(
-        select(Node.name, Node.sip_address).where(Node.role == role, Node.enabled.is_(True)).order_by(Node.name)
-    ).all()
-    return tuple(NodeAddress(r.name, r.sip_address) for r in rows)
+#: A media node's lists: 0 the enabled routers, 1 the other enabled media nodes sharing a tenant with
+#: it (its media peers); c1 name, c2 sip_address, by name.
+MEDIA_ACL = text("""
+SELECT 0 AS part, name AS c1, sip_address AS c2, NULL AS c3 FROM nodes WHERE role = 'router' AND enabled = 1
+UNION ALL
+SELECT DISTINCT 1, n.name, n.sip_address, NULL
+FROM nodes n
+JOIN tenant_nodes theirs ON theirs.node_id = n.id
+JOIN tenant_nodes mine ON mine.tenant_id = theirs.tenant_id
+WHERE mine.node_id = :node_id AND n.id <> :node_id AND n.role = 'media' AND n.enabled = 1
+ORDER BY 1, 2
+""")
+
+#: A router's lists: 0 the enabled media nodes (c1 name, c2 sip_address), 1 the enabled gateways'
+#: sources (c1 name, c2 proxy, c3 source_cidrs), by name.
+ROUTER_ACL = text("""
+SELECT 0 AS part, name AS c1, sip_address AS c2, NULL AS c3 FROM nodes WHERE role = 'media' AND enabled = 1
+UNION ALL
+SELECT 1, name, proxy, source_cidrs FROM gateways WHERE enabled = 1
+ORDER BY 1, 2
+""")
 
 
-def media_peer_addresses(session: Session, node_id: int) -> tuple[NodeAddress, ...]:
-    """The other enabled media nodes that share at least one tenant with this node (by their pinnings)."""
-    mine = aliased(TenantNode)
-    theirs = aliased(TenantNode)
-    rows = session.execute(
-        select(Node.name, Node.sip_address).distinct()
-        .join(theirs, theirs.node_id == Node.id)
-        .join(mine, mine.tenant_id == theirs.tenant_id)
-        .where(mine.node_id == node_id, Node.id != node_id, Node.role == "media", Node.enabled.is_(True))
-        .order_by(Node.name)
-    ).all()
-    return tuple(NodeAddress(r.name, r.sip_address) for r in rows)
+def media_acl_sources(conn: Reads, node_id: int) -> tuple[tuple[NodeAddress, ...], tuple[NodeAddress, ...]]:
+    """The enabled routers and this media node's media peers, in one statement."""
+    rows = conn.execute(MEDIA_ACL, {"node_id": node_id}).all()
+    return (tuple(NodeAddress(r.c1, r.c2) for r in rows if r.part == 0),
+            tuple(NodeAddress(r.c1, r.c2) for r in rows if r.part == 1))
 
 
-def enabled_carrier_sources(session: Session) -> tuple[CarrierSource, ...]:
-    """Every enabled gateway's source addresses, in one query."""
-    rows = session.execute(
-        select(Gateway.name, Gateway.proxy, Gateway.source_cidrs).where(Gateway.enabled.is_(True)).order_by(Gateway.name)
-    ).all()
-    return tuple(CarrierSource(r.name, r.proxy, r.source_cidrs or "") for r in rows)
+def router_acl_sources(conn: Reads) -> tuple[tuple[NodeAddress, ...], tuple[CarrierSource, ...]]:
+    """The enabled media nodes and every enabled gateway's source addresses, in one statement."""
+    rows = conn.execute(ROUTER_ACL).all()
+    return (tuple(NodeAddress(r.c1, r.c2) for r in rows if r.part == 0),
+            tuple(CarrierSource(r.c1, r.c2, r.c3 or "") for r in rows if r.part == 1))
 
 
 # --- pure helpers ------------------------------------------------------------------------------

@@ -10,21 +10,13 @@ import dataclasses
 import logging
 from typing import Any, Mapping
 
-from sqlalchemy import bindparam, select
-from sqlalchemy.orm import Session
-
-from ...models import Node
 from ...push.secret import EslKeyError, decrypt_secret
 from .sofia import ProfileConf
 
 log = logging.getLogger("xmlcurl.fetch.configuration")
 
-# Built once: a primary-key lookup whose compiled form SQLAlchemy keeps.
-_DSN_OF_NODE = select(Node.session_db_dsn_enc).where(Node.id == bindparam("node_id"))
-
-def session_db_dsn(session: Session, node_id: int, node_name: str, settings: Mapping[str, Any]) -> str | None:
-    """The node's DSN in plaintext, or None (none stored, or it does not decrypt: logged)."""
-    token = session.scalar(_DSN_OF_NODE, {"node_id": node_id})
+def usable_dsn(token: str | None, node_name: str, settings: Mapping[str, Any]) -> str | None:
+    """The node's stored DSN (`token`, encrypted) in plaintext, or None (none stored, or it does not decrypt: logged)."""
     if not token:
         return None
     try:

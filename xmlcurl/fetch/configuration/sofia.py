@@ -8,11 +8,9 @@ from dataclasses import dataclass
 from typing import Iterable, Mapping, Sequence
 
 from lxml import etree
-from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy import text
 
-from ...models import Gateway, Node
-from ..context import NodeIdentity
+from ..context import NodeIdentity, Reads
 from ..xmldoc import UnsafeValue, document, element, params, safe
 from .acl import CARRIERS, MEDIA_NODES, MEDIA_PEERS, ROUTERS
 
@@ -77,38 +75,54 @@ class ProfileConf:
     gateways: tuple[GatewayConf, ...] = ()
 
 
-# --- queries -----------------------------------------------------------------------------------
+# --- the one query of each role ------------------------------------------------------------------
 
-def enabled_router_gateways(session: Session, prefix: str, ping_seconds: int) -> tuple[GatewayConf, ...]:
-    """A media node's gateway to each enabled router's cluster port (one query on the small nodes table)."""
-    rows = session.execute(
-        select(Node.name, Node.sip_address, Node.cluster_port)
-        .where(Node.role == "router", Node.enabled.is_(True))
-        .order_by(Node.name)
-    ).all()
-    return tuple(
-        GatewayConf(name=f"{prefix}{r.name}", proxy=host_port(r.sip_address, r.cluster_port),
-                    register=False, caller_id_in_from=True, ping_seconds=ping_seconds)
-        for r in rows
-    )
+#: A media node's sofia.conf: 0 its session database DSN (c1, encrypted), then, when its cluster profile
+#: is asked for, 1 the enabled routers (c1 name, c2 sip_address, n1 cluster_port), by name.
+MEDIA_SOFIA = text("""
+SELECT 0 AS part, session_db_dsn_enc AS c1, NULL AS c2, NULL AS n1 FROM nodes WHERE id = :node_id
+UNION ALL
+SELECT 1, name, sip_address, cluster_port FROM nodes WHERE role = 'router' AND enabled = 1 AND :with_gateways = 1
+ORDER BY 1, 2
+""")
+
+#: A router's sofia.conf: 0 its session database DSN (c1, encrypted), then, when its carrier profile is
+#: asked for, 1 every enabled carrier gateway, by name (plain columns, no ORM objects: 5,000 rows stay cheap).
+ROUTER_SOFIA = text("""
+SELECT 0 AS part, session_db_dsn_enc AS c1, NULL AS proxy, NULL AS realm, NULL AS username, NULL AS password,
+       NULL AS transport, NULL AS register, NULL AS expire_seconds, NULL AS retry_seconds,
+       NULL AS caller_id_in_from, NULL AS ping_seconds
+FROM nodes WHERE id = :node_id
+UNION ALL
+SELECT 1, name, proxy, realm, username, password, transport, register, expire_seconds, retry_seconds,
+       caller_id_in_from, ping_seconds
+FROM gateways WHERE enabled = 1 AND :with_gateways = 1
+ORDER BY 1, 2
+""")
 
 
-def enabled_carrier_gateways(session: Session) -> tuple[GatewayConf, ...]:
-    """Every enabled carrier gateway, in one query (plain columns, no ORM objects: 5,000 rows stay cheap)."""
-    rows = session.execute(
-        select(Gateway.name, Gateway.proxy, Gateway.register, Gateway.realm, Gateway.username, Gateway.password,
-               Gateway.expire_seconds, Gateway.retry_seconds, Gateway.caller_id_in_from, Gateway.ping_seconds,
-               Gateway.transport)
-        .where(Gateway.enabled.is_(True))
-        .order_by(Gateway.name)
-    ).all()
-    return tuple(
-        GatewayConf(name=r.name, proxy=r.proxy, register=bool(r.register), realm=r.realm or None,
-                    username=r.username or None, password=r.password or None,
-                    expire_seconds=r.expire_seconds, retry_seconds=r.retry_seconds,
-                    caller_id_in_from=bool(r.caller_id_in_from), ping_seconds=r.ping_seconds, transport=r.transport)
-        for r in rows
-    )
+def sofia_sources(conn: Reads, node: NodeIdentity, with_gateways: bool, prefix: str,
+                  ping_seconds: int) -> tuple[str | None, tuple[GatewayConf, ...]]:
+    """The node's encrypted session database DSN and, if asked, its gateways (a media node's to each enabled
+    router's cluster port, a router's carriers), in one statement."""
+    if node.role == "media":
+        rows = conn.execute(MEDIA_SOFIA, {"node_id": node.id, "with_gateways": 1 if with_gateways else 0}).all()
+        gateways = tuple(
+            GatewayConf(name=f"{prefix}{r.c1}", proxy=host_port(r.c2, r.n1),
+                        register=False, caller_id_in_from=True, ping_seconds=ping_seconds)
+            for r in rows if r.part == 1
+        )
+    else:
+        rows = conn.execute(ROUTER_SOFIA, {"node_id": node.id, "with_gateways": 1 if with_gateways else 0}).all()
+        gateways = tuple(
+            GatewayConf(name=r.c1, proxy=r.proxy, register=bool(r.register), realm=r.realm or None,
+                        username=r.username or None, password=r.password or None,
+                        expire_seconds=r.expire_seconds, retry_seconds=r.retry_seconds,
+                        caller_id_in_from=bool(r.caller_id_in_from), ping_seconds=r.ping_seconds, transport=r.transport)
+            for r in rows if r.part == 1
+        )
+    token = next((r.c1 for r in rows if r.part == 0), None)
+    return token, gateways
 
 
 # --- profiles of each role ---------------------------------------------------------------------

@@ -3,13 +3,12 @@ DIDs from the routers, and calls from the tenant's other media nodes to its user
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
-from typing import Collection
+from dataclasses import dataclass, replace
+from typing import Callable, Collection
 
 from lxml import etree
 
 from ... import callerid
-from ..callerids import approved_numbers
 from .. import scopes
 from ..context import FetchContext
 from ..registry import handles
@@ -118,31 +117,35 @@ def _stored_ok(tenant: TenantInfo) -> bool:
     return matches(TENANT_CODE, tenant.code) and matches(DOMAIN, tenant.sip_domain)
 
 
-def tenant_call(ctx: FetchContext, call: Call, tenant: TenantInfo) -> etree._Element:
-    """A call from a user of `tenant` (its context), on a node the tenant is pinned to."""
-    settings, context = ctx.settings, call.context
+def tenant_call(ctx: FetchContext, call: Call, found: queries.TenantCall,
+                callee_loaded: list[UserInfo | None]) -> etree._Element:
+    """A call from a user of the tenant `found` (its context), on a node the tenant is pinned to.
+
+    `callee_loaded` holds the dialled user when this fetch loaded `found` (the statement looks it up
+    too); a call whose tenant came from the cache looks the dialled user up on its own.
+    """
+    settings, context, tenant = ctx.settings, call.context, found.tenant
     if call.profile == settings["CLUSTER_PROFILE"]:
         return reject(ctx, context, Rejection(403, "Forbidden", "a tenant context on the cluster profile"))
     if tenant.max_calls <= 0:
         return reject(ctx, context, Rejection(403, "Calls Not Allowed", "tenant call limit is 0"))
     if call.tenant_var and call.tenant_var != tenant.code:
         return reject(ctx, context, Rejection(403, "Forbidden", "caller's tenant variable is another tenant"))
-    caller = None
-    if call.user_name:
-        if matches(USERNAME, call.user_name):
-            caller = ctx.cached(("user", tenant.id, call.user_name),
-                                lambda: queries.user(ctx.session, tenant.id, call.user_name), scopes.tenant(tenant.id))
-        if caller is None:
-            return reject(ctx, context, Rejection(403, "Unknown Caller", "calling user unknown or disabled"))
+    caller = found.caller
+    if call.user_name and caller is None:
+        return reject(ctx, context, Rejection(403, "Unknown Caller", "calling user unknown or disabled"))
     dialled = call.destination
-    longest = ctx.cached(("longest-username", tenant.id), lambda: queries.longest_username(ctx.session, tenant.id),
-                         scopes.tenant(tenant.id))
-    if matches(USERNAME, dialled) and len(dialled) <= longest:
-        # Not cached: keyed by the dialled number. Outbound numbers longer than every username of
-        # the tenant (the usual case) skip the lookup altogether.
-        callee = queries.user(ctx.session, tenant.id, dialled)
+    if matches(USERNAME, dialled):
+        if callee_loaded:
+            callee = callee_loaded[0]
+        elif len(dialled) <= (found.longest_username or 0):
+            # Not cached: keyed by the dialled number. Outbound numbers longer than every username of
+            # the tenant (the usual case) skip the lookup altogether.
+            callee = queries.user(ctx.session, tenant.id, dialled)
+        else:
+            callee = None
         if callee is not None and matches(USERNAME, callee.username):
-            return user_call(ctx, context, dialled, tenant, callee.username)
+            return user_call(ctx, context, dialled, tenant, callee.username, found.media_nodes)
     if not matches(DIALLED, dialled):
         return reject(ctx, context, Rejection(404, "Invalid Number", "not digits with an optional +"))
     try:
@@ -150,38 +153,30 @@ def tenant_call(ctx: FetchContext, call: Call, tenant: TenantInfo) -> etree._Ele
     except InvalidValue as exc:
         return reject(ctx, context, Rejection(404, "Invalid Number", str(exc)))
     prefix = settings["ROUTER_GATEWAY_PREFIX"]
-    routers = [r for r in ctx.cached(("routers",), lambda: queries.enabled_routers(ctx.session), scopes.shared("nodes"))
-               if matches(GATEWAY_NAME, prefix + r.name)]
+    routers = [r for r in found.routers if matches(GATEWAY_NAME, prefix + r.name)]
     if not routers:
         return reject(ctx, context, Rejection(503, "No Router", "no enabled router"))
     ctx.outcome = "outbound"
     # Resolved once per caller and configuration version: a stored value left out is logged once, not per call.
-    cid = ctx.cached(("caller-id", tenant.id, caller.username if caller else None), lambda: caller_id(
-        caller, tenant, ctx.cached(("approved-caller-ids", tenant.id),
-                                   lambda: approved_numbers(ctx.session, tenant.id), scopes.tenant(tenant.id))),
-                     scopes.tenant(tenant.id))
+    cid = ctx.cached(("caller-id", tenant.id, caller.username if caller else None),
+                     lambda: caller_id(caller, tenant, found.approved), scopes.tenant(tenant.id))
     if cid.number is None:
         # The channel would otherwise present the user's own caller ID, or its username, to the carrier.
         return reject(ctx, context, NO_CALLER_ID)
     return build_outbound(context, dialled, number, tenant, cid, routers, prefix)
 
 
-def user_call(ctx: FetchContext, context: str, dialled: str, tenant: TenantInfo, username: str) -> etree._Element:
+def user_call(ctx: FetchContext, context: str, dialled: str, tenant: TenantInfo, username: str,
+              media_nodes: Sequence[NodeInfo]) -> etree._Element:
     """A call to a user of the tenant: its registration here, then the tenant's other media nodes by weight."""
     settings = ctx.settings
     profile = settings["CLUSTER_PROFILE"]
-    peers = [n for n in _media_nodes(ctx, tenant) if n.name != ctx.node.name and is_ip(n.sip_address)]
+    peers = [n for n in media_nodes if n.name != ctx.node.name and is_ip(n.sip_address)]
     if not matches(GATEWAY_NAME, profile):
         peers = []
     ctx.outcome = f"user, then {len(peers)} other media node(s)" if peers else "user"
     return build_user_call(context, dialled, tenant.code, username, tenant.sip_domain, peers, profile,
                            settings["USER_CALL_TIMEOUT"], settings["CLUSTER_LEG_PROGRESS_TIMEOUT"])
-
-
-def _media_nodes(ctx: FetchContext, tenant: TenantInfo) -> tuple[NodeInfo, ...]:
-    """The tenant's enabled media nodes, preferred first (what the routers use for its DIDs)."""
-    return ctx.cached(("media-nodes", tenant.id), lambda: queries.pinned_media_nodes(ctx.session, tenant.id),
-                      scopes.tenant(tenant.id) + scopes.shared("nodes"))
 
 
 def from_router(ctx: FetchContext, call: Call) -> etree._Element:
@@ -194,17 +189,21 @@ def from_router(ctx: FetchContext, call: Call) -> etree._Element:
         return reject(ctx, context, Rejection(403, "Forbidden", "from-router call not on the cluster profile"))
     address = call.network_ip
     if is_ip(address):
-        if ctx.cached(("router-address", address), lambda: queries.is_enabled_router_address(ctx.session, address),
-                      scopes.shared("nodes")):
-            return did_call(ctx, call)
-        source = ctx.cached(("media-node-at", address), lambda: queries.enabled_media_node_at(ctx.session, address),
-                            scopes.shared("nodes"))
-        if source is not None:
-            return peer_call(ctx, call, source)
+        forms = did_forms(call.destination) if matches(DID, call.destination) else []
+        code = call.x_tenant if matches(TENANT_CODE, call.x_tenant) else ""
+        dialled = call.destination if matches(USERNAME, call.destination) else ""
+        # One entry per sender, tenant and number: all a call on the cluster profile depends on.
+        found = ctx.cached(("from-router", address, code, call.destination),
+                           lambda: queries.from_router_call(ctx.session, ctx.node.id, address, forms, code, dialled),
+                           _from_router_scope(bool(forms), bool(code)))
+        if found.from_router:
+            return did_call(ctx, call, found)
+        if found.media_source is not None:
+            return peer_call(ctx, call, found)
     return reject(ctx, context, Rejection(403, "Forbidden", "call does not come from an enabled router or media node"))
 
 
-def peer_call(ctx: FetchContext, call: Call, source: NodeInfo) -> etree._Element:
+def peer_call(ctx: FetchContext, call: Call, found: queries.FromRouterCall) -> etree._Element:
     """A call from another media node for a user of a tenant both nodes serve: ring its registration here only.
 
     The tenant is the one the sending node put in X-Tenant (it sets the header itself, from its
@@ -212,7 +211,8 @@ def peer_call(ctx: FetchContext, call: Call, source: NodeInfo) -> etree._Element
     node and to this one, and the number must be its enabled user. The answer bridges `user/` and
     nothing else: a call crosses between media nodes at most once, so nodes never loop it.
     """
-    context, dialled = call.context, call.destination
+    context, dialled, source = call.context, call.destination, found.media_source
+    assert source is not None
     if source.name == ctx.node.name:
         return reject(ctx, context, Rejection(403, "Forbidden", "call from this node's own address"))
     if not matches(USERNAME, dialled):
@@ -220,20 +220,17 @@ def peer_call(ctx: FetchContext, call: Call, source: NodeInfo) -> etree._Element
     if not matches(TENANT_CODE, call.x_tenant):
         return reject(ctx, context, Rejection(403, "Unknown Tenant", "X-Tenant missing or malformed"))
     code = call.x_tenant
-    tenant = ctx.cached(("tenant", code), lambda: queries.tenant_by_code(ctx.session, code),
-                        scopes.found(lambda found: found.id, scopes.any_of("tenants")))
+    tenant = found.named_tenant
     if tenant is None or not tenant.enabled or tenant.code != code:
         return reject(ctx, context, Rejection(403, "Tenant Not Served", "X-Tenant names no enabled tenant"))
-    pinned = {node.name for node in _media_nodes(ctx, tenant)}
+    pinned = {node.name for node in found.named_media_nodes}
     if ctx.node.name not in pinned:
         return reject(ctx, context, Rejection(403, "Tenant Not Served", "tenant not pinned here"))
     if source.name not in pinned:
         return reject(ctx, context, Rejection(403, "Tenant Not Served", "tenant not pinned to the calling media node"))
     if not _stored_ok(tenant):
         return reject(ctx, context, Rejection(503, "Configuration Error", "stored tenant code or domain unusable"))
-    # Keyed like the calling users' lookups: the numbers come from nodes that checked them already.
-    user = ctx.cached(("user", tenant.id, dialled), lambda: queries.user(ctx.session, tenant.id, dialled),
-                      scopes.tenant(tenant.id))
+    user = found.named_user
     if user is None or not matches(USERNAME, user.username):
         return reject(ctx, context, Rejection(404, "Unknown User", "no enabled user of the tenant"))
     ctx.outcome = f"user, from media node {source.name}"
@@ -241,18 +238,16 @@ def peer_call(ctx: FetchContext, call: Call, source: NodeInfo) -> etree._Element
                              ctx.settings["USER_CALL_TIMEOUT"] + FORWARDED_RING_MARGIN)
 
 
-def did_call(ctx: FetchContext, call: Call) -> etree._Element:
+def did_call(ctx: FetchContext, call: Call, found: queries.FromRouterCall) -> etree._Element:
     """A DID arriving from a router (checked by from_router): ring its user if its tenant is pinned to this node."""
     context = call.context
     if not matches(DID, call.destination):
         return reject(ctx, context, INVALID_NUMBER)
-    forms = did_forms(call.destination)
-    did = ctx.cached(("did", *forms), lambda: queries.did(ctx.session, forms),
-                     scopes.found(lambda found: found.tenant.id, scopes.any_of("dids"), scopes.any_of("dids")))
+    did = found.did
     if did is None or not did.user_enabled:
         return reject(ctx, context, Rejection(404, "Unknown Number", "no enabled DID with an enabled user"))
     tenant = did.tenant
-    if not tenant.enabled or not _pinned_here(ctx, tenant.id):
+    if not tenant.enabled or not found.did_pinned:
         return reject(ctx, context, Rejection(403, "Tenant Not Served", "DID's tenant disabled or not pinned here"))
     if call.x_tenant and call.x_tenant != tenant.code:
         return reject(ctx, context, Rejection(403, "Forbidden", "X-Tenant disagrees with the DID's tenant"))
@@ -263,9 +258,20 @@ def did_call(ctx: FetchContext, call: Call) -> etree._Element:
                              ctx.settings["USER_CALL_TIMEOUT"])
 
 
-def _pinned_here(ctx: FetchContext, tenant_id: int) -> bool:
-    return ctx.cached(("pinned", tenant_id), lambda: queries.is_pinned(ctx.session, tenant_id, ctx.node.id),
-                      scopes.tenant(tenant_id))
+def _from_router_scope(with_did: bool, with_tenant: bool) -> Callable[[queries.FromRouterCall], scopes.Scope]:
+    """What a call on the cluster profile was answered from: node rows (who sent it, the named tenant's
+    media nodes); the named tenant's rows (any tenant row while none has the code); the DID's tenant and,
+    as for every DID by number, any DID (another form of the number may be added)."""
+    def scope(found: queries.FromRouterCall) -> scopes.Scope:
+        result = scopes.shared("nodes")
+        if with_tenant:
+            result += scopes.any_of("tenants") if found.named_tenant is None else scopes.tenant(found.named_tenant.id)
+        if with_did:
+            result += scopes.any_of("dids")
+            if found.did is not None:
+                result += scopes.tenant(found.did.tenant.id)
+        return result
+    return scope
 
 
 @handles("dialplan", "media")
@@ -278,12 +284,26 @@ def media_dialplan(ctx: FetchContext) -> etree._Element | None:
         return None
     if call.context == ctx.settings["FROM_ROUTER_CONTEXT"]:
         return from_router(ctx, call)
-    tenant = ctx.cached(("context", call.context), lambda: queries.tenant_by_context(ctx.session, call.context),
-                        scopes.found(lambda found: found.id, scopes.any_of("tenants")))
-    if tenant is None:
+    caller = call.user_name if call.user_name and matches(USERNAME, call.user_name) else None
+    callee = call.destination if matches(USERNAME, call.destination) else None
+    callee_loaded: list[UserInfo | None] = []
+
+    def load() -> queries.TenantCall | None:
+        found = queries.tenant_call(ctx.session, call.context, ctx.node.id, caller, callee,
+                                    with_longest=ctx.cache is not None)
+        if found is None:
+            return None
+        callee_loaded.append(found.callee)
+        # Kept without the dialled user: the entry serves every call of this caller.
+        return replace(found, callee=None)
+
+    # The tenant's rows, and the routers and its media nodes (node rows); not found: any new tenant.
+    found = ctx.cached(("tenant-call", call.context, caller), load,
+                       scopes.found(lambda found: found.tenant.id, scopes.any_of("tenants"), scopes.shared("nodes")))
+    if found is None:
         return reject(ctx, call.context, Rejection(403, "Context Not Served", "no tenant has this context"))
-    if not tenant.enabled or not _pinned_here(ctx, tenant.id):
+    if not found.tenant.enabled or not found.pinned:
         return reject(ctx, call.context, Rejection(403, "Tenant Not Served", "tenant disabled or not pinned here"))
-    if not _stored_ok(tenant):
+    if not _stored_ok(found.tenant):
         return reject(ctx, call.context, Rejection(503, "Configuration Error", "stored tenant code or domain unusable"))
-    return tenant_call(ctx, call, tenant)
+    return tenant_call(ctx, call, found, callee_loaded)

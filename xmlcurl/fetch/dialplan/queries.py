@@ -1,10 +1,15 @@
-"""The dialplan's database lookups: each one indexed, each returning plain data."""
+"""The dialplan's database lookups: one statement per kind of call (indexed lookups), each returning plain data."""
 from __future__ import annotations
 
-from sqlalchemy import func, select
+from dataclasses import dataclass
+
+from sqlalchemy import Row, bindparam, select, text
 from sqlalchemy.orm import Session
 
-from ...models import Did, Gateway, Node, Route, SipUser, Tenant, TenantNode
+from ... import callerid
+from ...models import Gateway, Node, Route, SipUser, Tenant
+from ..callerids import approved_sql
+from ..context import Reads
 from .data import Candidate, DidInfo, NodeInfo, TenantInfo, UserInfo
 from .numbers import NumberingPlan
 
@@ -24,82 +29,12 @@ def _tenant_info(tenant: Tenant) -> TenantInfo:
     )
 
 
-def tenant_by_context(session: Session, context: str) -> TenantInfo | None:
-    """The tenant whose users' calls run in `context` (enabled or not)."""
-    tenant = session.scalars(select(Tenant).where(Tenant.context == context)).first()
-    return None if tenant is None else _tenant_info(tenant)
-
-
 def tenant_by_code(session: Session, code: str) -> TenantInfo | None:
     tenant = session.scalars(select(Tenant).where(Tenant.code == code)).first()
     return None if tenant is None else _tenant_info(tenant)
 
 
-def is_pinned(session: Session, tenant_id: int, node_id: int) -> bool:
-    """Whether the tenant is pinned to this node (primary key lookup)."""
-    found = session.execute(
-        select(TenantNode.node_id).where(TenantNode.tenant_id == tenant_id, TenantNode.node_id == node_id)
-    ).first()
-    return found is not None
-
-
-def pinned_media_node_at(session: Session, tenant_id: int, address: str) -> NodeInfo | None:
-    """The enabled media node at `address` that the tenant is pinned to, if any."""
-    row = session.execute(
-        select(Node.name, Node.sip_address, Node.cluster_port, TenantNode.weight)
-        .join(TenantNode, TenantNode.node_id == Node.id)
-        .where(
-            TenantNode.tenant_id == tenant_id, Node.sip_address == address,
-            Node.role == "media", Node.enabled.is_(True),
-        )
-    ).first()
-    return None if row is None else NodeInfo(row.name, row.sip_address, row.cluster_port, row.weight)
-
-
-def pinned_media_nodes(session: Session, tenant_id: int) -> tuple[NodeInfo, ...]:
-    """The tenant's enabled media nodes, preferred (highest weight) first, then by name."""
-    rows = session.execute(
-        select(Node.name, Node.sip_address, Node.cluster_port, TenantNode.weight)
-        .join(TenantNode, TenantNode.node_id == Node.id)
-        .where(TenantNode.tenant_id == tenant_id, Node.role == "media", Node.enabled.is_(True))
-        .order_by(TenantNode.weight.desc(), Node.name)
-    ).all()
-    return tuple(NodeInfo(r.name, r.sip_address, r.cluster_port, r.weight) for r in rows)
-
-
-def enabled_routers(session: Session) -> list[NodeInfo]:
-    """Every enabled router, by name (a small table: a few nodes)."""
-    rows = session.execute(
-        select(Node.name, Node.sip_address, Node.cluster_port)
-        .where(Node.role == "router", Node.enabled.is_(True))
-        .order_by(Node.name)
-    ).all()
-    return [NodeInfo(r.name, r.sip_address, r.cluster_port) for r in rows]
-
-
-def is_enabled_router_address(session: Session, address: str) -> bool:
-    found = session.execute(
-        select(Node.id).where(Node.sip_address == address, Node.role == "router", Node.enabled.is_(True))
-    ).first()
-    return found is not None
-
-
-def enabled_media_node_at(session: Session, address: str) -> NodeInfo | None:
-    """The enabled media node whose SIP address is `address` (a small table), if any."""
-    row = session.execute(
-        select(Node.name, Node.sip_address, Node.cluster_port)
-        .where(Node.sip_address == address, Node.role == "media", Node.enabled.is_(True))
-        .order_by(Node.name)
-    ).first()
-    return None if row is None else NodeInfo(row.name, row.sip_address, row.cluster_port, role="media")
-
-
-def longest_username(session: Session, tenant_id: int) -> int:
-    """The length of the tenant's longest username (0 without users)."""
-    return session.scalar(select(func.max(func.length(SipUser.username))).where(SipUser.tenant_id == tenant_id)) or 0
-
-
-def user(session: Session, tenant_id: int, username: str) -> UserInfo | None:
+def user(session: Reads, tenant_id: int, username: str) -> UserInfo | None:
     """An enabled user of the tenant (unique key lookup)."""
     row = session.execute(
         select(SipUser.username, SipUser.outbound_cid_number, SipUser.outbound_cid_name, SipUser.cid_number).where(
@@ -110,31 +45,17 @@ def user(session: Session, tenant_id: int, username: str) -> UserInfo | None:
                                              row.cid_number)
 
 
-def did(session: Session, numbers: list[str]) -> DidInfo | None:
-    """The enabled DID stored under one of `numbers` (e.g. with and without '+'), with its tenant and user."""
-    row = session.execute(
-        select(Did.number, Tenant, SipUser.username, SipUser.enabled)
-        .join(Tenant, Tenant.id == Did.tenant_id)
-        .join(SipUser, SipUser.id == Did.user_id)
-        .where(Did.number.in_(numbers), Did.enabled.is_(True))
-        .order_by(Did.number)
-    ).first()
-    if row is None:
-        return None
-    return DidInfo(number=row[0], tenant=_tenant_info(row[1]), username=row[2], user_enabled=bool(row[3]))
-
-
 def prefixes_of(number: str, longest: int = 32) -> list[str]:
     """Every prefix of the number, the empty one included, up to the longest a route may hold."""
     return [number[:n] for n in range(min(len(number), longest) + 1)]
 
 
-def route_prefixes(session: Session, scope: int) -> frozenset[str]:
+def route_prefixes(session: Reads, scope: int) -> frozenset[str]:
     """The distinct prefixes routed for one scope (a tenant's id, or 0 for all tenants)."""
-    return frozenset(session.scalars(select(Route.prefix).where(Route.tenant_scope == scope).distinct()))
+    return frozenset(row[0] for row in session.execute(select(Route.prefix).where(Route.tenant_scope == scope).distinct()))
 
 
-def route_candidates(session: Session, scopes: tuple[int, ...], prefixes: tuple[str, ...]) -> tuple[Candidate, ...]:
+def route_candidates(session: Reads, scopes: tuple[int, ...], prefixes: tuple[str, ...]) -> tuple[Candidate, ...]:
     """Routes of these scopes (a tenant's id, 0 for all tenants) with one of these prefixes, with their gateways.
 
     One query on the (tenant_scope, prefix, gateway_id) key; disabled rows come back too so
@@ -167,3 +88,284 @@ def node_by_name(session: Session, name: str) -> NodeInfo | None:
         select(Node.name, Node.sip_address, Node.cluster_port, Node.role).where(Node.name == name)
     ).first()
     return None if row is None else NodeInfo(row.name, row.sip_address, row.cluster_port, role=row.role)
+
+
+# --- one statement per cold call ------------------------------------------------------------------
+# Each statement below returns everything one kind of call needs, as rows told apart by `part`, with
+# numbers in n1..n6 and text in c1..c8 (what each part holds is written beside it). Plain columns,
+# no ORM objects; compiled once and sent on the fetch path's autocommit connection.
+
+#: The tenant columns every call statement selects first, in the order `_tenant_row` reads them.
+_TENANT_COLUMNS = """
+    id AS n1, max_calls AS n2, max_cps AS n3, enabled AS n4, {pinned} AS n5, {extra} AS n6,
+    code AS c1, sip_domain AS c2, context AS c3, default_cid_number AS c4, default_cid_name AS c5,
+    country_code AS c6, national_prefix AS c7, international_prefix AS c8"""
+
+
+def _tenant_row(row: Row) -> TenantInfo:
+    return TenantInfo(
+        id=int(row.n1), code=row.c1, sip_domain=row.c2, context=row.c3, max_calls=int(row.n2), max_cps=int(row.n3),
+        default_cid_number=row.c4, default_cid_name=row.c5, plan=NumberingPlan(row.c6, row.c7, row.c8),
+        enabled=bool(row.n4),
+    )
+
+
+#: A call from a user of a tenant (its context), asked by a media node, as joined key lookups (no
+#: temporary table): the tenant with whether it is pinned to the asking node and (when asked for) its
+#: longest username, the calling and the dialled user, whether each caller number the call may
+#: present is approved; one row per enabled router (by name) and per enabled media node of the
+#: tenant (preferred first), or one row without a node when there is none.
+TENANT_CALL = text(f"""
+SELECT t.id, t.code, t.sip_domain, t.context, t.max_calls, t.max_cps, t.default_cid_number, t.default_cid_name,
+       t.country_code, t.national_prefix, t.international_prefix, t.enabled,
+       EXISTS (SELECT 1 FROM tenant_nodes here WHERE here.tenant_id = t.id AND here.node_id = :node_id) AS pinned,
+       CASE WHEN :with_longest = 1 THEN
+           (SELECT MAX(LENGTH(l.username)) FROM sip_users l WHERE l.tenant_id = t.id) END AS longest_username,
+       caller.username AS caller, caller.outbound_cid_number AS caller_outbound_cid_number,
+       caller.outbound_cid_name AS caller_outbound_cid_name, caller.cid_number AS caller_cid_number,
+       callee.username AS callee, callee.outbound_cid_number AS callee_outbound_cid_number,
+       callee.outbound_cid_name AS callee_outbound_cid_name, callee.cid_number AS callee_cid_number,
+       {approved_sql("caller.outbound_cid_number")} AS caller_outbound_cid_number_approved,
+       {approved_sql("caller.cid_number")} AS caller_cid_number_approved,
+       {approved_sql("t.default_cid_number")} AS default_cid_number_approved,
+       n.role AS node_role, n.name AS node_name, n.sip_address AS node_address, n.cluster_port AS node_port,
+       tn.weight AS node_weight
+FROM tenants t
+LEFT JOIN sip_users caller ON caller.tenant_id = t.id AND caller.username = :caller AND caller.enabled = 1
+LEFT JOIN sip_users callee ON callee.tenant_id = t.id AND callee.username = :callee AND callee.enabled = 1
+LEFT JOIN nodes n ON n.enabled = 1 AND (n.role = 'router' OR (n.role = 'media' AND EXISTS (
+    SELECT 1 FROM tenant_nodes p WHERE p.tenant_id = t.id AND p.node_id = n.id)))
+LEFT JOIN tenant_nodes tn ON tn.tenant_id = t.id AND tn.node_id = n.id AND n.role = 'media'
+WHERE t.context = :context
+ORDER BY n.role, tn.weight DESC, n.name
+""")
+
+
+@dataclass(frozen=True)
+class TenantCall:
+    """What a call from a tenant's user needs (`callee` only for the dialled name it was loaded with)."""
+
+    tenant: TenantInfo
+    pinned: bool
+    longest_username: int | None
+    caller: UserInfo | None
+    callee: UserInfo | None
+    media_nodes: tuple[NodeInfo, ...]
+    routers: tuple[NodeInfo, ...]
+    approved: frozenset[str]
+
+
+def _user_row(row: Row) -> UserInfo:
+    return UserInfo(row.c1, row.c2, row.c3, row.c4)
+
+
+def tenant_call(conn: Reads, context: str, node_id: int, caller: str | None, callee: str | None,
+                with_longest: bool) -> TenantCall | None:
+    """Everything a call in a tenant's context needs, in one statement (None: no tenant has the context)."""
+    rows = conn.execute(TENANT_CALL, {"context": context, "node_id": node_id, "caller": caller, "callee": callee,
+                                      "with_longest": 1 if with_longest else 0}).all()
+    if not rows:
+        return None
+    r = rows[0]
+    tenant = TenantInfo(
+        id=int(r.id), code=r.code, sip_domain=r.sip_domain, context=r.context, max_calls=int(r.max_calls),
+        max_cps=int(r.max_cps), default_cid_number=r.default_cid_number, default_cid_name=r.default_cid_name,
+        plan=NumberingPlan(r.country_code, r.national_prefix, r.international_prefix), enabled=bool(r.enabled),
+    )
+    approved = frozenset(callerid.bare(number) for number, ok in (
+        (r.caller_outbound_cid_number, r.caller_outbound_cid_number_approved),
+        (r.caller_cid_number, r.caller_cid_number_approved),
+        (r.default_cid_number, r.default_cid_number_approved)) if number and ok)
+    return TenantCall(
+        tenant=tenant,
+        pinned=bool(r.pinned),
+        longest_username=int(r.longest_username or 0) if with_longest else None,
+        caller=None if r.caller is None else UserInfo(r.caller, r.caller_outbound_cid_number,
+                                                      r.caller_outbound_cid_name, r.caller_cid_number),
+        callee=None if r.callee is None else UserInfo(r.callee, r.callee_outbound_cid_number,
+                                                      r.callee_outbound_cid_name, r.callee_cid_number),
+        media_nodes=tuple(NodeInfo(n.node_name, n.node_address, int(n.node_port), int(n.node_weight))
+                          for n in rows if n.node_role == "media"),
+        routers=tuple(NodeInfo(n.node_name, n.node_address, int(n.node_port)) for n in rows if n.node_role == "router"),
+        approved=approved,
+    )
+
+
+#: The enabled DID stored under one of :forms (with and without '+'; the first by number).
+_DID_CTE = """did AS (
+    SELECT d.number, d.tenant_id, u.username, u.enabled AS user_enabled
+    FROM dids d JOIN sip_users u ON u.id = d.user_id
+    WHERE d.number IN :forms AND d.enabled = 1
+    ORDER BY d.number LIMIT 1
+)"""
+
+#: A call arriving on a media node's cluster profile, from a router (a DID) or another media node (a user):
+#:   0 n1: 1 if an enabled router has the call's address
+#:   1 the enabled media node at the address (first by name): n1 cluster_port, c1 name, c2 sip_address
+#:   2 the DID's tenant (n5: pinned to the asking node), 3 the DID: c1 number, c2 username, n1 user enabled
+#:   4 the tenant named by X-Tenant (:code), 5 its enabled media nodes, preferred first: n1 cluster_port,
+#:     n2 weight, c1 name, c2 sip_address, 6 its enabled user named by the dialled number: c1 username...
+FROM_ROUTER = text("""
+WITH """ + _DID_CTE + """, named AS (SELECT * FROM tenants WHERE code = :code)
+SELECT 0 AS part, COUNT(*) AS n1, NULL AS n2, NULL AS n3, NULL AS n4, NULL AS n5, NULL AS n6, NULL AS c1,
+       NULL AS c2, NULL AS c3, NULL AS c4, NULL AS c5, NULL AS c6, NULL AS c7, NULL AS c8
+FROM nodes WHERE sip_address = :address AND role = 'router' AND enabled = 1
+UNION ALL
+SELECT * FROM (
+    SELECT 1 AS part, cluster_port AS n1, NULL AS n2, NULL AS n3, NULL AS n4, NULL AS n5, NULL AS n6,
+           name AS c1, sip_address AS c2, NULL AS c3, NULL AS c4, NULL AS c5, NULL AS c6, NULL AS c7, NULL AS c8
+    FROM nodes WHERE sip_address = :address AND role = 'media' AND enabled = 1 ORDER BY name LIMIT 1
+) media_at
+UNION ALL
+SELECT 2, """ + _TENANT_COLUMNS.format(
+    pinned="(SELECT COUNT(*) FROM tenant_nodes tn WHERE tn.tenant_id = t.id AND tn.node_id = :node_id)",
+    extra="NULL") + """
+FROM tenants t JOIN did ON did.tenant_id = t.id
+UNION ALL
+SELECT 3, user_enabled, NULL, NULL, NULL, NULL, NULL, number, username, NULL, NULL, NULL, NULL, NULL, NULL FROM did
+UNION ALL
+SELECT 4, """ + _TENANT_COLUMNS.format(pinned="NULL", extra="NULL") + """
+FROM named
+UNION ALL
+SELECT 5, n.cluster_port, tn.weight, NULL, NULL, NULL, NULL, n.name, n.sip_address, NULL, NULL, NULL, NULL, NULL, NULL
+FROM nodes n JOIN tenant_nodes tn ON tn.node_id = n.id JOIN named ON tn.tenant_id = named.id
+WHERE n.role = 'media' AND n.enabled = 1
+UNION ALL
+SELECT 6, NULL, NULL, NULL, NULL, NULL, NULL,
+       u.username, u.outbound_cid_number, u.outbound_cid_name, u.cid_number, NULL, NULL, NULL, NULL
+FROM sip_users u JOIN named ON u.tenant_id = named.id WHERE u.username = :dialled AND u.enabled = 1
+ORDER BY 1, 3 DESC, 8
+""").bindparams(bindparam("forms", expanding=True))
+
+
+@dataclass(frozen=True)
+class FromRouterCall:
+    """What a call on the cluster profile needs: who sent it, and the DID or the named tenant's user."""
+
+    from_router: bool
+    media_source: NodeInfo | None
+    did: DidInfo | None
+    did_pinned: bool
+    named_tenant: TenantInfo | None
+    named_media_nodes: tuple[NodeInfo, ...]
+    named_user: UserInfo | None
+
+
+def from_router_call(conn: Reads, node_id: int, address: str, forms: list[str], code: str,
+                     dialled: str) -> FromRouterCall:
+    """Everything a call on the cluster profile may need, in one statement."""
+    rows = conn.execute(FROM_ROUTER, {"node_id": node_id, "address": address, "forms": forms or [""],
+                                      "code": code, "dialled": dialled}).all()
+    parts: dict[int, list[Row]] = {}
+    for row in rows:
+        parts.setdefault(row.part, []).append(row)
+    media_at = parts.get(1)
+    did_tenant, did_row = parts.get(2), parts.get(3)
+    did = None
+    if did_tenant and did_row:
+        did = DidInfo(number=did_row[0].c1, tenant=_tenant_row(did_tenant[0]), username=did_row[0].c2,
+                      user_enabled=bool(did_row[0].n1))
+    named = parts.get(4)
+    return FromRouterCall(
+        from_router=bool(parts[0][0].n1),
+        media_source=None if not media_at else NodeInfo(media_at[0].c1, media_at[0].c2, int(media_at[0].n1),
+                                                        role="media"),
+        did=did,
+        did_pinned=bool(did_tenant and did_tenant[0].n5),
+        named_tenant=_tenant_row(named[0]) if named else None,
+        named_media_nodes=tuple(NodeInfo(r.c1, r.c2, int(r.n1), int(r.n2)) for r in parts.get(5, ())),
+        named_user=next((_user_row(r) for r in parts.get(6, ())), None),
+    )
+
+
+#: An inbound DID on a router: 0 the DID's tenant, 1 the DID (c1 number, c2 username, n1 user enabled),
+#: 2 the tenant's enabled media nodes, preferred first (n1 cluster_port, n2 weight, c1 name, c2 sip_address).
+FROM_CARRIER = text("""
+WITH """ + _DID_CTE + """
+SELECT 0 AS part, """ + _TENANT_COLUMNS.format(pinned="NULL", extra="NULL") + """
+FROM tenants JOIN did ON did.tenant_id = tenants.id
+UNION ALL
+SELECT 1, user_enabled, NULL, NULL, NULL, NULL, NULL, number, username, NULL, NULL, NULL, NULL, NULL, NULL FROM did
+UNION ALL
+SELECT 2, n.cluster_port, tn.weight, NULL, NULL, NULL, NULL, n.name, n.sip_address, NULL, NULL, NULL, NULL, NULL, NULL
+FROM nodes n JOIN tenant_nodes tn ON tn.node_id = n.id JOIN did ON tn.tenant_id = did.tenant_id
+WHERE n.role = 'media' AND n.enabled = 1
+ORDER BY 1, 3 DESC, 8
+""").bindparams(bindparam("forms", expanding=True))
+
+
+@dataclass(frozen=True)
+class CarrierDid:
+    """An inbound DID with its tenant and the tenant's enabled media nodes."""
+
+    did: DidInfo
+    media_nodes: tuple[NodeInfo, ...]
+
+
+def carrier_did(conn: Reads, forms: list[str]) -> CarrierDid | None:
+    """The enabled DID stored under one of `forms`, its tenant and media nodes, in one statement."""
+    rows = conn.execute(FROM_CARRIER, {"forms": forms}).all()
+    parts: dict[int, list[Row]] = {}
+    for row in rows:
+        parts.setdefault(row.part, []).append(row)
+    if not parts.get(0) or not parts.get(1):
+        return None
+    did_row = parts[1][0]
+    did = DidInfo(number=did_row.c1, tenant=_tenant_row(parts[0][0]), username=did_row.c2,
+                  user_enabled=bool(did_row.n1))
+    return CarrierDid(did, tuple(NodeInfo(r.c1, r.c2, int(r.n1), int(r.n2)) for r in parts.get(2, ())))
+
+
+#: A tenant's outbound call on a router (X-Tenant :code, from the media node at :address, to a number
+#: whose prefixes are :prefixes), as joined key lookups (no temporary table): the tenant, the enabled
+#: media node at the address it is pinned to, and one row per route of all tenants or of the tenant
+#: with one of the prefixes, joined with its gateway (disabled ones too, so route-test can say why
+#: they were not used); one row without a route when none has.
+ROUTER_CALL = text("""
+SELECT t.id, t.code, t.sip_domain, t.context, t.max_calls, t.max_cps, t.default_cid_number, t.default_cid_name,
+       t.country_code, t.national_prefix, t.international_prefix, t.enabled,
+       m.name AS media_name, m.sip_address AS media_address, m.cluster_port AS media_port, pin.weight AS media_weight,
+       r.id AS route_id, r.tenant_id AS route_tenant_id, r.prefix, r.priority, r.weight AS route_weight,
+       r.enabled AS route_enabled, g.name AS gateway, g.strip_digits, g.prepend, g.media_mode,
+       g.enabled AS gateway_enabled
+FROM tenants t
+LEFT JOIN nodes m ON m.id = (
+    SELECT n.id FROM nodes n JOIN tenant_nodes p ON p.node_id = n.id AND p.tenant_id = t.id
+    WHERE n.sip_address = :address AND n.role = 'media' AND n.enabled = 1 ORDER BY n.name LIMIT 1)
+LEFT JOIN tenant_nodes pin ON pin.tenant_id = t.id AND pin.node_id = m.id
+LEFT JOIN routes r ON r.tenant_scope IN (0, t.id) AND r.prefix IN :prefixes
+LEFT JOIN gateways g ON g.id = r.gateway_id
+WHERE t.code = :code
+""").bindparams(bindparam("prefixes", expanding=True))
+
+@dataclass(frozen=True)
+class RouterCall:
+    """What a router needs for a tenant's outbound call: the tenant, its media node at the call's address,
+    and the routes that may carry the number (when asked for)."""
+
+    tenant: TenantInfo | None
+    media_node: NodeInfo | None
+    candidates: tuple[Candidate, ...]
+
+
+def router_call(conn: Reads, code: str, address: str, prefixes: list[str]) -> RouterCall:
+    """The tenant, its pinned media node at `address` and the routes of `prefixes`, in one statement."""
+    # "x" is no route's prefix (they are digits): an IN list may not be empty.
+    rows = conn.execute(ROUTER_CALL, {"code": code, "address": address, "prefixes": prefixes or ["x"]}).all()
+    if not rows:
+        return RouterCall(None, None, ())
+    r = rows[0]
+    tenant = TenantInfo(
+        id=int(r.id), code=r.code, sip_domain=r.sip_domain, context=r.context, max_calls=int(r.max_calls),
+        max_cps=int(r.max_cps), default_cid_number=r.default_cid_number, default_cid_name=r.default_cid_name,
+        plan=NumberingPlan(r.country_code, r.national_prefix, r.international_prefix), enabled=bool(r.enabled),
+    )
+    media = None if r.media_name is None else NodeInfo(r.media_name, r.media_address, int(r.media_port),
+                                                       int(r.media_weight))
+    return RouterCall(tenant, media, tuple(
+        Candidate(route_id=int(c.route_id), prefix=c.prefix,
+                  tenant_id=None if c.route_tenant_id is None else int(c.route_tenant_id), priority=int(c.priority),
+                  weight=int(c.route_weight), gateway=c.gateway, strip_digits=int(c.strip_digits), prepend=c.prepend,
+                  media_mode=c.media_mode, route_enabled=bool(c.route_enabled), gateway_enabled=bool(c.gateway_enabled))
+        for c in rows if c.route_id is not None
+    ))

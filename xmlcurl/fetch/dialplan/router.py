@@ -67,9 +67,12 @@ def from_carrier(ctx: FetchContext, call: Call) -> etree._Element:
     if not matches(DID, call.destination):
         return reject(ctx, context, Rejection(404, "Invalid Number", "not digits with an optional +"))
     forms = did_forms(call.destination)
-    did = ctx.shared(("did", *forms), lambda: queries.did(ctx.session, forms),
-                     scopes.found(lambda found: found.tenant.id, scopes.any_of("dids"), scopes.any_of("dids")))
-    if did is None or not did.user_enabled:
+    # The DID's tenant, its media nodes (node rows) and, as for every DID by number, any DID.
+    found = ctx.shared(("carrier-did", *forms), lambda: queries.carrier_did(ctx.session, forms),
+                       scopes.found(lambda found: found.did.tenant.id, scopes.any_of("dids"),
+                                    scopes.any_of("dids") + scopes.shared("nodes")))
+    did = None if found is None else found.did
+    if found is None or did is None or not did.user_enabled:
         return reject(ctx, context, Rejection(404, "Unknown Number", "no enabled DID with an enabled user"))
     tenant = did.tenant
     if not tenant.enabled:
@@ -77,9 +80,7 @@ def from_carrier(ctx: FetchContext, call: Call) -> etree._Element:
     profile = ctx.settings["CLUSTER_PROFILE"]
     if not (matches(TENANT_CODE, tenant.code) and matches(DID, did.number) and matches(GATEWAY_NAME, profile)):
         return reject(ctx, context, Rejection(503, "Configuration Error", "stored tenant, DID or profile unusable"))
-    media = ctx.shared(("media-nodes", tenant.id), lambda: queries.pinned_media_nodes(ctx.session, tenant.id),
-                       scopes.tenant(tenant.id) + scopes.shared("nodes"))
-    nodes = [n for n in media if is_ip(n.sip_address)]
+    nodes = [n for n in found.media_nodes if is_ip(n.sip_address)]
     if not nodes:
         return reject(ctx, context, Rejection(503, "No Media Node", "the tenant has no enabled media node"))
     ctx.outcome = f"did to {len(nodes)} media node(s)"

@@ -14,6 +14,8 @@ Rules (DESIGN.md section 3):
 """
 from __future__ import annotations
 
+import dataclasses
+
 import random
 from dataclasses import dataclass, field
 from typing import Callable, Iterable, Sequence, TypeVar
@@ -239,23 +241,20 @@ def _lost_because(candidate: Candidate, winner: Candidate) -> str:
     return "routes of all tenants lose to the tenant's own at equal length"
 
 
-def _uncached(key_parts: tuple, loader: Callable[[], T], scope: object = None) -> T:
-    return loader()
-
-
 def route_selection(open_session: Callable[[], Session], tenant_id: int, number: str,
-                    cached: Callable[[tuple, Callable[[], T]], T] | None = None) -> Selection:
+                    cached: Callable[..., T],
+                    loaded: queries.RouterCall | None = None) -> Selection:
     """The routes that carry the number, found without a per-number query or choice on a warm cache.
 
     The prefixes routed for all tenants and for this tenant are kept per configuration version;
     candidates and their selection are then keyed by the prefixes that match (few, unlike numbers)
-    and the number's length, the only other thing the selection depends on. Without a cache, one
-    query on the number's own prefixes.
+    and the number's length, the only other thing the selection depends on. (Without a cache,
+    `decide` reads the routes of the number's own prefixes with the tenant.) `loaded`: what this fetch
+    read with the tenant (the routes of the number's prefixes), used instead of another statement.
+    The lists of routed prefixes are read once per scope and configuration version (a statement of
+    their own: every tenant's calls share the list of the routes of all tenants).
     """
     prefixes = queries.prefixes_of(number)
-    if cached is None:
-        found = queries.route_candidates(open_session(), (0, tenant_id), tuple(prefixes))
-        return select_routes(found, number, tenant_id)
     matching = []
     for scope in (0, tenant_id):  # the routes of all tenants, then the tenant's own
         routed = cached(("route-prefixes", scope), lambda scope=scope: queries.route_prefixes(open_session(), scope),
@@ -267,8 +266,13 @@ def route_selection(open_session: Callable[[], Session], tenant_id: int, number:
         # country shares them. A tenant without own routes for the number needs no query at all.
         if not scope_matching:
             return ()
-        return cached(("route-candidates", scope, scope_matching),
-                      lambda: queries.route_candidates(open_session(), (scope,), scope_matching),
+        def load() -> tuple[Candidate, ...]:
+            if loaded is not None:
+                return tuple(c for c in loaded.candidates
+                             if (c.tenant_id or 0) == scope and c.prefix in scope_matching)
+            return queries.route_candidates(open_session(), (scope,), scope_matching)
+
+        return cached(("route-candidates", scope, scope_matching), load,
                       _routes_scope(scope) + scopes.shared("gateways"))
 
     def select() -> Selection:
@@ -286,16 +290,23 @@ def _routes_scope(tenant_id: int) -> scopes.Scope:
     return scopes.shared("routes") if tenant_id == 0 else scopes.tenant(tenant_id)
 
 
+def _router_call_scope(found: queries.RouterCall) -> scopes.Scope:
+    """A tenant's call on a router: the tenant's rows and node rows (its media node at the address);
+    while no tenant has the code, any tenant row."""
+    if found.tenant is None:
+        return scopes.any_of("tenants")
+    return scopes.tenant(found.tenant.id) + scopes.shared("nodes")
+
+
 def decide(open_session: Callable[[], Session], tenant_code: str, number: str, media_address: str | None,
            rng: random.Random | None = None, check_pinning: bool = True,
            cached: Callable[..., T] | None = None) -> RouteDecision:
     """Everything the router checks for a call from a media node, in the order it checks it.
 
     The router dialplan calls this with the calling node's address and its fetch cache
-    (`cached(key_parts, loader)`, None when the cache is off); route-test calls it with a media
+    (`cached(key_parts, loader, scope)`, None when the cache is off); route-test calls it with a media
     node's address, or with check_pinning=False to see a tenant's routes from anywhere.
     """
-    lookup = cached or _uncached
     decision = RouteDecision(tenant_code=tenant_code, number=number)
     if not matches(TENANT_CODE, tenant_code):
         decision.rejection = Rejection(403, "Unknown Tenant", "X-Tenant missing or malformed")
@@ -303,8 +314,21 @@ def decide(open_session: Callable[[], Session], tenant_code: str, number: str, m
     if not matches(NUMBER, number):
         decision.rejection = Rejection(404, "Invalid Number", "number is not 3-20 digits")
         return decision
-    tenant = lookup(("tenant", tenant_code), lambda: queries.tenant_by_code(open_session(), tenant_code),
-                    scopes.found(lambda found: found.id, scopes.any_of("tenants")))
+    address = media_address or ""
+    if cached is None:
+        # One statement: the tenant, its media node at the address and the routes of the number's prefixes.
+        found = queries.router_call(open_session(), tenant_code, address, queries.prefixes_of(number))
+    else:
+        # The routes are cached by the prefixes that match (see route_selection), not per number; a
+        # cold call reads the number's with the tenant, in the same statement.
+        loaded: list[queries.RouterCall] = []
+
+        def load() -> queries.RouterCall:
+            loaded.append(queries.router_call(open_session(), tenant_code, address, queries.prefixes_of(number)))
+            return dataclasses.replace(loaded[0], candidates=())
+
+        found = cached(("router-call", tenant_code, address), load, _router_call_scope)
+    tenant = found.tenant
     decision.tenant = tenant
     if tenant is None:
         decision.rejection = Rejection(403, "Unknown Tenant", "no such tenant")
@@ -321,10 +345,7 @@ def decide(open_session: Callable[[], Session], tenant_code: str, number: str, m
         decision.rejection = Rejection(403, "Calls Not Allowed", "tenant call or rate limit is 0")
         return decision
     if check_pinning:
-        address = media_address or ""
-        node = lookup(("media-at", tenant.id, address),
-                      lambda: queries.pinned_media_node_at(open_session(), tenant.id, address),
-                      scopes.tenant(tenant.id) + scopes.shared("nodes"))
+        node = found.media_node
         if node is None:
             decision.rejection = Rejection(
                 403, "Tenant Not Served", "tenant not pinned to an enabled media node at the call's address"
@@ -333,7 +354,9 @@ def decide(open_session: Callable[[], Session], tenant_code: str, number: str, m
         decision.media_node = node
     else:
         decision.notes.append("no calling media node given: pinning not checked")
-    plan = order_legs(route_selection(open_session, tenant.id, number, cached), number, rng)
+    selection = (select_routes(found.candidates, number, tenant.id) if cached is None
+                 else route_selection(open_session, tenant.id, number, cached, loaded[0] if loaded else None))
+    plan = order_legs(selection, number, rng)
     decision.plan = plan
     if not plan.legs:
         decision.rejection = Rejection(404, "No Route", "no enabled route matches the number")
