@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.monitor.conftest import ESL_KEY, PASSWORD, Cluster
+from tests.monitor.conftest import PASSWORD, polled_demo_cluster
 from tests.push.esl_double import EslDouble
 from xmlcurl import create_app
 
@@ -16,13 +16,9 @@ pytestmark = pytest.mark.browser
 @pytest.fixture
 def demo_cluster(database_url):
     """The demo nodes answering as captured, their event sockets stored in the live server's database, polled once."""
-    app = create_app({**BASE_SETTINGS, "DATABASE_URL": database_url, "ESL_KEY": ESL_KEY, "MONITOR_TIMEOUT": 1.0})
-    cluster = Cluster(app)
-    for node in ("router-1", "media-1", "media-2"):
-        cluster.serve_captured(node)
-    cluster.poll()
-    yield cluster
-    cluster.close()
+    app = create_app({**BASE_SETTINGS, "DATABASE_URL": database_url})
+    with polled_demo_cluster(app) as cluster:
+        yield cluster
     app.extensions["xmlcurl.db"].dispose()
 
 

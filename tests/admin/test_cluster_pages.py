@@ -6,19 +6,15 @@ import re
 import pytest
 
 from tests.admin.conftest import ACME_ADMIN, login, make_tenant_admin, post
-from tests.monitor.conftest import ESL_KEY, PASSWORD, Cluster
+from tests.monitor.conftest import PASSWORD, polled_demo_cluster
 from tests.push.esl_double import EslDouble
 
 
 @pytest.fixture
 def polled(app):
-    app.config["XMLCURL"].update(MONITOR_TIMEOUT=1.0, ESL_KEY=ESL_KEY)
-    cluster = Cluster(app)
-    for node in ("router-1", "media-1", "media-2"):
-        cluster.serve_captured(node)
-    cluster.poll()
-    yield cluster
-    cluster.close()
+    """The demo cluster polled once, answering as captured."""
+    with polled_demo_cluster(app) as cluster:
+        yield cluster
 
 
 def text(response) -> str:

@@ -4,21 +4,14 @@ from __future__ import annotations
 import pytest
 
 from tests.api.conftest import ACME, GLOBEX, assert_error
-from tests.monitor.conftest import Cluster
+from tests.monitor.conftest import polled_demo_cluster
 
 
 @pytest.fixture
 def polled(app):
     """The demo cluster polled once, answering as captured."""
-    from tests.monitor.conftest import ESL_KEY
-
-    app.config["XMLCURL"].update(MONITOR_TIMEOUT=1.0, ESL_KEY=ESL_KEY)
-    cluster = Cluster(app)
-    for node in ("router-1", "media-1", "media-2"):
-        cluster.serve_captured(node)
-    cluster.poll()
-    yield cluster
-    cluster.close()
+    with polled_demo_cluster(app) as cluster:
+        yield cluster
 
 
 def test_nodes_show_state_uptime_profiles_and_registrations(api, polled):

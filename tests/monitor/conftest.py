@@ -1,8 +1,9 @@
 """Event-socket doubles answering with what FreeSWITCH 1.10 really answered (tests/conformance/esl/)."""
 from __future__ import annotations
 
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Iterator
 
 import pytest
 from cryptography.fernet import Fernet
@@ -70,6 +71,24 @@ class Cluster:
             double.close()
 
 
+#: The demo cluster's nodes, each with captured answers under tests/conformance/esl/.
+DEMO_NODES = ("router-1", "media-1", "media-2")
+
+
+@contextmanager
+def polled_demo_cluster(app) -> Iterator["Cluster"]:
+    """The demo nodes answering as captured, their event sockets stored in APP's database, polled once."""
+    app.config["XMLCURL"].update(MONITOR_TIMEOUT=1.0, ESL_KEY=ESL_KEY)
+    made = Cluster(app)
+    try:
+        for node in DEMO_NODES:
+            made.serve_captured(node)
+        made.poll()
+        yield made
+    finally:
+        made.close()
+
+
 @pytest.fixture
 def cluster(app):
     app.config["XMLCURL"].update(MONITOR_TIMEOUT=1.0, ESL_KEY=ESL_KEY)
@@ -81,6 +100,6 @@ def cluster(app):
 @pytest.fixture
 def demo_cluster(cluster):
     """router-1, media-1 and media-2 answering as captured."""
-    for node in ("router-1", "media-1", "media-2"):
+    for node in DEMO_NODES:
         cluster.serve_captured(node)
     return cluster
