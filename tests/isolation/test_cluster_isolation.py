@@ -10,8 +10,10 @@ import hashlib
 import re
 import shutil
 import tempfile
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Iterator
 
 import pytest
 from hypothesis import HealthCheck, Phase, given, settings
@@ -289,20 +291,27 @@ class Asker:
         return response.data
 
 
-@CLUSTERS
-@given(cluster=clusters())
-def test_no_node_receives_another_tenants_domain_user_context_did_or_route(cluster):
-    COUNTS.examples += 1
+@contextmanager
+def asker_for(cluster: Cluster) -> Iterator["Asker"]:
+    """The app on a fresh SQLite file holding CLUSTER, as fetches see it; the file goes afterwards."""
     workdir = Path(tempfile.mkdtemp(prefix="xmlcurl-cluster-", dir=_TMP))
     try:
         build(cluster, workdir / "cluster.sqlite3")
         app = create_app({**BASE_SETTINGS, "DATABASE_URL": f"sqlite:///{workdir / 'cluster.sqlite3'}"})
         try:
-            check_cluster(cluster, Asker(app))
+            yield Asker(app)
         finally:
             app.extensions["xmlcurl.db"].dispose()
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
+
+
+@CLUSTERS
+@given(cluster=clusters())
+def test_no_node_receives_another_tenants_domain_user_context_did_or_route(cluster):
+    COUNTS.examples += 1
+    with asker_for(cluster) as ask:
+        check_cluster(cluster, ask)
 
 
 def check_cluster(cluster: Cluster, ask: Asker) -> None:
@@ -384,16 +393,8 @@ def test_a_call_crosses_media_nodes_only_inside_its_tenants_pinned_nodes(cluster
     a call from another node only for a tenant pinned to both and only with its own registration, and a
     media node's cluster profile admits exactly the media nodes that share a tenant with it."""
     COUNTS.examples += 1
-    workdir = Path(tempfile.mkdtemp(prefix="xmlcurl-cross-", dir=_TMP))
-    try:
-        build(cluster, workdir / "cluster.sqlite3")
-        app = create_app({**BASE_SETTINGS, "DATABASE_URL": f"sqlite:///{workdir / 'cluster.sqlite3'}"})
-        try:
-            check_cross_node_calls(cluster, Asker(app))
-        finally:
-            app.extensions["xmlcurl.db"].dispose()
-    finally:
-        shutil.rmtree(workdir, ignore_errors=True)
+    with asker_for(cluster) as ask:
+        check_cross_node_calls(cluster, ask)
 
 
 def check_cross_node_calls(cluster: Cluster, ask: Asker) -> None:
