@@ -276,11 +276,6 @@ def fetch_connection() -> FetchReader:
     return found
 
 
-def recover(conn: "FetchReader | Session") -> None:
-    """Make a read connection usable again after a failed statement (a session must roll back)."""
-    conn.rollback()
-
-
 def _close_sessions(_exc: BaseException | None) -> None:
     context_globals = g._get_current_object()  # type: ignore[attr-defined]  # one proxy lookup, not two
     reader = context_globals.pop("db_fetch_reader", None)

@@ -105,6 +105,4 @@ class FetchContext:
         return data
 
     def _rollback(self) -> None:
-        from ..db import recover  # db imports the models and Flask; the builders import this module
-
-        recover(self.open_session())
+        self.open_session().rollback()

@@ -47,7 +47,7 @@ def _read_body(req: Request, limit: int) -> bytes | None:
 
 
 def _recover_fetch_connection() -> None:
-    db.recover(db.fetch_connection())
+    db.fetch_connection().rollback()
 
 
 def _credential_lookup(cache: FetchCache | None, app: Flask) -> CredentialLookup:
