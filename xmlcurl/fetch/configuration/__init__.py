@@ -68,8 +68,8 @@ def acl_conf(ctx: FetchContext) -> etree._Element:
 
 def hash_conf(ctx: FetchContext) -> etree._Element:
     """mod_hash's remotes: the other enabled nodes of this node's role that have event-socket credentials."""
-    peers = ctx.cached(("esl-remotes", ctx.node.role),
-                       lambda: remotes.enabled_remotes(ctx.session, ctx.node.role, ctx.settings), FILE_SCOPE)
+    # Read within the document's own cache entry (same scope): a second entry would never hit alone.
+    peers = remotes.enabled_remotes(ctx.session, ctx.node.role, ctx.settings)
     return remotes.build_hash(peers, ctx.node.id, ctx.settings["HASH_REMOTE_INTERVAL_MS"])
 
 
