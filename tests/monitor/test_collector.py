@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import time
 
 from sqlalchemy import select
 
@@ -216,3 +217,20 @@ def test_a_node_refusing_one_command_is_up_with_that_part_empty_and_the_refusal_
     nodes = {n["name"]: n for n in read(app, snapshot.nodes)}
     assert nodes["media-1"]["state"] == "up" and nodes["media-1"]["registrations"] == 0
     assert [p["name"] for p in nodes["media-1"]["profiles"]]  # the other parts are still read
+
+
+def test_a_node_answering_each_command_slowly_is_cut_off_at_its_time_limit(app, demo_cluster):
+    # Each answer comes well within MONITOR_TIMEOUT (1 s here), but all seven together do not: the poll's
+    # deadline bounds the whole node, not each answer (or a slow node would hold a round 7 times over).
+    answers = captured("media-1")
+
+    def slowly(command: str):
+        time.sleep(0.4)
+        return answers(command)
+
+    demo_cluster.serve("media-1", EslDouble("127.0.0.1", PASSWORD, reply=slowly))
+    report = demo_cluster.poll()
+    assert report.answered == 2
+    media_1 = state(app, "media-1")
+    assert media_1.missed_polls == 1
+    assert "time limit" in media_1.error or "timed out" in media_1.error

@@ -67,9 +67,8 @@ class _Deadline:
 
 
 def _ask(client: EslClient, command: str, deadline: _Deadline) -> str:
-    # EslClient keeps one socket timeout; a poll needs the node's remaining time instead.
-    client._sock.settimeout(deadline.left())  # noqa: SLF001 - the client's own socket, bounded per command
-    return client.api(command)
+    # A poll's answers wait only for what is left of the node's time, not the connection's own timeout.
+    return client.api(command, timeout=deadline.left())
 
 
 #: What each answer fills in; `status` is the node's own word that it runs, so its failure fails the poll.
