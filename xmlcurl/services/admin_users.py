@@ -13,7 +13,7 @@ from ..models import AdminUser, Tenant
 from ..schemas import AdminUserSchema, PasswordChangeSchema
 from . import audit
 from .actor import Actor, require_superadmin
-from .common import (ListParams, Page, bool_filter, exact_filter, flush, get_or_404, int_filter, load, paginate,
+from .common import (apply, ListParams, Page, bool_filter, exact_filter, flush, get_or_404, int_filter, load, paginate,
                      search_filter, snapshot)
 from .errors import CONSTRAINTS, Conflict, Forbidden, Invalid
 
@@ -92,9 +92,7 @@ def update(session: Session, actor: Actor, user_id: int, payload: Mapping[str, A
         raise Conflict("this is the last enabled superadmin; create another before demoting or disabling it",
                        {"role": ["the last enabled superadmin"]})
     before = snapshot(user)
-    for name in FIELDS:
-        if name in data:
-            setattr(user, name, data[name])
+    apply(user, data, FIELDS)
     if "password" in data:
         user.password_hash = secrets.hash_admin_password(data["password"])
     if "password" in data or not user.enabled:

@@ -13,7 +13,7 @@ from ..models import ApprovedCallerId, Tenant
 from ..schemas import ApprovedCallerIdSchema
 from . import audit
 from .actor import Actor, require_superadmin
-from .common import ListParams, Page, exact_filter, flush, int_filter, load, paginate, snapshot
+from .common import apply, ListParams, Page, exact_filter, flush, int_filter, load, paginate, snapshot
 from .errors import CONSTRAINTS, Conflict, Invalid, NotFound
 
 SCHEMA = ApprovedCallerIdSchema()
@@ -74,9 +74,7 @@ def update(session: Session, actor: Actor, ident: int, payload: Mapping[str, Any
     data = load(SCHEMA, payload, partial=True)
     _check(session, {**snapshot(row), **data}, row.id)
     before = snapshot(row)
-    for name in FIELDS:
-        if name in data:
-            setattr(row, name, data[name])
+    apply(row, data, FIELDS)
     flush(session)
     session.refresh(row)
     audit.record(session, actor, "update", "approved_caller_id", row.id, tenant_id=row.tenant_id,

@@ -16,7 +16,7 @@ from ..models import Did, SipUser, Tenant
 from ..schemas import DidRangeSchema, DidSchema
 from . import audit
 from .actor import Actor, require_superadmin
-from .common import ListParams, Page, bool_filter, exact_filter, flush, int_filter, load, paginate, snapshot
+from .common import apply, ListParams, Page, bool_filter, exact_filter, flush, int_filter, load, paginate, snapshot
 from .errors import CONSTRAINTS, Conflict, Forbidden, Invalid, NotFound
 from .scope import tenant_for_write
 
@@ -121,9 +121,7 @@ def update(session: Session, actor: Actor, did_id: int, payload: Mapping[str, An
     if data.get("number", did.number) != did.number:
         _check_number_free(session, data["number"], did.id)
     before = snapshot(did)
-    for name in FIELDS:
-        if name in data:
-            setattr(did, name, data[name])
+    apply(did, data, FIELDS)
     flush(session)
     session.refresh(did)
     audit.record(session, actor, "update", "did", did.id, tenant_id=did.tenant_id, before=before, after=snapshot(did))

@@ -11,7 +11,7 @@ from ..schemas import GatewaySchema
 from ..schemas.gateway import register_credentials_errors
 from . import audit
 from .actor import Actor, require_superadmin
-from .common import (ListParams, Page, bool_filter, dependents, describe_dependents, flush, get_or_404, load,
+from .common import (apply, ListParams, Page, bool_filter, dependents, describe_dependents, flush, get_or_404, load,
                      paginate, search_filter, snapshot)
 from .errors import CONSTRAINTS, Conflict, InUse, Invalid
 
@@ -74,9 +74,7 @@ def update(session: Session, actor: Actor, gateway_id: int, payload: Mapping[str
     state = {**snapshot(gateway), **data}
     _check(session, state, gateway.id)
     before = snapshot(gateway)
-    for name in FIELDS:
-        if name in data:
-            setattr(gateway, name, data[name])
+    apply(gateway, data, FIELDS)
     flush(session)
     session.refresh(gateway)
     audit.record(session, actor, "update", "gateway", gateway.id, before=before, after=snapshot(gateway))

@@ -13,7 +13,7 @@ from ..push.secret import EslKeyError, encrypt_secret
 from ..schemas import NodeSchema
 from . import audit
 from .actor import Actor, require_superadmin
-from .common import (ListParams, Page, bool_filter, dependents, describe_dependents, exact_filter, flush,
+from .common import (apply, ListParams, Page, bool_filter, dependents, describe_dependents, exact_filter, flush,
                      get_or_404, load, paginate, search_filter, snapshot)
 from .errors import CONSTRAINTS, Conflict, InUse, Invalid
 
@@ -94,9 +94,7 @@ def update(session: Session, actor: Actor, node_id: int, payload: Mapping[str, A
             message = f"node {node.name} serves {describe_dependents(found)}: unpin them before making it a router"
             raise Conflict(message, {"role": [message], "dependents": found})
     before = snapshot(node)
-    for name in FIELDS:
-        if name in data:
-            setattr(node, name, data[name])
+    apply(node, data, FIELDS)
     if "http_secret" in data:
         node.http_secret_hash = secrets.hash_node_secret(data["http_secret"])
     _store_session_dsn(node, data)

@@ -11,7 +11,7 @@ from ..models import Gateway, Route, Tenant
 from ..schemas import RouteSchema
 from . import audit
 from .actor import Actor, require_superadmin
-from .common import (ListParams, Page, bool_filter, exact_filter, flush, get_or_404, int_filter, load, paginate,
+from .common import (apply, ListParams, Page, bool_filter, exact_filter, flush, get_or_404, int_filter, load, paginate,
                      snapshot)
 from .errors import CONSTRAINTS, Conflict, Invalid
 
@@ -92,9 +92,7 @@ def update(session: Session, actor: Actor, route_id: int, payload: Mapping[str, 
     data = load(SCHEMA, payload, partial=True)
     check(session, {**snapshot(route), **data}, route.id)
     before = snapshot(route)
-    for name in FIELDS:
-        if name in data:
-            setattr(route, name, data[name])
+    apply(route, data, FIELDS)
     flush(session)
     session.refresh(route)
     audit.record(session, actor, "update", "route", route.id, tenant_id=route.tenant_id,

@@ -11,7 +11,7 @@ from ..models import Did, SipUser, SipUserVariable, Tenant
 from ..schemas import SipUserSchema
 from . import audit, caller_ids
 from .actor import Actor
-from .common import (ListParams, Page, bool_filter, dependents, describe_dependents, exact_filter, flush, int_filter,
+from .common import (apply, ListParams, Page, bool_filter, dependents, describe_dependents, exact_filter, flush, int_filter,
                      load, paginate, search_filter, snapshot)
 from .errors import CONSTRAINTS, Conflict, InUse, Invalid, NotFound
 from .scope import tenant_for_write
@@ -124,9 +124,7 @@ def update(session: Session, actor: Actor, user_id: int, payload: Mapping[str, A
     caller_ids.check_presentable(session, user.tenant_id, {name: data[name] for name in CALLER_NUMBERS
                                                            if name in data and data[name] != getattr(user, name)})
     before = audit_state(user)
-    for name in FIELDS:
-        if name in data:
-            setattr(user, name, data[name])
+    apply(user, data, FIELDS)
     if "password" in data:
         tenant = session.get(Tenant, user.tenant_id)
         user.a1_hash = secrets.sip_a1_hash(user.username, tenant.sip_domain, data["password"])

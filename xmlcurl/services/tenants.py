@@ -11,7 +11,7 @@ from ..schemas import TenantSchema
 from ..schemas.tenant import default_context
 from . import audit, caller_ids
 from .actor import Actor, require_superadmin
-from .common import (ListParams, Page, bool_filter, describe_dependents, dependents, exact_filter, flush,
+from .common import (apply, ListParams, Page, bool_filter, describe_dependents, dependents, exact_filter, flush,
                      get_or_404, load, paginate, search_filter, snapshot)
 from .errors import CONSTRAINTS, Conflict, InUse, Invalid
 
@@ -102,9 +102,7 @@ def update(session: Session, actor: Actor, tenant_id: int, payload: Mapping[str,
             voided = session.execute(
                 sql_update(SipUser).where(SipUser.tenant_id == tenant.id).values(a1_hash="", enabled=False)
             ).rowcount
-    for name in FIELDS:
-        if name in data:
-            setattr(tenant, name, data[name])
+    apply(tenant, data, FIELDS)
     flush(session)
     session.refresh(tenant)
     after = snapshot(tenant)
