@@ -81,7 +81,3 @@ def main() -> None:
         os.environ["XMLCURL_ENV"] = "development"
         ENV_DEFAULTED = True
     cli.main(prog_name="xmlcurl", obj=ScriptInfo(create_app=_create_app, set_debug_flag=False))
-
-
-if __name__ == "__main__":
-    main()
