@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 
 from tests.conftest import cluster_body, make_body, retarget
 from xmlcurl import metrics
+from xmlcurl.db import FetchReader
 from xmlcurl.fetch.cache import fetch_cache
 from xmlcurl.secrets import sip_a1_hash
 
@@ -42,7 +43,8 @@ def _database_down(monkeypatch) -> None:
 
     for name in ("execute", "scalars", "scalar"):
         monkeypatch.setattr(Session, name, down)
-    monkeypatch.setattr(Connection, "execute", down)  # the fetch path's Core connection
+    monkeypatch.setattr(Connection, "execute", down)
+    monkeypatch.setattr(FetchReader, "execute", down)  # the fetch path's reads (text() goes to the driver)
 
 
 def test_fetches_are_counted_by_section_role_and_result(fetch):

@@ -16,6 +16,7 @@ from tests.conftest import BASE_SETTINGS, basic_auth, cluster_body, retarget
 from xmlcurl import create_app, db
 from xmlcurl.fetch import scopes
 from xmlcurl.models.version import CHANGE_SLOTS
+from xmlcurl.db import FetchReader
 from xmlcurl.fetch.cache import FetchCache, fetch_cache
 from xmlcurl.fetch.lastgood import LastGoodStore
 from xmlcurl.fetch.xmldoc import NOT_FOUND
@@ -424,7 +425,8 @@ def test_cached_answers_are_served_while_the_database_is_down(app, fetch, monkey
 
     for name in ("execute", "scalars", "scalar"):
         monkeypatch.setattr(Session, name, down)
-    monkeypatch.setattr(Connection, "execute", down)  # the fetch path's Core connection
+    monkeypatch.setattr(Connection, "execute", down)
+    monkeypatch.setattr(FetchReader, "execute", down)  # the fetch path's reads (text() goes to the driver)
     stale = fetch(cluster_body(SIP_AUTH))
     assert stale.status_code == 200 and stale.data == warm.data
     assert fetch_cache(app).degraded

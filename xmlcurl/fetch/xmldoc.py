@@ -38,10 +38,7 @@ def safe(value: object) -> str:
 
 def element(parent: etree._Element, tag: str, **attrs: object) -> etree._Element:
     """Append a child whose attributes pass through safe()."""
-    child = etree.SubElement(parent, tag)
-    for name, value in attrs.items():
-        child.set(name, safe(value))
-    return child
+    return etree.SubElement(parent, tag, {name: safe(value) for name, value in attrs.items()})
 
 
 def document(section: str) -> tuple[etree._Element, etree._Element]:
@@ -55,7 +52,7 @@ def params(parent: etree._Element, tag: str, items: list[tuple[str, object]], ch
     """``<params><param name= value=/>...`` (or variables/variable)."""
     container = etree.SubElement(parent, tag)
     for name, value in items:
-        element(container, child, name=name, value=value)
+        etree.SubElement(container, child, name=safe(name), value=safe(value))
     return container
 
 

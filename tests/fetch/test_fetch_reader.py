@@ -1,0 +1,71 @@
+"""The fetch path's reader: text() statements straight to the driver, compiled once, retried once on a dead connection."""
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import bindparam, create_engine, text
+
+from tests.conftest import BASE_SETTINGS, MYSQL_URL, cluster_body
+from xmlcurl import create_app, db
+
+LIST_STATEMENT = text("SELECT n FROM t WHERE n IN :numbers AND m LIKE '5%' AND k = :k").bindparams(
+    bindparam("numbers", expanding=True))
+
+
+@pytest.mark.parametrize(("url", "marks"), [
+    ("sqlite://", [":numbers_1, :numbers_2, :numbers_3", "'5%'", ":k"]),
+    ("mysql+pymysql://", ["%(numbers_1)s, %(numbers_2)s, %(numbers_3)s", "'5%%'", "%(k)s"]),
+])
+def test_a_text_statement_is_rendered_in_the_drivers_own_parameter_style(url, marks):
+    prepared = db.prepare_text(LIST_STATEMENT, create_engine(url).dialect)
+    sql, params = prepared.render({"numbers": ["1", "+1", "2"], "k": 7})
+    assert all(mark in sql for mark in marks), sql
+    assert params == {"numbers_1": "1", "numbers_2": "+1", "numbers_3": "2", "k": 7}
+    # The same statement and dialect are compiled once; each list length is rendered once.
+    assert db.prepare_text(LIST_STATEMENT, create_engine(url).dialect) is prepared
+    assert prepared.render({"numbers": ["9"], "k": 1})[0].count("numbers_") == 1
+
+
+def test_an_empty_list_is_refused_rather_than_sent_as_bad_sql():
+    prepared = db.prepare_text(LIST_STATEMENT, create_engine("sqlite://").dialect)
+    with pytest.raises(ValueError, match="numbers"):
+        prepared.render({"numbers": [], "k": 1})
+
+
+def test_rows_come_back_as_named_tuples_with_all_and_first(app):
+    with app.app_context():
+        reader = db.fetch_connection()
+        rows = reader.execute(text("SELECT code, context FROM tenants WHERE code = :code"), {"code": "acme"}).all()
+        assert [(row.code, row.context) for row in rows] == [("acme", "tenant-acme")]
+        assert reader.execute(text("SELECT code FROM tenants WHERE code = :code"), {"code": "none"}).first() is None
+
+
+@pytest.mark.mysql
+def test_a_fetch_whose_pooled_connection_the_server_killed_is_answered_on_a_new_one(mysql_engine):
+    app = create_app({**BASE_SETTINGS, "DATABASE_URL": MYSQL_URL, "CACHE": False})
+    database = app.extensions["xmlcurl.db"]
+    client = app.test_client()
+    body = cluster_body("media-1_directory_sip_auth_acme-1000")
+    headers = {"Authorization": "Basic bWVkaWEtMTptZWRpYS0xLXNlY3JldA=="}  # media-1:media-1-secret
+
+    def fetch():
+        return client.post("/freeswitch", data=body, headers=headers, content_type="application/x-www-form-urlencoded")
+
+    def pooled_connection_id() -> int:
+        raw = database.fetch_engine.raw_connection()
+        try:
+            cursor = raw.cursor()
+            cursor.execute("SELECT CONNECTION_ID()")
+            return cursor.fetchone()[0]
+        finally:
+            raw.close()
+
+    try:
+        assert fetch().status_code == 200
+        killed = pooled_connection_id()
+        with mysql_engine.connect() as admin:
+            admin.execute(text(f"KILL CONNECTION {int(killed)}"))
+        answered = fetch()
+        assert answered.status_code == 200 and b'<user id="1000"' in answered.data
+        assert pooled_connection_id() != killed
+    finally:
+        database.dispose()
