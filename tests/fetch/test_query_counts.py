@@ -103,10 +103,10 @@ def test_a_cold_fetch_is_answered_by_exactly_one_statement(app, fetch, case, cac
     assert len(cold) - (len(_answer_statements(cold)) - len(answer)) <= 3, cold
 
 
-def test_with_the_cache_off_a_worker_holds_node_credentials_until_the_version_changes(app, fetch, session):
+def test_with_the_cache_off_a_worker_holds_node_credentials_until_a_node_changes(app, fetch, session):
     from sqlalchemy import update
 
-    from xmlcurl.models import Node
+    from xmlcurl.models import Node, SipUser, Tenant
 
     app.extensions["xmlcurl.cache"] = None
     body = cluster_body("media-1_directory_sip_auth_acme-1000")
@@ -115,9 +115,19 @@ def test_with_the_cache_off_a_worker_holds_node_credentials_until_the_version_ch
         assert fetch(body).status_code == 200
     # The test settings poll the version on every fetch; the node's row is not read again.
     assert [s for s in second if CREDENTIALS in s] == [] and len(_answer_statements(second)) == 1, second
+    # Changes to tenants' rows leave the nodes' credentials held.
+    session.execute(update(SipUser).where(SipUser.username == "1001").values(cid_name="Other"))
+    session.execute(update(Tenant).where(Tenant.code == "initech").values(max_calls=7))
+    session.commit()
+    with statements(app) as after_tenant_changes:
+        assert fetch(body).status_code == 200
+    assert [s for s in after_tenant_changes if CREDENTIALS in s] == [], after_tenant_changes
+    # A change to a node drops them: the next fetch reads the node again and sees it disabled.
     session.execute(update(Node).where(Node.name == "media-1").values(enabled=False))
     session.commit()
-    assert fetch(body).status_code == 401
+    with statements(app) as after_node_change:
+        assert fetch(body).status_code == 401
+    assert len([s for s in after_node_change if CREDENTIALS in s]) == 1, after_node_change
 
 
 def test_a_cold_answer_is_the_same_with_the_cache_on_and_off(app, fetch):

@@ -114,18 +114,25 @@ def load_credentials(conn: Reads, username: str) -> NodeCredentials | None:
                            parse_sources(node.allowed_sources or ""))
 
 
-#: The configuration's version, as a worker without the fetch cache follows it for node credentials.
-_VERSION = text("SELECT version, changed_at FROM config_version WHERE id = 1")
+#: The configuration's version and epoch, with the table of every change after :since (the ring the
+#: triggers write, see models/version.py): a worker without the fetch cache follows it for node credentials.
+_CHANGES = text(
+    "SELECT v.version, v.epoch, c.table_name FROM config_version v "
+    "LEFT JOIN config_changes c ON c.version > :since AND c.version <= v.version WHERE v.id = 1"
+)
+#: `since` for the first poll, which needs no changes.
+_NO_CHANGES = 2**62
 
 
 class HeldCredentials:
-    """Node credentials kept by a worker whose fetch cache is off, until the configuration version changes.
+    """Node credentials kept by a worker whose fetch cache is off, until a change to the nodes table.
 
-    With the cache on, credentials are cache entries refreshed by the version; without it this
-    polls the version itself, at most every `seconds` (the cache's poll interval), so a disabled
-    node or a new secret is seen within the same freshness promise while a fetch does not read its
-    node's row. A failed poll keeps what is held. Only nodes found are kept (an unknown username
-    cannot fill the worker's memory).
+    With the cache on, credentials are cache entries scoped to the nodes table; without it this
+    polls the version and what changed itself, at most every `seconds` (the cache's poll interval),
+    so a disabled node or a new secret is seen within the same freshness promise while a fetch does
+    not read its node's row, and changes to tenants, users or routes keep them held. A new epoch, a
+    version that went back, or more changes than the ring kept drop them too. A failed poll keeps
+    what is held. Only nodes found are kept (an unknown username cannot fill the worker's memory).
     """
 
     def __init__(self, seconds: float, max_nodes: int = 1000, clock: Callable[[], float] = time.monotonic) -> None:
@@ -133,7 +140,8 @@ class HeldCredentials:
         self.max_nodes = max_nodes
         self._clock = clock
         self._held: dict[str, NodeCredentials] = {}
-        self._version: tuple | None = None
+        self._version: int | None = None
+        self._epoch: str | None = None
         self._poll_due = float("-inf")
         self._lock = threading.Lock()
 
@@ -142,15 +150,22 @@ class HeldCredentials:
         if now < self._poll_due:
             return
         self._poll_due = now + self.seconds
+        since = self._version if self._version is not None else _NO_CHANGES
         try:
-            row = open_conn().execute(_VERSION).first()
+            rows = open_conn().execute(_CHANGES, {"since": since}).all()
         except SQLAlchemyError:
             return
-        version = None if row is None else tuple(row)
         with self._lock:
-            if version != self._version or version is None:
+            if not rows:
                 self._held.clear()
-            self._version = version
+                self._version = self._epoch = None
+                return
+            version, epoch = int(rows[0].version), rows[0].epoch
+            tables = [row.table_name for row in rows if row.table_name is not None]
+            if self._version is None or epoch != self._epoch or version < self._version \
+                    or len(tables) < version - self._version or "nodes" in tables:
+                self._held.clear()
+            self._version, self._epoch = version, epoch
 
     def lookup(self, parts: tuple[str, str], loader: Callable[[], "NodeCredentials | None"],
                open_conn: Callable[[], Reads]) -> "NodeCredentials | None":
