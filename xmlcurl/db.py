@@ -89,12 +89,23 @@ def make_engine(url: str, settings: dict[str, Any], limits: FetchLimits | None =
         connect_args={"connect_timeout": connect, "read_timeout": read, "write_timeout": read},
         **read_only,
     )
+    event.listen(engine, "connect", _uncut_aggregates)
     if limits is not None:
         event.listen(engine, "connect", _statement_limit(limits.statement))
         event.listen(engine, "before_cursor_execute", _check_deadline)
         event.listen(engine, "do_connect", _check_deadline_before_connect)
         event.listen(engine, "handle_error", _note_fetch_failure)
     return engine
+
+
+def _uncut_aggregates(dbapi_connection: Any, _record: Any) -> None:
+    """MariaDB cuts JSON_ARRAYAGG and GROUP_CONCAT at group_concat_max_len (1 MB by default, with only a
+    warning): a call's list of routes or nodes must never be cut short."""
+    cursor = dbapi_connection.cursor()
+    try:
+        cursor.execute("SET SESSION group_concat_max_len = 67108864")
+    finally:
+        cursor.close()
 
 
 def _statement_limit(seconds: float):
@@ -144,11 +155,27 @@ def _note_fetch_failure(context: Any) -> None:
         g.fetch_database_failed = True
 
 
+class JsonArrayAgg:
+    """MariaDB's and MySQL's JSON_ARRAYAGG for SQLite (whose own is json_group_array), so the fetch
+    path's statements are written once. Takes JSON values (JSON_OBJECT or JSON_ARRAY results);
+    over no rows it is NULL, as on MariaDB."""
+
+    def __init__(self) -> None:
+        self.items: list[str] = []
+
+    def step(self, value: str | None) -> None:
+        self.items.append("null" if value is None else value)
+
+    def finalize(self) -> str | None:
+        return "[" + ",".join(self.items) + "]" if self.items else None
+
+
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.close()
+    dbapi_connection.create_aggregate("JSON_ARRAYAGG", 1, JsonArrayAgg)
 
 
 class Database:

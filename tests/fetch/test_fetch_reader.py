@@ -69,3 +69,29 @@ def test_a_fetch_whose_pooled_connection_the_server_killed_is_answered_on_a_new_
         assert pooled_connection_id() != killed
     finally:
         database.dispose()
+
+
+@pytest.mark.mysql
+def test_every_mariadb_connection_lets_a_json_list_grow_past_the_servers_1_mb_default(mysql_engine):
+    # MariaDB cuts JSON_ARRAYAGG at group_concat_max_len with only a warning: a router's list of routes
+    # would lose its tail (and fail to parse) instead of being answered whole.
+    app = create_app({**BASE_SETTINGS, "DATABASE_URL": MYSQL_URL})
+    database = app.extensions["xmlcurl.db"]
+    try:
+        for engine in (database.engine, database.fetch_engine):
+            with engine.connect() as conn:
+                assert conn.execute(text("SELECT @@SESSION.group_concat_max_len")).scalar() >= 64 * 1024 * 1024
+    finally:
+        database.dispose()
+
+
+def test_json_arrayagg_is_a_json_list_and_null_over_no_rows_on_sqlite_as_on_mariadb(app):
+    import json
+
+    with app.app_context():
+        reader = db.fetch_connection()
+        found = reader.execute(text("SELECT JSON_ARRAYAGG(JSON_ARRAY(code, max_calls)) AS list FROM tenants "
+                                    "WHERE code IN ('acme', 'globex')")).first()
+        assert sorted(json.loads(found.list)) == [["acme", 100], ["globex", 50]]
+        assert reader.execute(text("SELECT JSON_ARRAYAGG(JSON_ARRAY(code)) AS list FROM tenants "
+                                   "WHERE code = 'none'")).first().list is None
