@@ -1,6 +1,8 @@
 """The caller numbers a tenant's users may present: its DIDs and the numbers the operator approved for it."""
 from __future__ import annotations
 
+from typing import Any
+
 from sqlalchemy import select, union
 from sqlalchemy.orm import Session
 
@@ -17,11 +19,19 @@ def approved_numbers(session: Session, tenant_id: int) -> frozenset[str]:
     return frozenset(callerid.bare(number) for number in session.scalars(stmt))
 
 
-def approved_sql(number: str, tenant: str = "t") -> str:
-    """SQL: whether tenant `tenant` may present `number`: one of its DIDs or approved caller IDs, stored with
-    or without a '+' (a presentable number is digits only, see callerid.is_number; REPLACE puts the '+'
-    in front in SQLite and MySQL alike). Each is a unique-key lookup."""
-    forms = f"({number}, REPLACE('+#', '#', {number}))"
-    return (f"CASE WHEN EXISTS (SELECT 1 FROM dids d WHERE d.number IN {forms} AND d.tenant_id = {tenant}.id) "
-            f"OR EXISTS (SELECT 1 FROM approved_caller_ids a WHERE a.tenant_id = {tenant}.id AND a.number IN {forms}) "
-            "THEN 1 ELSE 0 END")
+def presentable_sql(*numbers: str, tenant: str = "t") -> str:
+    """SQL: two columns, `presentable_dids` and `presentable_approved`, the tenant's DIDs and approved caller
+    IDs among these numbers, each stored with or without a '+' (a presentable number is digits only, see
+    callerid.is_number; REPLACE puts the '+' in front in SQLite and MySQL alike), comma-separated or NULL.
+    Two unique-key lookups for all the numbers: each subquery costs MariaDB more than its lookups."""
+    forms = ", ".join(f"{number}, REPLACE('+#', '#', {number})" for number in numbers)
+    return (f"(SELECT GROUP_CONCAT(d.number) FROM dids d WHERE d.number IN ({forms}) AND d.tenant_id = {tenant}.id) "
+            "AS presentable_dids, "
+            f"(SELECT GROUP_CONCAT(a.number) FROM approved_caller_ids a WHERE a.tenant_id = {tenant}.id "
+            f"AND a.number IN ({forms})) AS presentable_approved")
+
+
+def presentable_numbers(row: Any) -> frozenset[str]:
+    """The numbers (without '+') a row's presentable_sql columns found."""
+    return frozenset(callerid.bare(number) for found in (row.presentable_dids, row.presentable_approved) if found
+                     for number in found.split(","))

@@ -11,7 +11,7 @@ from sqlalchemy import Row, text
 
 from .. import callerid
 from ..logging_setup import loggable
-from .callerids import approved_sql
+from .callerids import presentable_numbers, presentable_sql
 from . import scopes
 from .context import FetchContext, Reads
 from .registry import handles
@@ -92,21 +92,19 @@ class DirectoryDomain:
 
 #: Everything a directory answer needs, in one round trip of joined key lookups (no temporary table):
 #: the tenant owning the domain, enabled and pinned to the asking node; for a user lookup the
-#: enabled user, its variables (one row each, by name; one row without a variable when it has none)
-#: and whether each caller number the answer may present is approved for the tenant.
+#: enabled user, its variables (one row each, in no order: sorting them made MariaDB build a
+#: temporary table; one row without a variable when it has none) and which of the caller numbers
+#: the answer may present are the tenant's.
 DIRECTORY_QUERY = text(f"""
 SELECT t.id AS tenant_id, t.code, t.context, t.default_cid_name, t.default_cid_number,
        u.username, u.a1_hash, u.kind, u.cid_name, u.cid_number, u.outbound_cid_name, u.outbound_cid_number,
        v.name AS variable, v.value,
-       {approved_sql("u.cid_number")} AS cid_number_approved,
-       {approved_sql("u.outbound_cid_number")} AS outbound_cid_number_approved,
-       {approved_sql("t.default_cid_number")} AS default_cid_number_approved
+       {presentable_sql("u.cid_number", "u.outbound_cid_number", "t.default_cid_number")}
 FROM tenants t
 JOIN tenant_nodes tn ON tn.tenant_id = t.id AND tn.node_id = :node_id
 LEFT JOIN sip_users u ON u.tenant_id = t.id AND u.username = :username AND u.enabled = 1
 LEFT JOIN sip_user_variables v ON v.user_id = u.id
 WHERE t.sip_domain = :domain AND t.enabled = 1
-ORDER BY v.name
 """)
 
 
@@ -128,13 +126,13 @@ def load_directory(conn: Reads, node_id: int, sip_domain: str, username: str | N
     first = rows[0]
     domain = DirectoryDomain(name=sip_domain, tenant_code=first.code, context=first.context,
                              default_cid_name=first.default_cid_name, default_cid_number=first.default_cid_number)
-    approved = frozenset(callerid.bare(number) for number, ok in (
-        (first.cid_number, first.cid_number_approved), (first.outbound_cid_number, first.outbound_cid_number_approved),
-        (first.default_cid_number, first.default_cid_number_approved)) if number and ok)
+    approved = presentable_numbers(first)
     tenant_id = int(first.tenant_id)
     user = None
     if first.username is not None:
-        variables = [(r.variable, r.value) for r in rows if r.variable is not None]
+        # By name, as compared: case-insensitively (MariaDB's unique key on them is case-insensitive too).
+        variables = sorted(((r.variable, r.value) for r in rows if r.variable is not None),
+                           key=lambda item: item[0].lower())
         user = _directory_user(first, variables, tenant_id, approved)
     return DirectoryRows(tenant_id, domain, user, approved)
 

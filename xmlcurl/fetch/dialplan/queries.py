@@ -7,9 +7,8 @@ from dataclasses import dataclass
 from sqlalchemy import Row, bindparam, select, text
 from sqlalchemy.orm import Session
 
-from ... import callerid
 from ...models import Gateway, Node, Route, SipUser, Tenant
-from ..callerids import approved_sql
+from ..callerids import presentable_numbers, presentable_sql
 from ..context import Reads
 from .data import Candidate, DidInfo, NodeInfo, TenantInfo, UserInfo
 from .numbers import NumberingPlan
@@ -113,7 +112,7 @@ def _tenant_row(row: Row) -> TenantInfo:
 
 #: A call from a user of a tenant (its context), asked by a media node, as key lookups in one row: the
 #: tenant with whether it is pinned to the asking node and (when asked for) its longest username, the
-#: calling and the dialled user, whether each caller number the call may present is approved, and as
+#: calling and the dialled user, which of the caller numbers the call may present are the tenant's, and as
 #: one JSON list the enabled routers and the tenant's enabled media nodes, each a JSON array
 #: [role, name, sip_address, cluster_port, weight] (one row, not one per node: see ROUTER_CALL).
 TENANT_CALL = text(f"""
@@ -126,9 +125,7 @@ SELECT t.id, t.code, t.sip_domain, t.context, t.max_calls, t.max_cps, t.default_
        caller.outbound_cid_name AS caller_outbound_cid_name, caller.cid_number AS caller_cid_number,
        callee.username AS callee, callee.outbound_cid_number AS callee_outbound_cid_number,
        callee.outbound_cid_name AS callee_outbound_cid_name, callee.cid_number AS callee_cid_number,
-       {approved_sql("caller.outbound_cid_number")} AS caller_outbound_cid_number_approved,
-       {approved_sql("caller.cid_number")} AS caller_cid_number_approved,
-       {approved_sql("t.default_cid_number")} AS default_cid_number_approved,
+       {presentable_sql("caller.outbound_cid_number", "caller.cid_number", "t.default_cid_number")},
        (SELECT JSON_ARRAYAGG(JSON_ARRAY(n.role, n.name, n.sip_address, n.cluster_port, tn.weight))
         FROM nodes n LEFT JOIN tenant_nodes tn ON tn.tenant_id = t.id AND tn.node_id = n.id
         WHERE n.enabled = 1 AND (n.role = 'router' OR (n.role = 'media' AND tn.node_id IS NOT NULL))) AS nodes
@@ -171,10 +168,7 @@ def tenant_call(conn: Reads, context: str, node_id: int, caller: str | None, cal
         max_cps=int(r.max_cps), default_cid_number=r.default_cid_number, default_cid_name=r.default_cid_name,
         plan=NumberingPlan(r.country_code, r.national_prefix, r.international_prefix), enabled=bool(r.enabled),
     )
-    approved = frozenset(callerid.bare(number) for number, ok in (
-        (r.caller_outbound_cid_number, r.caller_outbound_cid_number_approved),
-        (r.caller_cid_number, r.caller_cid_number_approved),
-        (r.default_cid_number, r.default_cid_number_approved)) if number and ok)
+    approved = presentable_numbers(r)
     return TenantCall(
         tenant=tenant,
         pinned=bool(r.pinned),
