@@ -393,7 +393,9 @@ CREATE TRIGGER trg_approved_caller_ids_ad AFTER DELETE ON approved_caller_ids FO
   UPDATE config_version SET version = version + 1, changed_at = CURRENT_TIMESTAMP(6) WHERE id = 1;
 
 -- What each version changed: the table and the tenant of the row (0: a row of no tenant, such as
--- nodes, gateways and routes for all tenants; -1: a row moved between tenants). A ring of 65536
+-- nodes, gateways and routes for all tenants; -1: a row moved between tenants), and for routes the
+-- prefix: '=<prefix>' for a route changed in place, '+<prefix>' for one added or removed (the set of
+-- routed prefixes may have changed), NULL when its prefix changed (any route may be affected). A ring of 65536
 -- slots (version MOD 65536) that never grows: a worker reads only the changes above the version it
 -- saw last (one index range), and one that fell further behind sees a gap and drops everything.
 -- Each slot is written once per 65536 changes, so even a bulk import in one transaction rolls back
@@ -403,6 +405,7 @@ CREATE TABLE config_changes (
   version BIGINT NOT NULL,
   table_name VARCHAR(32) NOT NULL,
   tenant_id INT NOT NULL,
+  detail VARCHAR(40) NULL,
   changed_at DATETIME(6) NOT NULL,
   CONSTRAINT pk_config_changes PRIMARY KEY (slot)
 ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_unicode_ci;
@@ -414,113 +417,113 @@ CREATE INDEX ix_config_changes_version ON config_changes (version);
 -- is visible only after every lower one).
 
 CREATE TRIGGER trg_tenants_ai_scope AFTER INSERT ON tenants FOR EACH ROW FOLLOWS trg_tenants_ai
-  INSERT INTO config_changes (slot, version, table_name, tenant_id, changed_at)
-  SELECT v.version MOD 65536, v.version, 'tenants', COALESCE(NEW.id, 0), v.changed_at FROM config_version v WHERE v.id = 1
-  ON DUPLICATE KEY UPDATE version = VALUES(version), table_name = VALUES(table_name), tenant_id = VALUES(tenant_id), changed_at = VALUES(changed_at);
+  INSERT INTO config_changes (slot, version, table_name, tenant_id, detail, changed_at)
+  SELECT v.version MOD 65536, v.version, 'tenants', COALESCE(NEW.id, 0), NULL, v.changed_at FROM config_version v WHERE v.id = 1
+  ON DUPLICATE KEY UPDATE version = VALUES(version), table_name = VALUES(table_name), tenant_id = VALUES(tenant_id), detail = VALUES(detail), changed_at = VALUES(changed_at);
 CREATE TRIGGER trg_tenants_au_scope AFTER UPDATE ON tenants FOR EACH ROW FOLLOWS trg_tenants_au
-  INSERT INTO config_changes (slot, version, table_name, tenant_id, changed_at)
-  SELECT v.version MOD 65536, v.version, 'tenants', CASE WHEN NEW.id = OLD.id THEN NEW.id WHEN NEW.id IS NULL AND OLD.id IS NULL THEN 0 ELSE -1 END, v.changed_at FROM config_version v WHERE v.id = 1
-  ON DUPLICATE KEY UPDATE version = VALUES(version), table_name = VALUES(table_name), tenant_id = VALUES(tenant_id), changed_at = VALUES(changed_at);
+  INSERT INTO config_changes (slot, version, table_name, tenant_id, detail, changed_at)
+  SELECT v.version MOD 65536, v.version, 'tenants', CASE WHEN NEW.id = OLD.id THEN NEW.id WHEN NEW.id IS NULL AND OLD.id IS NULL THEN 0 ELSE -1 END, NULL, v.changed_at FROM config_version v WHERE v.id = 1
+  ON DUPLICATE KEY UPDATE version = VALUES(version), table_name = VALUES(table_name), tenant_id = VALUES(tenant_id), detail = VALUES(detail), changed_at = VALUES(changed_at);
 CREATE TRIGGER trg_tenants_ad_scope AFTER DELETE ON tenants FOR EACH ROW FOLLOWS trg_tenants_ad
-  INSERT INTO config_changes (slot, version, table_name, tenant_id, changed_at)
-  SELECT v.version MOD 65536, v.version, 'tenants', COALESCE(OLD.id, 0), v.changed_at FROM config_version v WHERE v.id = 1
-  ON DUPLICATE KEY UPDATE version = VALUES(version), table_name = VALUES(table_name), tenant_id = VALUES(tenant_id), changed_at = VALUES(changed_at);
+  INSERT INTO config_changes (slot, version, table_name, tenant_id, detail, changed_at)
+  SELECT v.version MOD 65536, v.version, 'tenants', COALESCE(OLD.id, 0), NULL, v.changed_at FROM config_version v WHERE v.id = 1
+  ON DUPLICATE KEY UPDATE version = VALUES(version), table_name = VALUES(table_name), tenant_id = VALUES(tenant_id), detail = VALUES(detail), changed_at = VALUES(changed_at);
 CREATE TRIGGER trg_nodes_ai_scope AFTER INSERT ON nodes FOR EACH ROW FOLLOWS trg_nodes_ai
-  INSERT INTO config_changes (slot, version, table_name, tenant_id, changed_at)
-  SELECT v.version MOD 65536, v.version, 'nodes', 0, v.changed_at FROM config_version v WHERE v.id = 1
-  ON DUPLICATE KEY UPDATE version = VALUES(version), table_name = VALUES(table_name), tenant_id = VALUES(tenant_id), changed_at = VALUES(changed_at);
+  INSERT INTO config_changes (slot, version, table_name, tenant_id, detail, changed_at)
+  SELECT v.version MOD 65536, v.version, 'nodes', 0, NULL, v.changed_at FROM config_version v WHERE v.id = 1
+  ON DUPLICATE KEY UPDATE version = VALUES(version), table_name = VALUES(table_name), tenant_id = VALUES(tenant_id), detail = VALUES(detail), changed_at = VALUES(changed_at);
 CREATE TRIGGER trg_nodes_au_scope AFTER UPDATE ON nodes FOR EACH ROW FOLLOWS trg_nodes_au
-  INSERT INTO config_changes (slot, version, table_name, tenant_id, changed_at)
-  SELECT v.version MOD 65536, v.version, 'nodes', 0, v.changed_at FROM config_version v WHERE v.id = 1
-  ON DUPLICATE KEY UPDATE version = VALUES(version), table_name = VALUES(table_name), tenant_id = VALUES(tenant_id), changed_at = VALUES(changed_at);
+  INSERT INTO config_changes (slot, version, table_name, tenant_id, detail, changed_at)
+  SELECT v.version MOD 65536, v.version, 'nodes', 0, NULL, v.changed_at FROM config_version v WHERE v.id = 1
+  ON DUPLICATE KEY UPDATE version = VALUES(version), table_name = VALUES(table_name), tenant_id = VALUES(tenant_id), detail = VALUES(detail), changed_at = VALUES(changed_at);
 CREATE TRIGGER trg_nodes_ad_scope AFTER DELETE ON nodes FOR EACH ROW FOLLOWS trg_nodes_ad
-  INSERT INTO config_changes (slot, version, table_name, tenant_id, changed_at)
-  SELECT v.version MOD 65536, v.version, 'nodes', 0, v.changed_at FROM config_version v WHERE v.id = 1
-  ON DUPLICATE KEY UPDATE version = VALUES(version), table_name = VALUES(table_name), tenant_id = VALUES(tenant_id), changed_at = VALUES(changed_at);
+  INSERT INTO config_changes (slot, version, table_name, tenant_id, detail, changed_at)
+  SELECT v.version MOD 65536, v.version, 'nodes', 0, NULL, v.changed_at FROM config_version v WHERE v.id = 1
+  ON DUPLICATE KEY UPDATE version = VALUES(version), table_name = VALUES(table_name), tenant_id = VALUES(tenant_id), detail = VALUES(detail), changed_at = VALUES(changed_at);
 CREATE TRIGGER trg_tenant_nodes_ai_scope AFTER INSERT ON tenant_nodes FOR EACH ROW FOLLOWS trg_tenant_nodes_ai
-  INSERT INTO config_changes (slot, version, table_name, tenant_id, changed_at)
-  SELECT v.version MOD 65536, v.version, 'tenant_nodes', COALESCE(NEW.tenant_id, 0), v.changed_at FROM config_version v WHERE v.id = 1
-  ON DUPLICATE KEY UPDATE version = VALUES(version), table_name = VALUES(table_name), tenant_id = VALUES(tenant_id), changed_at = VALUES(changed_at);
+  INSERT INTO config_changes (slot, version, table_name, tenant_id, detail, changed_at)
+  SELECT v.version MOD 65536, v.version, 'tenant_nodes', COALESCE(NEW.tenant_id, 0), NULL, v.changed_at FROM config_version v WHERE v.id = 1
+  ON DUPLICATE KEY UPDATE version = VALUES(version), table_name = VALUES(table_name), tenant_id = VALUES(tenant_id), detail = VALUES(detail), changed_at = VALUES(changed_at);
 CREATE TRIGGER trg_tenant_nodes_au_scope AFTER UPDATE ON tenant_nodes FOR EACH ROW FOLLOWS trg_tenant_nodes_au
-  INSERT INTO config_changes (slot, version, table_name, tenant_id, changed_at)
-  SELECT v.version MOD 65536, v.version, 'tenant_nodes', CASE WHEN NEW.tenant_id = OLD.tenant_id THEN NEW.tenant_id WHEN NEW.tenant_id IS NULL AND OLD.tenant_id IS NULL THEN 0 ELSE -1 END, v.changed_at FROM config_version v WHERE v.id = 1
-  ON DUPLICATE KEY UPDATE version = VALUES(version), table_name = VALUES(table_name), tenant_id = VALUES(tenant_id), changed_at = VALUES(changed_at);
+  INSERT INTO config_changes (slot, version, table_name, tenant_id, detail, changed_at)
+  SELECT v.version MOD 65536, v.version, 'tenant_nodes', CASE WHEN NEW.tenant_id = OLD.tenant_id THEN NEW.tenant_id WHEN NEW.tenant_id IS NULL AND OLD.tenant_id IS NULL THEN 0 ELSE -1 END, NULL, v.changed_at FROM config_version v WHERE v.id = 1
+  ON DUPLICATE KEY UPDATE version = VALUES(version), table_name = VALUES(table_name), tenant_id = VALUES(tenant_id), detail = VALUES(detail), changed_at = VALUES(changed_at);
 CREATE TRIGGER trg_tenant_nodes_ad_scope AFTER DELETE ON tenant_nodes FOR EACH ROW FOLLOWS trg_tenant_nodes_ad
-  INSERT INTO config_changes (slot, version, table_name, tenant_id, changed_at)
-  SELECT v.version MOD 65536, v.version, 'tenant_nodes', COALESCE(OLD.tenant_id, 0), v.changed_at FROM config_version v WHERE v.id = 1
-  ON DUPLICATE KEY UPDATE version = VALUES(version), table_name = VALUES(table_name), tenant_id = VALUES(tenant_id), changed_at = VALUES(changed_at);
+  INSERT INTO config_changes (slot, version, table_name, tenant_id, detail, changed_at)
+  SELECT v.version MOD 65536, v.version, 'tenant_nodes', COALESCE(OLD.tenant_id, 0), NULL, v.changed_at FROM config_version v WHERE v.id = 1
+  ON DUPLICATE KEY UPDATE version = VALUES(version), table_name = VALUES(table_name), tenant_id = VALUES(tenant_id), detail = VALUES(detail), changed_at = VALUES(changed_at);
 CREATE TRIGGER trg_sip_users_ai_scope AFTER INSERT ON sip_users FOR EACH ROW FOLLOWS trg_sip_users_ai
-  INSERT INTO config_changes (slot, version, table_name, tenant_id, changed_at)
-  SELECT v.version MOD 65536, v.version, 'sip_users', COALESCE(NEW.tenant_id, 0), v.changed_at FROM config_version v WHERE v.id = 1
-  ON DUPLICATE KEY UPDATE version = VALUES(version), table_name = VALUES(table_name), tenant_id = VALUES(tenant_id), changed_at = VALUES(changed_at);
+  INSERT INTO config_changes (slot, version, table_name, tenant_id, detail, changed_at)
+  SELECT v.version MOD 65536, v.version, 'sip_users', COALESCE(NEW.tenant_id, 0), NULL, v.changed_at FROM config_version v WHERE v.id = 1
+  ON DUPLICATE KEY UPDATE version = VALUES(version), table_name = VALUES(table_name), tenant_id = VALUES(tenant_id), detail = VALUES(detail), changed_at = VALUES(changed_at);
 CREATE TRIGGER trg_sip_users_au_scope AFTER UPDATE ON sip_users FOR EACH ROW FOLLOWS trg_sip_users_au
-  INSERT INTO config_changes (slot, version, table_name, tenant_id, changed_at)
-  SELECT v.version MOD 65536, v.version, 'sip_users', CASE WHEN NEW.tenant_id = OLD.tenant_id THEN NEW.tenant_id WHEN NEW.tenant_id IS NULL AND OLD.tenant_id IS NULL THEN 0 ELSE -1 END, v.changed_at FROM config_version v WHERE v.id = 1
-  ON DUPLICATE KEY UPDATE version = VALUES(version), table_name = VALUES(table_name), tenant_id = VALUES(tenant_id), changed_at = VALUES(changed_at);
+  INSERT INTO config_changes (slot, version, table_name, tenant_id, detail, changed_at)
+  SELECT v.version MOD 65536, v.version, 'sip_users', CASE WHEN NEW.tenant_id = OLD.tenant_id THEN NEW.tenant_id WHEN NEW.tenant_id IS NULL AND OLD.tenant_id IS NULL THEN 0 ELSE -1 END, NULL, v.changed_at FROM config_version v WHERE v.id = 1
+  ON DUPLICATE KEY UPDATE version = VALUES(version), table_name = VALUES(table_name), tenant_id = VALUES(tenant_id), detail = VALUES(detail), changed_at = VALUES(changed_at);
 CREATE TRIGGER trg_sip_users_ad_scope AFTER DELETE ON sip_users FOR EACH ROW FOLLOWS trg_sip_users_ad
-  INSERT INTO config_changes (slot, version, table_name, tenant_id, changed_at)
-  SELECT v.version MOD 65536, v.version, 'sip_users', COALESCE(OLD.tenant_id, 0), v.changed_at FROM config_version v WHERE v.id = 1
-  ON DUPLICATE KEY UPDATE version = VALUES(version), table_name = VALUES(table_name), tenant_id = VALUES(tenant_id), changed_at = VALUES(changed_at);
+  INSERT INTO config_changes (slot, version, table_name, tenant_id, detail, changed_at)
+  SELECT v.version MOD 65536, v.version, 'sip_users', COALESCE(OLD.tenant_id, 0), NULL, v.changed_at FROM config_version v WHERE v.id = 1
+  ON DUPLICATE KEY UPDATE version = VALUES(version), table_name = VALUES(table_name), tenant_id = VALUES(tenant_id), detail = VALUES(detail), changed_at = VALUES(changed_at);
 CREATE TRIGGER trg_sip_user_variables_ai_scope AFTER INSERT ON sip_user_variables FOR EACH ROW FOLLOWS trg_sip_user_variables_ai
-  INSERT INTO config_changes (slot, version, table_name, tenant_id, changed_at)
-  SELECT v.version MOD 65536, v.version, 'sip_user_variables', COALESCE((SELECT u.tenant_id FROM sip_users u WHERE u.id = NEW.user_id), 0), v.changed_at FROM config_version v WHERE v.id = 1
-  ON DUPLICATE KEY UPDATE version = VALUES(version), table_name = VALUES(table_name), tenant_id = VALUES(tenant_id), changed_at = VALUES(changed_at);
+  INSERT INTO config_changes (slot, version, table_name, tenant_id, detail, changed_at)
+  SELECT v.version MOD 65536, v.version, 'sip_user_variables', COALESCE((SELECT u.tenant_id FROM sip_users u WHERE u.id = NEW.user_id), 0), NULL, v.changed_at FROM config_version v WHERE v.id = 1
+  ON DUPLICATE KEY UPDATE version = VALUES(version), table_name = VALUES(table_name), tenant_id = VALUES(tenant_id), detail = VALUES(detail), changed_at = VALUES(changed_at);
 CREATE TRIGGER trg_sip_user_variables_au_scope AFTER UPDATE ON sip_user_variables FOR EACH ROW FOLLOWS trg_sip_user_variables_au
-  INSERT INTO config_changes (slot, version, table_name, tenant_id, changed_at)
-  SELECT v.version MOD 65536, v.version, 'sip_user_variables', CASE WHEN NEW.user_id = OLD.user_id THEN COALESCE((SELECT u.tenant_id FROM sip_users u WHERE u.id = NEW.user_id), 0) ELSE -1 END, v.changed_at FROM config_version v WHERE v.id = 1
-  ON DUPLICATE KEY UPDATE version = VALUES(version), table_name = VALUES(table_name), tenant_id = VALUES(tenant_id), changed_at = VALUES(changed_at);
+  INSERT INTO config_changes (slot, version, table_name, tenant_id, detail, changed_at)
+  SELECT v.version MOD 65536, v.version, 'sip_user_variables', CASE WHEN NEW.user_id = OLD.user_id THEN COALESCE((SELECT u.tenant_id FROM sip_users u WHERE u.id = NEW.user_id), 0) ELSE -1 END, NULL, v.changed_at FROM config_version v WHERE v.id = 1
+  ON DUPLICATE KEY UPDATE version = VALUES(version), table_name = VALUES(table_name), tenant_id = VALUES(tenant_id), detail = VALUES(detail), changed_at = VALUES(changed_at);
 CREATE TRIGGER trg_sip_user_variables_ad_scope AFTER DELETE ON sip_user_variables FOR EACH ROW FOLLOWS trg_sip_user_variables_ad
-  INSERT INTO config_changes (slot, version, table_name, tenant_id, changed_at)
-  SELECT v.version MOD 65536, v.version, 'sip_user_variables', COALESCE((SELECT u.tenant_id FROM sip_users u WHERE u.id = OLD.user_id), 0), v.changed_at FROM config_version v WHERE v.id = 1
-  ON DUPLICATE KEY UPDATE version = VALUES(version), table_name = VALUES(table_name), tenant_id = VALUES(tenant_id), changed_at = VALUES(changed_at);
+  INSERT INTO config_changes (slot, version, table_name, tenant_id, detail, changed_at)
+  SELECT v.version MOD 65536, v.version, 'sip_user_variables', COALESCE((SELECT u.tenant_id FROM sip_users u WHERE u.id = OLD.user_id), 0), NULL, v.changed_at FROM config_version v WHERE v.id = 1
+  ON DUPLICATE KEY UPDATE version = VALUES(version), table_name = VALUES(table_name), tenant_id = VALUES(tenant_id), detail = VALUES(detail), changed_at = VALUES(changed_at);
 CREATE TRIGGER trg_gateways_ai_scope AFTER INSERT ON gateways FOR EACH ROW FOLLOWS trg_gateways_ai
-  INSERT INTO config_changes (slot, version, table_name, tenant_id, changed_at)
-  SELECT v.version MOD 65536, v.version, 'gateways', 0, v.changed_at FROM config_version v WHERE v.id = 1
-  ON DUPLICATE KEY UPDATE version = VALUES(version), table_name = VALUES(table_name), tenant_id = VALUES(tenant_id), changed_at = VALUES(changed_at);
+  INSERT INTO config_changes (slot, version, table_name, tenant_id, detail, changed_at)
+  SELECT v.version MOD 65536, v.version, 'gateways', 0, NULL, v.changed_at FROM config_version v WHERE v.id = 1
+  ON DUPLICATE KEY UPDATE version = VALUES(version), table_name = VALUES(table_name), tenant_id = VALUES(tenant_id), detail = VALUES(detail), changed_at = VALUES(changed_at);
 CREATE TRIGGER trg_gateways_au_scope AFTER UPDATE ON gateways FOR EACH ROW FOLLOWS trg_gateways_au
-  INSERT INTO config_changes (slot, version, table_name, tenant_id, changed_at)
-  SELECT v.version MOD 65536, v.version, 'gateways', 0, v.changed_at FROM config_version v WHERE v.id = 1
-  ON DUPLICATE KEY UPDATE version = VALUES(version), table_name = VALUES(table_name), tenant_id = VALUES(tenant_id), changed_at = VALUES(changed_at);
+  INSERT INTO config_changes (slot, version, table_name, tenant_id, detail, changed_at)
+  SELECT v.version MOD 65536, v.version, 'gateways', 0, NULL, v.changed_at FROM config_version v WHERE v.id = 1
+  ON DUPLICATE KEY UPDATE version = VALUES(version), table_name = VALUES(table_name), tenant_id = VALUES(tenant_id), detail = VALUES(detail), changed_at = VALUES(changed_at);
 CREATE TRIGGER trg_gateways_ad_scope AFTER DELETE ON gateways FOR EACH ROW FOLLOWS trg_gateways_ad
-  INSERT INTO config_changes (slot, version, table_name, tenant_id, changed_at)
-  SELECT v.version MOD 65536, v.version, 'gateways', 0, v.changed_at FROM config_version v WHERE v.id = 1
-  ON DUPLICATE KEY UPDATE version = VALUES(version), table_name = VALUES(table_name), tenant_id = VALUES(tenant_id), changed_at = VALUES(changed_at);
+  INSERT INTO config_changes (slot, version, table_name, tenant_id, detail, changed_at)
+  SELECT v.version MOD 65536, v.version, 'gateways', 0, NULL, v.changed_at FROM config_version v WHERE v.id = 1
+  ON DUPLICATE KEY UPDATE version = VALUES(version), table_name = VALUES(table_name), tenant_id = VALUES(tenant_id), detail = VALUES(detail), changed_at = VALUES(changed_at);
 CREATE TRIGGER trg_routes_ai_scope AFTER INSERT ON routes FOR EACH ROW FOLLOWS trg_routes_ai
-  INSERT INTO config_changes (slot, version, table_name, tenant_id, changed_at)
-  SELECT v.version MOD 65536, v.version, 'routes', COALESCE(NEW.tenant_id, 0), v.changed_at FROM config_version v WHERE v.id = 1
-  ON DUPLICATE KEY UPDATE version = VALUES(version), table_name = VALUES(table_name), tenant_id = VALUES(tenant_id), changed_at = VALUES(changed_at);
+  INSERT INTO config_changes (slot, version, table_name, tenant_id, detail, changed_at)
+  SELECT v.version MOD 65536, v.version, 'routes', COALESCE(NEW.tenant_id, 0), CONCAT('+', NEW.prefix), v.changed_at FROM config_version v WHERE v.id = 1
+  ON DUPLICATE KEY UPDATE version = VALUES(version), table_name = VALUES(table_name), tenant_id = VALUES(tenant_id), detail = VALUES(detail), changed_at = VALUES(changed_at);
 CREATE TRIGGER trg_routes_au_scope AFTER UPDATE ON routes FOR EACH ROW FOLLOWS trg_routes_au
-  INSERT INTO config_changes (slot, version, table_name, tenant_id, changed_at)
-  SELECT v.version MOD 65536, v.version, 'routes', CASE WHEN NEW.tenant_id = OLD.tenant_id THEN NEW.tenant_id WHEN NEW.tenant_id IS NULL AND OLD.tenant_id IS NULL THEN 0 ELSE -1 END, v.changed_at FROM config_version v WHERE v.id = 1
-  ON DUPLICATE KEY UPDATE version = VALUES(version), table_name = VALUES(table_name), tenant_id = VALUES(tenant_id), changed_at = VALUES(changed_at);
+  INSERT INTO config_changes (slot, version, table_name, tenant_id, detail, changed_at)
+  SELECT v.version MOD 65536, v.version, 'routes', CASE WHEN NEW.tenant_id = OLD.tenant_id THEN NEW.tenant_id WHEN NEW.tenant_id IS NULL AND OLD.tenant_id IS NULL THEN 0 ELSE -1 END, CASE WHEN NEW.prefix = OLD.prefix THEN CONCAT('=', NEW.prefix) END, v.changed_at FROM config_version v WHERE v.id = 1
+  ON DUPLICATE KEY UPDATE version = VALUES(version), table_name = VALUES(table_name), tenant_id = VALUES(tenant_id), detail = VALUES(detail), changed_at = VALUES(changed_at);
 CREATE TRIGGER trg_routes_ad_scope AFTER DELETE ON routes FOR EACH ROW FOLLOWS trg_routes_ad
-  INSERT INTO config_changes (slot, version, table_name, tenant_id, changed_at)
-  SELECT v.version MOD 65536, v.version, 'routes', COALESCE(OLD.tenant_id, 0), v.changed_at FROM config_version v WHERE v.id = 1
-  ON DUPLICATE KEY UPDATE version = VALUES(version), table_name = VALUES(table_name), tenant_id = VALUES(tenant_id), changed_at = VALUES(changed_at);
+  INSERT INTO config_changes (slot, version, table_name, tenant_id, detail, changed_at)
+  SELECT v.version MOD 65536, v.version, 'routes', COALESCE(OLD.tenant_id, 0), CONCAT('+', OLD.prefix), v.changed_at FROM config_version v WHERE v.id = 1
+  ON DUPLICATE KEY UPDATE version = VALUES(version), table_name = VALUES(table_name), tenant_id = VALUES(tenant_id), detail = VALUES(detail), changed_at = VALUES(changed_at);
 CREATE TRIGGER trg_dids_ai_scope AFTER INSERT ON dids FOR EACH ROW FOLLOWS trg_dids_ai
-  INSERT INTO config_changes (slot, version, table_name, tenant_id, changed_at)
-  SELECT v.version MOD 65536, v.version, 'dids', COALESCE(NEW.tenant_id, 0), v.changed_at FROM config_version v WHERE v.id = 1
-  ON DUPLICATE KEY UPDATE version = VALUES(version), table_name = VALUES(table_name), tenant_id = VALUES(tenant_id), changed_at = VALUES(changed_at);
+  INSERT INTO config_changes (slot, version, table_name, tenant_id, detail, changed_at)
+  SELECT v.version MOD 65536, v.version, 'dids', COALESCE(NEW.tenant_id, 0), NULL, v.changed_at FROM config_version v WHERE v.id = 1
+  ON DUPLICATE KEY UPDATE version = VALUES(version), table_name = VALUES(table_name), tenant_id = VALUES(tenant_id), detail = VALUES(detail), changed_at = VALUES(changed_at);
 CREATE TRIGGER trg_dids_au_scope AFTER UPDATE ON dids FOR EACH ROW FOLLOWS trg_dids_au
-  INSERT INTO config_changes (slot, version, table_name, tenant_id, changed_at)
-  SELECT v.version MOD 65536, v.version, 'dids', CASE WHEN NEW.tenant_id = OLD.tenant_id THEN NEW.tenant_id WHEN NEW.tenant_id IS NULL AND OLD.tenant_id IS NULL THEN 0 ELSE -1 END, v.changed_at FROM config_version v WHERE v.id = 1
-  ON DUPLICATE KEY UPDATE version = VALUES(version), table_name = VALUES(table_name), tenant_id = VALUES(tenant_id), changed_at = VALUES(changed_at);
+  INSERT INTO config_changes (slot, version, table_name, tenant_id, detail, changed_at)
+  SELECT v.version MOD 65536, v.version, 'dids', CASE WHEN NEW.tenant_id = OLD.tenant_id THEN NEW.tenant_id WHEN NEW.tenant_id IS NULL AND OLD.tenant_id IS NULL THEN 0 ELSE -1 END, NULL, v.changed_at FROM config_version v WHERE v.id = 1
+  ON DUPLICATE KEY UPDATE version = VALUES(version), table_name = VALUES(table_name), tenant_id = VALUES(tenant_id), detail = VALUES(detail), changed_at = VALUES(changed_at);
 CREATE TRIGGER trg_dids_ad_scope AFTER DELETE ON dids FOR EACH ROW FOLLOWS trg_dids_ad
-  INSERT INTO config_changes (slot, version, table_name, tenant_id, changed_at)
-  SELECT v.version MOD 65536, v.version, 'dids', COALESCE(OLD.tenant_id, 0), v.changed_at FROM config_version v WHERE v.id = 1
-  ON DUPLICATE KEY UPDATE version = VALUES(version), table_name = VALUES(table_name), tenant_id = VALUES(tenant_id), changed_at = VALUES(changed_at);
+  INSERT INTO config_changes (slot, version, table_name, tenant_id, detail, changed_at)
+  SELECT v.version MOD 65536, v.version, 'dids', COALESCE(OLD.tenant_id, 0), NULL, v.changed_at FROM config_version v WHERE v.id = 1
+  ON DUPLICATE KEY UPDATE version = VALUES(version), table_name = VALUES(table_name), tenant_id = VALUES(tenant_id), detail = VALUES(detail), changed_at = VALUES(changed_at);
 CREATE TRIGGER trg_approved_caller_ids_ai_scope AFTER INSERT ON approved_caller_ids FOR EACH ROW FOLLOWS trg_approved_caller_ids_ai
-  INSERT INTO config_changes (slot, version, table_name, tenant_id, changed_at)
-  SELECT v.version MOD 65536, v.version, 'approved_caller_ids', COALESCE(NEW.tenant_id, 0), v.changed_at FROM config_version v WHERE v.id = 1
-  ON DUPLICATE KEY UPDATE version = VALUES(version), table_name = VALUES(table_name), tenant_id = VALUES(tenant_id), changed_at = VALUES(changed_at);
+  INSERT INTO config_changes (slot, version, table_name, tenant_id, detail, changed_at)
+  SELECT v.version MOD 65536, v.version, 'approved_caller_ids', COALESCE(NEW.tenant_id, 0), NULL, v.changed_at FROM config_version v WHERE v.id = 1
+  ON DUPLICATE KEY UPDATE version = VALUES(version), table_name = VALUES(table_name), tenant_id = VALUES(tenant_id), detail = VALUES(detail), changed_at = VALUES(changed_at);
 CREATE TRIGGER trg_approved_caller_ids_au_scope AFTER UPDATE ON approved_caller_ids FOR EACH ROW FOLLOWS trg_approved_caller_ids_au
-  INSERT INTO config_changes (slot, version, table_name, tenant_id, changed_at)
-  SELECT v.version MOD 65536, v.version, 'approved_caller_ids', CASE WHEN NEW.tenant_id = OLD.tenant_id THEN NEW.tenant_id WHEN NEW.tenant_id IS NULL AND OLD.tenant_id IS NULL THEN 0 ELSE -1 END, v.changed_at FROM config_version v WHERE v.id = 1
-  ON DUPLICATE KEY UPDATE version = VALUES(version), table_name = VALUES(table_name), tenant_id = VALUES(tenant_id), changed_at = VALUES(changed_at);
+  INSERT INTO config_changes (slot, version, table_name, tenant_id, detail, changed_at)
+  SELECT v.version MOD 65536, v.version, 'approved_caller_ids', CASE WHEN NEW.tenant_id = OLD.tenant_id THEN NEW.tenant_id WHEN NEW.tenant_id IS NULL AND OLD.tenant_id IS NULL THEN 0 ELSE -1 END, NULL, v.changed_at FROM config_version v WHERE v.id = 1
+  ON DUPLICATE KEY UPDATE version = VALUES(version), table_name = VALUES(table_name), tenant_id = VALUES(tenant_id), detail = VALUES(detail), changed_at = VALUES(changed_at);
 CREATE TRIGGER trg_approved_caller_ids_ad_scope AFTER DELETE ON approved_caller_ids FOR EACH ROW FOLLOWS trg_approved_caller_ids_ad
-  INSERT INTO config_changes (slot, version, table_name, tenant_id, changed_at)
-  SELECT v.version MOD 65536, v.version, 'approved_caller_ids', COALESCE(OLD.tenant_id, 0), v.changed_at FROM config_version v WHERE v.id = 1
-  ON DUPLICATE KEY UPDATE version = VALUES(version), table_name = VALUES(table_name), tenant_id = VALUES(tenant_id), changed_at = VALUES(changed_at);
+  INSERT INTO config_changes (slot, version, table_name, tenant_id, detail, changed_at)
+  SELECT v.version MOD 65536, v.version, 'approved_caller_ids', COALESCE(OLD.tenant_id, 0), NULL, v.changed_at FROM config_version v WHERE v.id = 1
+  ON DUPLICATE KEY UPDATE version = VALUES(version), table_name = VALUES(table_name), tenant_id = VALUES(tenant_id), detail = VALUES(detail), changed_at = VALUES(changed_at);
 
 -- Dispatcher sets for the SIP proxy in front of the media nodes: one set per tenant (setid = tenant
 -- id), one destination per enabled media node the tenant is pinned to. Views, not tables: they are

@@ -19,7 +19,7 @@ from werkzeug.exceptions import ServiceUnavailable
 
 from .logging_setup import loggable
 from .models import VERSIONED_TABLES, Base
-from .models.version import CHANGE_SLOTS, change_tenant_expression
+from .models.version import CHANGE_SLOTS, change_detail_expression, change_tenant_expression
 
 SCHEMA_SQL = Path(__file__).resolve().parent.parent / "schema.sql"
 log = logging.getLogger("xmlcurl.db")
@@ -441,9 +441,9 @@ def sqlite_trigger_statements() -> list[str]:
                 f"CREATE TRIGGER IF NOT EXISTS trg_{table}_{suffix} AFTER {event_name} ON {table} "
                 "FOR EACH ROW BEGIN UPDATE config_version SET version = version + 1, "
                 "changed_at = strftime('%Y-%m-%d %H:%M:%f', 'now') WHERE id = 1; "
-                "INSERT OR REPLACE INTO config_changes (slot, version, table_name, tenant_id, changed_at) "
+                "INSERT OR REPLACE INTO config_changes (slot, version, table_name, tenant_id, detail, changed_at) "
                 f"SELECT version % {CHANGE_SLOTS}, version, '{table}', {change_tenant_expression(table, event_name)}, "
-                "changed_at FROM config_version WHERE id = 1; END"
+                f"{change_detail_expression(table, event_name, '{0} || {1}')}, changed_at FROM config_version WHERE id = 1; END"
             )
     return statements
 

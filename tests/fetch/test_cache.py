@@ -39,25 +39,25 @@ class VersionSession:
     def __init__(self) -> None:
         self.version = 7
         self.epoch = "epoch-1"
-        #: (table, tenant id, version), one per version, as the config_changes ring holds them.
-        self.changes: list[tuple[str, int, int]] = []
+        #: (table, tenant id, version, detail), one per version, as the config_changes ring holds them.
+        self.changes: list[tuple[str, int, int, str | None]] = []
         self.polls = 0
         self.down = False
         self.rollbacks = 0
 
-    def change(self, table: str, tenant_id: int) -> None:
+    def change(self, table: str, tenant_id: int, detail: str | None = None) -> None:
         """What the triggers do for one changed row."""
         self.version += 1
-        self.changes.append((table, tenant_id, self.version))
+        self.changes.append((table, tenant_id, self.version, detail))
 
     def execute(self, _stmt, params=None):
         self.polls += 1
         if self.down:
             raise OperationalError("SELECT", {}, Exception("gone"))
         head = {"version": self.version, "epoch": self.epoch, "changed_at": dt.datetime(2026, 1, 1)}
-        rows = [SimpleNamespace(**head, table_name=t, tenant_id=n, change_version=v)
-                for t, n, v in self.changes if params["since"] < v <= self.version]
-        rows = rows or [SimpleNamespace(**head, table_name=None, tenant_id=None, change_version=None)]
+        rows = [SimpleNamespace(**head, table_name=t, tenant_id=n, detail=d, change_version=v)
+                for t, n, v, d in self.changes if params["since"] < v <= self.version]
+        rows = rows or [SimpleNamespace(**head, table_name=None, tenant_id=None, detail=None, change_version=None)]
         return SimpleNamespace(all=lambda: rows)
 
     def rollback(self) -> None:
@@ -109,29 +109,40 @@ ENTRIES = {
     "globex user": scopes.tenant(2),
     "routers": scopes.shared("nodes"),
     "router dialplan": scopes.tenant(1) + scopes.shared("routes", "gateways"),
+    "routes of 44": scopes.routes_for_all(("", "4", "44")) + scopes.shared("gateways"),
+    "routed prefixes": scopes.routed_prefixes(),
     "did lookup": scopes.any_of("dids"),
     "sofia.conf": scopes.shared("nodes", "gateways") + scopes.any_of("tenant_nodes"),
     "unscoped": scopes.EVERYTHING,
 }
 
 
-@pytest.mark.parametrize(("table", "tenant_id", "dropped"), [
-    ("sip_users", 1, {"acme user", "router dialplan", "unscoped"}),
-    ("sip_user_variables", 2, {"globex user", "unscoped"}),
-    ("dids", 2, {"globex user", "did lookup", "unscoped"}),
-    ("tenant_nodes", 2, {"globex user", "sofia.conf", "unscoped"}),
-    ("routes", 0, {"router dialplan", "unscoped"}),
-    ("gateways", 0, {"router dialplan", "sofia.conf", "unscoped"}),
-    ("nodes", 0, {"routers", "sofia.conf", "unscoped"}),
+@pytest.mark.parametrize(("table", "tenant_id", "detail", "dropped"), [
+    ("sip_users", 1, None, {"acme user", "router dialplan", "unscoped"}),
+    ("sip_user_variables", 2, None, {"globex user", "unscoped"}),
+    ("dids", 2, None, {"globex user", "did lookup", "unscoped"}),
+    ("tenant_nodes", 2, None, {"globex user", "sofia.conf", "unscoped"}),
+    # A route for all tenants whose prefix changed (or a ring row without one): every route answer.
+    ("routes", 0, None, {"router dialplan", "routes of 44", "routed prefixes", "unscoped"}),
+    # Changed in place: only the answers of its prefix; added or removed: the list of prefixes too.
+    ("routes", 0, "=44", {"routes of 44", "unscoped"}),
+    ("routes", 0, "=33", {"unscoped"}),
+    ("routes", 0, "+33", {"routed prefixes", "unscoped"}),
+    ("routes", 0, "+", {"routes of 44", "routed prefixes", "unscoped"}),
+    # A tenant's own route is its tenant's row, whatever its prefix.
+    ("routes", 1, "=44", {"acme user", "router dialplan", "unscoped"}),
+    ("gateways", 0, None, {"router dialplan", "routes of 44", "sofia.conf", "unscoped"}),
+    ("nodes", 0, None, {"routers", "sofia.conf", "unscoped"}),
     # A row moved from one tenant to another: every tenant's answers, and the table's shared ones.
-    ("routes", -1, {"acme user", "globex user", "router dialplan", "unscoped"}),
+    ("routes", -1, None, {"acme user", "globex user", "router dialplan", "routes of 44", "routed prefixes",
+                          "unscoped"}),
 ], ids=lambda v: str(v) if not isinstance(v, set) else "")
-def test_a_change_drops_only_the_entries_that_depend_on_it(table, tenant_id, dropped):
+def test_a_change_drops_only_the_entries_that_depend_on_it(table, tenant_id, detail, dropped):
     clock, session = Clock(), VersionSession()
     cache = FetchCache(100, 10**6, 0.5, clock=clock)
     cache.refresh(lambda: session)
     _load_all(cache, ENTRIES, "old")
-    session.change(table, tenant_id)
+    session.change(table, tenant_id, detail)
     _polled(cache, clock, session)
     hits = cache.hits
     after = _load_all(cache, ENTRIES, "new")
@@ -561,6 +572,47 @@ def test_a_route_for_all_tenants_invalidates_the_router_call_not_the_media_nodes
     assert misses == 0
     _, misses = _misses(app, fetch, router, node="router-1")
     assert misses > 0
+
+
+def _last_change(app) -> tuple:
+    with app.app_context():
+        return tuple(db.session().execute(text(
+            "SELECT c.table_name, c.tenant_id, c.detail FROM config_changes c "
+            "JOIN config_version v ON v.id = 1 AND c.version = v.version")).one())
+
+
+def test_the_triggers_record_a_routes_prefix_and_whether_the_set_of_prefixes_may_have_changed(app):
+    _sql(app, "INSERT INTO routes (tenant_id, prefix, gateway_id, priority, weight, enabled) "
+              "VALUES (NULL, '44', 1, 10, 100, 1)")
+    assert _last_change(app) == ("routes", 0, "+44")
+    _sql(app, "UPDATE routes SET weight = 50 WHERE prefix = '44'")
+    assert _last_change(app) == ("routes", 0, "=44")
+    _sql(app, "UPDATE routes SET prefix = '45' WHERE prefix = '44'")
+    assert _last_change(app) == ("routes", 0, None)
+    _sql(app, "DELETE FROM routes WHERE prefix = '45'")
+    assert _last_change(app) == ("routes", 0, "+45")
+    _sql(app, "UPDATE routes SET weight = 50 WHERE tenant_id = 2")
+    assert _last_change(app) == ("routes", 2, "=1")
+    _sql(app, "UPDATE gateways SET prepend = prepend WHERE id = 1")
+    assert _last_change(app) == ("gateways", 0, None)
+
+
+def test_a_change_to_a_route_for_all_tenants_costs_only_the_answers_of_its_prefix(app, fetch):
+    router = cluster_body("router-1_dialplan_from-media")  # acme calling 8613800138000: prefixes '' and '86'
+    _sql(app, "INSERT INTO routes (tenant_id, prefix, gateway_id, priority, weight, enabled) "
+              "VALUES (NULL, '44', 1, 10, 100, 1)")
+    for _ in range(2):
+        first, _ = _misses(app, fetch, router, node="router-1")
+    _, misses = _misses(app, fetch, router, node="router-1")
+    assert misses == 0
+    # Another prefix, changed in place (what staff and scripts do all day): nothing to load again.
+    _sql(app, "UPDATE routes SET weight = 7 WHERE prefix = '44'")
+    again, misses = _misses(app, fetch, router, node="router-1")
+    assert misses == 0 and again.data.count(b"sofia/gateway/") == first.data.count(b"sofia/gateway/")
+    # A route of one of the call's prefixes: the call's routes are read again and the change is served.
+    _sql(app, "UPDATE routes SET enabled = 0 WHERE prefix = '86' AND gateway_id = 1")
+    changed, misses = _misses(app, fetch, router, node="router-1")
+    assert misses > 0 and changed.data.count(b"sofia/gateway/") < first.data.count(b"sofia/gateway/")
 
 
 def test_a_node_change_reloads_the_node_credentials_a_worker_holds(app, fetch):

@@ -39,11 +39,11 @@ ENTRY_OVERHEAD = 200
 #: The poll: the version, its epoch, and the (table, tenant) of every change after the version last
 #: seen, in one round trip (the index on config_changes.version makes it read only what changed).
 POLL = text(
-    "SELECT v.version, v.epoch, v.changed_at, c.table_name, c.tenant_id, c.version AS change_version "
+    "SELECT v.version, v.epoch, v.changed_at, c.table_name, c.tenant_id, c.detail, c.version AS change_version "
     "FROM config_version v LEFT JOIN config_changes c ON c.version > :since AND c.version <= v.version "
     "WHERE v.id = 1"
 ).columns(version=BigInteger, epoch=String, changed_at=DateTime, table_name=String, tenant_id=Integer,
-          change_version=BigInteger)
+          detail=String, change_version=BigInteger)
 #: `since` for a poll that needs no changes (the first one, with nothing cached).
 _NONE_SINCE = 2**62
 _MISSING = object()
@@ -140,7 +140,7 @@ class FetchCache:
             if row.table_name is not None:
                 seen += 1
                 at = int(row.change_version)
-                for scope in of_change(row.table_name, int(row.tenant_id)):
+                for scope in of_change(row.table_name, int(row.tenant_id), row.detail):
                     if changed.get(scope, 0) < at:
                         changed[scope] = at
         # Every version has its change in the ring until CHANGE_SLOTS later ones overwrite it: fewer

@@ -1,12 +1,12 @@
 """What a cached answer depends on, and what a recorded change invalidates.
 
 A scope is a plain string; an answer's scope is a tuple of them (combine with `+`). A change
-recorded by the triggers as (table, tenant id) touches the scopes `of_change` names; an entry is
-dropped when any scope it depends on changed after the version it was built at.
+recorded by the triggers as (table, tenant id, detail) touches the scopes `of_change` names; an
+entry is dropped when any scope it depends on changed after the version it was built at.
 """
 from __future__ import annotations
 
-from typing import Any, Callable
+from typing import Any, Callable, Iterable
 
 from ..models.version import EVERY_TENANT
 
@@ -35,8 +35,27 @@ def any_of(*tables: str) -> Scope:
     return tuple(f"a:{table}" for table in tables)
 
 
-def of_change(table: str, tenant_id: int) -> Scope:
-    """The scopes a change recorded as (table, tenant id) touches (0: no tenant, -1: every tenant)."""
+#: Touched when a route for all tenants is added or removed: the set of prefixes routed may differ.
+_ROUTED_PREFIXES = "s:routes+"
+
+
+def routes_for_all(prefixes: Iterable[str]) -> Scope:
+    """Routes for all tenants with these prefixes (and any change to them not tied to one prefix)."""
+    return ("s:routes",) + tuple(f"s:routes={prefix}" for prefix in prefixes)
+
+
+def routed_prefixes() -> Scope:
+    """Which prefixes routes for all tenants have (and any change to them not tied to one prefix)."""
+    return ("s:routes", _ROUTED_PREFIXES)
+
+
+def of_change(table: str, tenant_id: int, detail: str | None = None) -> Scope:
+    """The scopes a change recorded as (table, tenant id, detail) touches (tenant 0: none, -1: every
+    tenant). A route for all tenants with its prefix in `detail` ('=<prefix>' changed in place,
+    '+<prefix>' added or removed) touches only the answers of that prefix."""
+    if table == "routes" and tenant_id == 0 and detail:
+        touched = ("*", "a:routes", f"s:routes={detail[1:]}")
+        return touched + (_ROUTED_PREFIXES,) if detail[0] == "+" else touched
     if tenant_id > 0:
         return ("*", f"a:{table}", f"t:{tenant_id}")
     if tenant_id == EVERY_TENANT:

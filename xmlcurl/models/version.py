@@ -53,6 +53,19 @@ def change_tenant_expression(table: str, event: str) -> str:
             f"ELSE {EVERY_TENANT} END")
 
 
+def change_detail_expression(table: str, event: str, concat: str = "CONCAT({0}, {1})") -> str:
+    """The SQL expression (inside a trigger on `table` for `event`) of what else the change touches:
+    for routes, its prefix with how it changed ('=' in place, '+' added or removed; NULL when the
+    prefix itself changed), so a change to one route for all tenants costs only the answers of its
+    prefix. `concat` spells string concatenation in the trigger's dialect."""
+    if table != "routes":
+        return "NULL"
+    if event == "UPDATE":
+        in_place = concat.format("'='", "NEW.prefix")
+        return f"CASE WHEN NEW.prefix = OLD.prefix THEN {in_place} END"
+    return concat.format("'+'", ("NEW" if event == "INSERT" else "OLD") + ".prefix")
+
+
 class ConfigVersion(Base):
     __tablename__ = "config_version"
 
@@ -81,6 +94,8 @@ class ConfigChange(Base):
     version: Mapped[int] = mapped_column(BigInteger, nullable=False)
     table_name: Mapped[str] = mapped_column(String(32), nullable=False)
     tenant_id: Mapped[int] = mapped_column(Integer, nullable=False)
+    #: Routes: '=<prefix>' changed in place, '+<prefix>' added or removed, NULL: the prefix changed.
+    detail: Mapped[str | None] = mapped_column(String(40), nullable=True)
     changed_at: Mapped[dt.datetime] = mapped_column(
         DateTime().with_variant(mysql.DATETIME(fsp=6), "mysql", "mariadb"), nullable=False
     )

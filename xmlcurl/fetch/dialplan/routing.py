@@ -258,7 +258,7 @@ def route_selection(open_session: Callable[[], Session], tenant_id: int, number:
     matching = []
     for scope in (0, tenant_id):  # the routes of all tenants, then the tenant's own
         routed = cached(("route-prefixes", scope), lambda scope=scope: queries.route_prefixes(open_session(), scope),
-                        _routes_scope(scope))
+                        scopes.routed_prefixes() if scope == 0 else scopes.tenant(scope))
         matching.append(tuple(p for p in prefixes if p in routed))
 
     def candidates(scope: int, scope_matching: tuple[str, ...]) -> tuple[Candidate, ...]:
@@ -273,7 +273,7 @@ def route_selection(open_session: Callable[[], Session], tenant_id: int, number:
             return queries.route_candidates(open_session(), (scope,), scope_matching)
 
         return cached(("route-candidates", scope, scope_matching), load,
-                      _routes_scope(scope) + scopes.shared("gateways"))
+                      _routes_scope(scope, scope_matching) + scopes.shared("gateways"))
 
     def select() -> Selection:
         found = candidates(0, matching[0]) + candidates(tenant_id, matching[1])
@@ -282,12 +282,14 @@ def route_selection(open_session: Callable[[], Session], tenant_id: int, number:
     # Without own routes for the number, the choice is the same for every tenant: keep it once.
     owner = tenant_id if matching[1] else 0
     return cached(("route-selection", owner, *matching, len(number)), select,
-                  _routes_scope(owner) + scopes.shared("routes", "gateways"))
+                  (scopes.tenant(owner) if owner else ()) + scopes.routes_for_all(matching[0])
+                  + scopes.shared("gateways"))
 
 
-def _routes_scope(tenant_id: int) -> scopes.Scope:
-    """Routes for all tenants (0) are shared rows; a tenant's own routes are its rows."""
-    return scopes.shared("routes") if tenant_id == 0 else scopes.tenant(tenant_id)
+def _routes_scope(tenant_id: int, prefixes: tuple[str, ...]) -> scopes.Scope:
+    """Routes for all tenants (0) are shared rows, scoped by prefix (a change to one route for all
+    tenants costs only the answers of its prefix); a tenant's own routes are its rows."""
+    return scopes.routes_for_all(prefixes) if tenant_id == 0 else scopes.tenant(tenant_id)
 
 
 def _router_call_scope(found: queries.RouterCall) -> scopes.Scope:
