@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import logging
-import re
 from dataclasses import dataclass, field, replace
 from typing import Any, Callable, Collection
 
@@ -16,7 +15,7 @@ from . import scopes
 from .context import FetchContext, Reads
 from .registry import handles
 from .request import FetchRequest
-from .xmldoc import document, element, params
+from .xmldoc import document, element, params, plain_text_problem
 
 log = logging.getLogger(__name__)
 
@@ -148,7 +147,7 @@ def _directory_user(row: Row, variables: list[tuple[str, str]], tenant_id: int,
     if skipped:
         log.warning("user %s of tenant %s: variables not allowed, skipped: %s", loggable(username), tenant_id,
                     ", ".join(loggable(name) for name in skipped))
-    unservable = sorted(name for name, value in variables if is_allowed_variable(name) and not _servable(value))
+    unservable = sorted(name for name, value in variables if is_allowed_variable(name) and plain_text_problem(value) is not None)
     if unservable:
         log.warning("user %s of tenant %s: variable values that cannot be served, skipped: %s",
                     loggable(username), tenant_id, ", ".join(loggable(name) for name in unservable))
@@ -162,16 +161,8 @@ def _directory_user(row: Row, variables: list[tuple[str, str]], tenant_id: int,
         outbound_cid_name=callerid.usable_name(row.outbound_cid_name, owner, "outbound_cid_name"),
         outbound_cid_number=callerid.usable_number(row.outbound_cid_number, approved, owner, "outbound_cid_number"),
         variables=tuple((name, value) for name, value in variables
-                        if is_allowed_variable(name) and _servable(value)),
+                        if is_allowed_variable(name) and plain_text_problem(value) is None),
     )
-
-
-_UNSERVABLE_VALUE = re.compile(r"[${}\x00-\x1f\x7f\ufffe\uffff]")
-
-
-def _servable(value: str) -> bool:
-    """A variable value FreeSWITCH takes as plain text (what the schema's plain_text accepts)."""
-    return _UNSERVABLE_VALUE.search(value) is None and "x-pre-process" not in value.lower()
 
 
 def presentable_domain(domain: DirectoryDomain, approved: Collection[str]) -> DirectoryDomain:

@@ -36,6 +36,24 @@ def safe(value: object) -> str:
     return text
 
 
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+_EXPANSION = re.compile(r"[${}]")
+
+
+def plain_text_problem(value: str) -> str | None:
+    """Why `value` is not text FreeSWITCH takes as it is (control characters, '$', '{' or '}' it would
+    expand, what `safe` refuses), or None. What the API accepts and what the directory serves."""
+    if _CONTROL.search(value):
+        return "must not contain control characters"
+    if _EXPANSION.search(value):
+        return "must not contain '$', '{' or '}'"
+    try:
+        safe(value)
+    except UnsafeValue as exc:
+        return f"cannot be served to FreeSWITCH: {exc}"
+    return None
+
+
 def element(parent: etree._Element, tag: str, **attrs: object) -> etree._Element:
     """Append a child whose attributes pass through safe()."""
     return etree.SubElement(parent, tag, {name: safe(value) for name, value in attrs.items()})

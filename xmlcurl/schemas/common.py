@@ -8,11 +8,10 @@ from typing import Any
 from marshmallow import Schema, ValidationError, fields, pre_load, validate, validates_schema
 
 from .. import callerid
-from ..fetch.xmldoc import UnsafeValue, safe
+from ..fetch.xmldoc import UnsafeValue, plain_text_problem, safe
 from ..limits import MAX_INT, MIN_INT
 
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
-_EXPANSION = re.compile(r"[${}]")
 _DNS_LABEL = re.compile(r"(?!-)[A-Za-z0-9-]{1,63}(?<!-)")
 
 
@@ -27,11 +26,9 @@ class Fullmatch(validate.Regexp):
 
 def plain_text(value: str) -> None:
     """Text that reaches FreeSWITCH: no control characters and nothing it would expand ($ { })."""
-    if _CONTROL.search(value):
-        raise ValidationError("must not contain control characters")
-    if _EXPANSION.search(value):
-        raise ValidationError("must not contain '$', '{' or '}'")
-    servable(value)
+    problem = plain_text_problem(value)
+    if problem is not None:
+        raise ValidationError(problem)
 
 
 def servable(value: str) -> None:
