@@ -19,6 +19,7 @@ from ..logging_setup import loggable
 from ..models import Node
 from ..secrets import GOOD, UNDECIDED, NodeSecretCache
 from .context import NodeIdentity, Reads
+from .kept import kept
 
 log = logging.getLogger("xmlcurl.fetch")
 
@@ -185,10 +186,7 @@ class HeldCredentials:
 
 def held_credentials(extensions: dict, seconds: float) -> HeldCredentials:
     """The app's held credentials (one per app, so per gunicorn worker), for a worker without fetch cache."""
-    found = extensions.get("xmlcurl.held_credentials")
-    if found is None:
-        found = extensions.setdefault("xmlcurl.held_credentials", HeldCredentials(seconds))
-    return found
+    return kept(extensions, "xmlcurl.held_credentials", lambda: HeldCredentials(seconds))
 
 
 @lru_cache(maxsize=1)
@@ -252,10 +250,7 @@ class SourceLimiter:
 
 def source_limiter(extensions: dict, burst: int = 10) -> SourceLimiter:
     """The app's per-source limiter of argon2 work (one per app, so per gunicorn worker)."""
-    found = extensions.get("xmlcurl.auth_sources")
-    if found is None:
-        found = extensions.setdefault("xmlcurl.auth_sources", SourceLimiter(burst=burst))
-    return found
+    return kept(extensions, "xmlcurl.auth_sources", lambda: SourceLimiter(burst=burst))
 
 
 def authenticate(open_session: Callable[[], Reads], username: str | None, secret: str | None,
@@ -346,7 +341,4 @@ class FailureLog:
 
 def failure_log(extensions: dict) -> FailureLog:
     """The app's refusal log (one per app, so per gunicorn worker)."""
-    found = extensions.get("xmlcurl.auth_failures")
-    if found is None:
-        found = extensions.setdefault("xmlcurl.auth_failures", FailureLog())
-    return found
+    return kept(extensions, "xmlcurl.auth_failures", FailureLog)
