@@ -183,25 +183,6 @@ def test_a_new_epoch_or_a_version_that_goes_back_drops_everything(reset):
     assert cache.resets == 1
 
 
-def test_a_value_held_outside_the_cache_can_ask_whether_its_scope_changed():
-    clock, session = Clock(), VersionSession()
-    cache = FetchCache(100, 10**6, 0.5, clock=clock)
-    assert not cache.is_current(scopes.shared("nodes"), cache.stamp())  # nothing read yet
-    cache.refresh(lambda: session)
-    credentials = cache.stamp()
-    session.change("sip_users", 1)
-    _polled(cache, clock, session)
-    assert cache.is_current(scopes.shared("nodes"), credentials)
-    session.change("nodes", 0)
-    _polled(cache, clock, session)
-    assert not cache.is_current(scopes.shared("nodes"), credentials)
-    assert cache.is_current(scopes.shared("nodes"), cache.stamp())
-    session.epoch = "epoch-2"
-    stale = cache.stamp()
-    _polled(cache, clock, session)
-    assert not cache.is_current(scopes.shared("nodes"), stale)
-
-
 def test_a_worker_that_fell_behind_the_change_ring_drops_everything():
     clock, session = Clock(), VersionSession()
     cache = FetchCache(100, 10**6, 0.5, clock=clock)

@@ -200,18 +200,6 @@ class FetchCache:
                 self.epoch, self.version = epoch, position
             self._merge(changed)
 
-    def stamp(self) -> tuple[str | None, int | None]:
-        """(epoch, version) as this worker knows them: keep it with a value held outside the cache."""
-        return self.epoch, self.version
-
-    def is_current(self, scope: Scope, stamp: tuple[str | None, int | None]) -> bool:
-        """Whether a value made at `stamp` (see `stamp`) is still good: no change to `scope` since, same epoch."""
-        epoch, version = stamp
-        if epoch is None or version is None or epoch != self.epoch:
-            return False
-        changed = self._changed
-        return all(changed.get(s, 0) <= version for s in scope)
-
     def can_serve(self) -> bool:
         """Whether anything could be answered without the database: entries here or in the last-good store."""
         if self.version is not None and len(self._entries):
