@@ -150,6 +150,15 @@ class TenantCall:
     approved: frozenset[str]
 
 
+def _tenant_columns(r: Row) -> TenantInfo:
+    """The tenant of a statement that selects the tenant's columns under their own names (t.id, t.code, ...)."""
+    return TenantInfo(
+        id=int(r.id), code=r.code, sip_domain=r.sip_domain, context=r.context, max_calls=int(r.max_calls),
+        max_cps=int(r.max_cps), default_cid_number=r.default_cid_number, default_cid_name=r.default_cid_name,
+        plan=NumberingPlan(r.country_code, r.national_prefix, r.international_prefix), enabled=bool(r.enabled),
+    )
+
+
 def _user_row(row: Row) -> UserInfo:
     return UserInfo(row.c1, row.c2, row.c3, row.c4)
 
@@ -163,11 +172,7 @@ def tenant_call(conn: Reads, context: str, node_id: int, caller: str | None, cal
         return None
     r = rows[0]
     nodes = json.loads(r.nodes or "[]")
-    tenant = TenantInfo(
-        id=int(r.id), code=r.code, sip_domain=r.sip_domain, context=r.context, max_calls=int(r.max_calls),
-        max_cps=int(r.max_cps), default_cid_number=r.default_cid_number, default_cid_name=r.default_cid_name,
-        plan=NumberingPlan(r.country_code, r.national_prefix, r.international_prefix), enabled=bool(r.enabled),
-    )
+    tenant = _tenant_columns(r)
     approved = presentable_numbers(r)
     return TenantCall(
         tenant=tenant,
@@ -366,11 +371,7 @@ def router_call(conn: Reads, code: str, address: str, prefixes: list[str]) -> Ro
     if not rows:
         return RouterCall(None, None, ())
     r = rows[0]
-    tenant = TenantInfo(
-        id=int(r.id), code=r.code, sip_domain=r.sip_domain, context=r.context, max_calls=int(r.max_calls),
-        max_cps=int(r.max_cps), default_cid_number=r.default_cid_number, default_cid_name=r.default_cid_name,
-        plan=NumberingPlan(r.country_code, r.national_prefix, r.international_prefix), enabled=bool(r.enabled),
-    )
+    tenant = _tenant_columns(r)
     media = None if r.media_name is None else NodeInfo(r.media_name, r.media_address, int(r.media_port),
                                                        int(r.media_weight))
     return RouterCall(tenant, media, tuple(_candidate(route) for route in json.loads(r.routes or "[]")))
