@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import base64
-import os
 import random
 from dataclasses import dataclass
 
@@ -13,7 +12,6 @@ from xmlcurl.generate import GeneratorOptions, generate_dataset
 from xmlcurl.models import Base, Node, Route, SipUser, Tenant, TenantNode
 
 from .bodies import CAPTURES, captured, derive
-from .options import add_dataset_arguments  # noqa: F401  (bench.soak's import)
 
 
 @dataclass(frozen=True)

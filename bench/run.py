@@ -14,16 +14,14 @@ import platform
 import secrets
 import statistics
 import tempfile
-from contextlib import contextmanager
+from contextlib import nullcontext
 from dataclasses import asdict
 from pathlib import Path
-from typing import Iterator
 
 from xmlcurl.fetch.registry import handler_for, load_handlers
 from xmlcurl.fetch.xmldoc import NOT_FOUND
 
 from . import wrk
-from .bodies import CAPTURES
 from .churn import churn
 from .dataset import prepare_from_arguments, spread_requests
 from .options import parse_args
@@ -111,7 +109,7 @@ def main(argv: list[str] | None = None) -> None:
         cpu = dict(floor_cpu)
         served = {r.tenant_id for r in case_requests} if writer else set()
         # The writer starts after the warm-up: what is measured is a warm cache meeting the changes.
-        with churn(args.database_url, writer[0], served, writer[1]) if writer else _no_churn() as writes:
+        with churn(args.database_url, writer[0], served, writer[1]) if writer else nullcontext({"writes": 0}) as writes:
             for _ in range(args.rounds):
                 floor_loads.append(measured(floor_port, floor_process, case_requests, floor_cpu))
                 loads.append(measured(args.port, process, case_requests, cpu))
@@ -201,11 +199,6 @@ def main(argv: list[str] | None = None) -> None:
         (RESULTS / f"{name}.json").write_text(json.dumps({"meta": meta, "rows": rows}, indent=2), encoding="utf-8")
     print()
     print(markdown)
-
-
-@contextmanager
-def _no_churn() -> Iterator[dict]:
-    yield {"writes": 0}
 
 
 def _cpu(cpu: dict) -> dict:

@@ -18,7 +18,8 @@ import psutil
 
 from . import wrk
 from .bodies import CAPTURES
-from .dataset import add_dataset_arguments, prepare_from_arguments
+from .dataset import prepare_from_arguments
+from .options import add_dataset_arguments
 from .run import served_cases
 from .server import gunicorn, post
 

@@ -101,7 +101,7 @@ def esl_password(node_name: str, address: str | None, port: int, password_stdin:
         # Pushed below, in this process: the after-commit hook must not queue a second, concurrent
         # `hash_remote kill` of the same remote (mod_hash destroys it outside its lock).
         session.flush()
-        session.info.pop(hooks.KEY, None)
+        hooks.discard(session)
     session.commit()
     click.echo(f"stored the event-socket port and password of {node_name}")
     if push:

@@ -100,6 +100,11 @@ def _describe(session: Session, obj: Any, state: str) -> list[Change]:
     return []
 
 
+def discard(session: Session) -> None:
+    """Forget the changes collected in `session` so far: the caller pushes them itself."""
+    session.info.pop(KEY, None)
+
+
 def _committed(session: Session) -> None:
     changes = session.info.pop(KEY, None)
     if not changes or not _auto():
