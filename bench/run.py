@@ -45,7 +45,12 @@ MODES = {
     "churn-tenants": ("on", ("tenants", 10.0)),
     "churn-routes": ("on", ("routes", 1.0)),
     "spread": ("on", None),
+    "one-select": ("off", None),
 }
+#: Modes that measure another server than xmlcurl, on the directory case only (bench/one_select.py).
+REFERENCE_APPS = {"one-select": "bench.one_select:app"}
+#: Modes that run only the directory case.
+DIRECTORY_ONLY = {"spread", *REFERENCE_APPS}
 
 
 def served_cases(requested: list[str]) -> tuple[list[str], list[str]]:
@@ -116,8 +121,8 @@ def main(argv: list[str] | None = None) -> None:
         extra = {"worker_class": worker_class, "case": case}
         floor_row = {"server": "floor", "cache": "-", **extra, **_median(floor_loads), **_cpu(floor_cpu),
                      "rss_mb": round(worker_rss_mb(floor_process), 1), "rps_vs_floor": 1.0, "p99_vs_floor": 1.0}
-        row = {"server": "xmlcurl", "cache": mode, **extra, **_median(loads), **_cpu(cpu),
-               "writes": writes["writes"],
+        server = mode if mode in REFERENCE_APPS else "xmlcurl"
+        row = {"server": server, "cache": mode, **extra, **_median(loads), **_cpu(cpu), "writes": writes["writes"],
                "rss_mb": round(worker_rss_mb(process), 1),
                "floor_rps": floor_row["requests_per_second"], "floor_p99_ms": floor_row["p99_ms"],
                **paired_ratios(floor_loads, loads)}
@@ -164,7 +169,7 @@ def main(argv: list[str] | None = None) -> None:
         for case in cases:
             with gunicorn("bench.floor:app", floor_port, worker_class, args.workers, args.threads, {},
                           log) as floor_process:
-                case_modes = [m for m in modes if m != "spread" or case == "directory sip_auth"]
+                case_modes = [m for m in modes if m not in DIRECTORY_ONLY or case == "directory sip_auth"]
                 for index, mode in enumerate(case_modes):
                     case_requests = spread if mode == "spread" else requests[case]
                     if mode == "churn-tenants":
@@ -173,8 +178,8 @@ def main(argv: list[str] | None = None) -> None:
                     metrics_dir = Path(tempfile.mkdtemp(prefix="metrics-", dir=workdir))
                     env = {**base_env, "XMLCURL_CACHE": MODES[mode][0], "PROMETHEUS_MULTIPROC_DIR": str(metrics_dir),
                            "XMLCURL_CACHE_MAX_BYTES": str(args.cache_max_mb * 1024 * 1024)}
-                    with gunicorn("wsgi:app", args.port, worker_class, args.workers, args.threads, env,
-                                  log) as process:
+                    with gunicorn(REFERENCE_APPS.get(mode, "wsgi:app"), args.port, worker_class, args.workers,
+                                  args.threads, env, log) as process:
                         answered, problem = check_answers(args.port, case_requests)
                         floor_row, row = measure(worker_class, case, mode, case_requests, floor_process, process)
                     row.update(answered=answered, problem=problem)
