@@ -12,8 +12,18 @@ from .dataset import Request, Spread
 LUA = """
 local bodies = {%(bodies)s}
 local auths = {%(auths)s}
--- A spread: one template whose QQ<n>QQ marks are filled from a row of values (bodies holds the template).
-local rows = {%(rows)s}
+-- A spread: one template whose QQ<n>QQ marks are filled from a row of values (bodies holds the
+-- template), read from a file: a table literal of a million rows is more than Lua compiles.
+-- Each line: the authorization, then the values, tab-separated.
+local rows = {}
+local rows_file = %(rows_file)s
+if rows_file then
+  for line in io.lines(rows_file) do
+    local row = {}
+    for field in line:gmatch("[^\t]+") do row[#row + 1] = field end
+    rows[#rows + 1] = row
+  end
+end
 local count = #rows > 0 and #rows or #bodies
 local keepalive = %(keepalive)s
 
@@ -23,14 +33,15 @@ end
 
 function request()
   local i = math.random(count)
-  local body
+  local body, auth
   if #rows > 0 then
     local row = rows[i]
-    body = bodies[1]:gsub("QQ(%%d+)QQ", function(n) return row[tonumber(n)] end)
+    body = bodies[1]:gsub("QQ(%%d+)QQ", function(n) return row[tonumber(n) + 1] end)
+    auth = row[1]
   else
-    body = bodies[i]
+    body, auth = bodies[i], auths[i]
   end
-  local headers = {["Content-Type"] = "application/x-www-form-urlencoded", ["Authorization"] = auths[i]}
+  local headers = {["Content-Type"] = "application/x-www-form-urlencoded", ["Authorization"] = auth}
   if not keepalive then
     -- mod_xml_curl opens a new connection for every fetch.
     headers["Connection"] = "close"
@@ -68,6 +79,13 @@ def _lua_string(data: bytes) -> str:
     return f"[{level}[{text}]{level}]"
 
 
+def _row_line(authorization: str, values: tuple[str, ...]) -> str:
+    fields = (authorization, *values)
+    if any(not value or "\t" in value or "\n" in value for value in fields):
+        raise ValueError(f"a spread value is empty or holds a tab or newline: {fields!r}")
+    return "\t".join(fields) + "\n"
+
+
 def check_wrk() -> str:
     path = shutil.which("wrk")
     if path is None:
@@ -81,19 +99,26 @@ def run(port: int, requests: "list[Request] | Spread", seconds: int, connections
     result = workdir / "wrk-result.json"
     result.unlink(missing_ok=True)
     script = workdir / "wrk-script.lua"
+    rows_file = "nil"
     if isinstance(requests, Spread):
         # A million bodies would not fit in wrk's memory: the rows' few values fill one template.
-        bodies, auths = _lua_string(requests.template), ",\n".join(json.dumps(a) for a in requests.authorizations)
-        rows = ",\n".join("{" + ",".join(json.dumps(v) for v in row) + "}" for row in requests.rows)
+        bodies, auths = _lua_string(requests.template), ""
+        rows_path = workdir / "wrk-rows.tsv"
+        rows_path.write_text("".join(_row_line(auth, row) for auth, row in zip(requests.authorizations, requests.rows)),
+                             encoding="utf-8")
+        rows_file = json.dumps(str(rows_path))
     else:
         bodies = ",\n".join(_lua_string(r.body) for r in requests)
-        auths, rows = ",\n".join(json.dumps(r.authorization) for r in requests), ""
-    script.write_text(LUA % {"bodies": bodies, "auths": auths, "rows": rows,
+        auths = ",\n".join(json.dumps(r.authorization) for r in requests)
+    script.write_text(LUA % {"bodies": bodies, "auths": auths, "rows_file": rows_file,
                              "keepalive": "true" if keepalive else "false", "result": str(result)},
                       encoding="utf-8")
-    subprocess.run([check_wrk(), f"-t{threads}", f"-c{connections}", f"-d{seconds}s", "--timeout", "5s",
-                    "-s", str(script), f"http://127.0.0.1:{port}"],
-                   check=True, capture_output=True, timeout=seconds + 60)
+    ran = subprocess.run([check_wrk(), f"-t{threads}", f"-c{connections}", f"-d{seconds}s", "--timeout", "5s",
+                          "-s", str(script), f"http://127.0.0.1:{port}"],
+                         check=True, capture_output=True, timeout=seconds + 120)
+    if not result.exists():
+        # wrk exits 0 when its script fails to load: say why instead of a missing file.
+        raise RuntimeError(f"wrk wrote no result: {ran.stderr.decode(errors='replace')[-500:]}")
     data = json.loads(result.read_text(encoding="utf-8"))
     errors = data["connect"] + data["read"] + data["write"] + data["status"] + data["timeout"]
     return Load(
