@@ -14,11 +14,12 @@ from typing import Callable
 from urllib.parse import quote
 
 import pytest
+from argon2 import PasswordHasher
 from sqlalchemy import create_engine, make_url, text
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import sessionmaker
 
-from xmlcurl import create_app, db
+from xmlcurl import create_app, db, secrets
 from xmlcurl.seed import DEMO_SQL, load_sql_file
 
 TESTS = Path(__file__).resolve().parent
@@ -36,6 +37,30 @@ BASE_SETTINGS = {"ENV": "testing", "LOG_LEVEL": "WARNING", "SEED_DEMO": False, "
                  "FETCH_BUDGET_MS": 20000, "LAST_GOOD_DIR": "off"}
 
 
+# Admin passwords use argon2's default profile (64 MiB, 3 passes, 4 lanes): about 0.2 s of CPU for each
+# hash and each login on a CI machine, paid some 500 times by the admin and API tests. Here they are
+# hashed with a cheap profile, and the demo admin's stored hash is made with it too (argon2 reads the
+# profile from the hash it verifies). The shipped hash of fixtures/demo.sql is still signed in with by
+# the tests whose app seeds the demo itself (test_first_start, test_cli_serve).
+FAST_ADMIN_HASHER = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
+_DEMO_ADMIN_HASH = FAST_ADMIN_HASHER.hash("demo-admin-password")
+
+
+@pytest.fixture(autouse=True)
+def fast_admin_hashes(monkeypatch):
+    """Admin passwords hashed with the cheap profile in every test (the verifier reads it from the hash)."""
+    monkeypatch.setattr(secrets, "hash_admin_password", FAST_ADMIN_HASHER.hash)
+
+
+def seed_demo(engine: Engine) -> None:
+    """The demo data, its admin's password stored under the cheap profile."""
+    load_sql_file(engine, DEMO_SQL)
+    with engine.begin() as conn:
+        updated = conn.execute(text("UPDATE admin_users SET password_hash = :hash WHERE username = 'admin'"),
+                               {"hash": _DEMO_ADMIN_HASH})
+    assert updated.rowcount == 1
+
+
 # --- databases -------------------------------------------------------------------------------
 
 @pytest.fixture(scope="session")
@@ -44,7 +69,7 @@ def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     path = tmp_path_factory.mktemp("sqlite") / "template.sqlite3"
     engine = db.make_engine(f"sqlite:///{path}", {})
     db.create_schema(engine)
-    load_sql_file(engine, DEMO_SQL)
+    seed_demo(engine)
     engine.dispose()
     return path
 
@@ -94,7 +119,7 @@ def mysql_engine() -> Engine:
     engine = mysql_server_engine()
     db.drop_all(engine)
     db.create_schema(engine)
-    load_sql_file(engine, DEMO_SQL)
+    seed_demo(engine)
     yield engine
     engine.dispose()
 

@@ -16,9 +16,8 @@ import pytest
 from werkzeug.serving import make_server
 
 from xmlcurl import create_app, db
-from xmlcurl.seed import DEMO_SQL, load_sql_file
 
-from ..conftest import BASE_SETTINGS, IN_CI, MYSQL_URL, basic_auth, mysql_server_engine
+from ..conftest import BASE_SETTINGS, IN_CI, MYSQL_URL, basic_auth, mysql_server_engine, seed_demo
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
@@ -54,7 +53,7 @@ def database_url(request, tmp_path, sqlite_template):
     engine = mysql_server_engine(url)
     db.drop_all(engine)
     db.create_schema(engine)
-    load_sql_file(engine, DEMO_SQL)
+    seed_demo(engine)
     engine.dispose()
     yield url
 
