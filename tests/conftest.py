@@ -226,9 +226,8 @@ def basic_auth(username: str, secret: str) -> dict[str, str]:
     return {"Authorization": f"Basic {token}"}
 
 
-@pytest.fixture
-def fetch(client) -> Callable:
-    """POST a body to /freeswitch as a demo node (credentials `<node>` / `<node>-secret`)."""
+def fetch_poster(client) -> Callable:
+    """post(body, node=..., secret=...): POST a body to /freeswitch through CLIENT as a demo node."""
 
     def post(body: bytes, node: str | None = "media-1", secret: str | None = None, **kwargs):
         headers = kwargs.pop("headers", {})
@@ -238,3 +237,9 @@ def fetch(client) -> Callable:
                            content_type="application/x-www-form-urlencoded", **kwargs)
 
     return post
+
+
+@pytest.fixture
+def fetch(client) -> Callable:
+    """POST a body to /freeswitch as a demo node (credentials `<node>` / `<node>-secret`)."""
+    return fetch_poster(client)
