@@ -63,7 +63,8 @@ def live_server(database_url):
     """The app on 127.0.0.1, an ephemeral port, in a server thread."""
     app = create_app({**BASE_SETTINGS, "DATABASE_URL": database_url})
     server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    # shutdown() waits for the loop to look at its flag: every 0.5 s by default, at each test's end.
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
     thread.start()
     yield f"http://127.0.0.1:{server.server_port}"
     server.shutdown()
