@@ -7,6 +7,11 @@ run are removed at start, and those of a dead worker are retired when it exits.
 import os
 from pathlib import Path
 
+# Imported here, not in child_exit: gunicorn runs child_exit from its SIGCHLD handler, and a second
+# worker's exit during the first import re-entered the handler with the module half loaded
+# (AttributeError: partially initialized module, and the master exited 1 on a plain SIGTERM).
+from prometheus_client import multiprocess
+
 bind = ["127.0.0.1:8080"]
 workers = 2
 # FreeSWITCH waits on every fetch: never let a stuck request hold a worker for long.
@@ -27,6 +32,4 @@ def on_starting(server):
 def child_exit(server, worker):
     """Retire a dead worker's live gauges so they no longer count as a serving worker."""
     if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
-        from prometheus_client import multiprocess
-
         multiprocess.mark_process_dead(worker.pid)

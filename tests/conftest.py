@@ -14,11 +14,12 @@ from typing import Callable
 from urllib.parse import quote
 
 import pytest
+from argon2 import PasswordHasher
 from sqlalchemy import create_engine, make_url, text
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import sessionmaker
 
-from xmlcurl import create_app, db
+from xmlcurl import create_app, db, secrets
 from xmlcurl.seed import DEMO_SQL, load_sql_file
 
 TESTS = Path(__file__).resolve().parent
@@ -36,6 +37,40 @@ BASE_SETTINGS = {"ENV": "testing", "LOG_LEVEL": "WARNING", "SEED_DEMO": False, "
                  "FETCH_BUDGET_MS": 20000, "LAST_GOOD_DIR": "off"}
 
 
+# Admin passwords use argon2's default profile (64 MiB, 3 passes, 4 lanes): about 0.2 s of CPU for each
+# hash and each login on a CI machine, paid some 500 times by the admin and API tests. Here they are
+# hashed with a cheap profile, and the demo admin's stored hash is made with it too (argon2 reads the
+# profile from the hash it verifies). The shipped hash of fixtures/demo.sql is still signed in with by
+# the tests whose app seeds the demo itself (test_first_start, test_cli_serve).
+FAST_ADMIN_HASHER = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
+_DEMO_ADMIN_HASH = FAST_ADMIN_HASHER.hash("demo-admin-password")
+
+
+@pytest.fixture(autouse=True)
+def fast_admin_hashes(monkeypatch):
+    """Admin passwords hashed with the cheap profile in every test (the verifier reads it from the hash)."""
+    monkeypatch.setattr(secrets, "hash_admin_password", FAST_ADMIN_HASHER.hash)
+
+
+def seed_demo(engine: Engine) -> None:
+    """The demo data, its admin's password stored under the cheap profile."""
+    load_sql_file(engine, DEMO_SQL)
+    with engine.begin() as conn:
+        updated = conn.execute(text("UPDATE admin_users SET password_hash = :hash WHERE username = 'admin'"),
+                               {"hash": _DEMO_ADMIN_HASH})
+    assert updated.rowcount == 1
+
+
+def pytest_xdist_auto_num_workers(config):
+    """`-n auto`: one worker more than the cores this process may use. A worker spends much of its
+    time waiting (Chromium, MariaDB, Kamailio, subprocesses, the monitor's timeouts), and a third
+    worker on the 2-core CI machine took the suite from about 277 s to 232 s.
+    PYTEST_XDIST_AUTO_NUM_WORKERS still decides when it is set."""
+    if os.environ.get("PYTEST_XDIST_AUTO_NUM_WORKERS"):
+        return None
+    return len(os.sched_getaffinity(0)) + 1
+
+
 # --- databases -------------------------------------------------------------------------------
 
 @pytest.fixture(scope="session")
@@ -44,7 +79,7 @@ def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     path = tmp_path_factory.mktemp("sqlite") / "template.sqlite3"
     engine = db.make_engine(f"sqlite:///{path}", {})
     db.create_schema(engine)
-    load_sql_file(engine, DEMO_SQL)
+    seed_demo(engine)
     engine.dispose()
     return path
 
@@ -94,7 +129,7 @@ def mysql_engine() -> Engine:
     engine = mysql_server_engine()
     db.drop_all(engine)
     db.create_schema(engine)
-    load_sql_file(engine, DEMO_SQL)
+    seed_demo(engine)
     yield engine
     engine.dispose()
 
@@ -201,9 +236,8 @@ def basic_auth(username: str, secret: str) -> dict[str, str]:
     return {"Authorization": f"Basic {token}"}
 
 
-@pytest.fixture
-def fetch(client) -> Callable:
-    """POST a body to /freeswitch as a demo node (credentials `<node>` / `<node>-secret`)."""
+def fetch_poster(client) -> Callable:
+    """post(body, node=..., secret=...): POST a body to /freeswitch through CLIENT as a demo node."""
 
     def post(body: bytes, node: str | None = "media-1", secret: str | None = None, **kwargs):
         headers = kwargs.pop("headers", {})
@@ -213,3 +247,9 @@ def fetch(client) -> Callable:
                            content_type="application/x-www-form-urlencoded", **kwargs)
 
     return post
+
+
+@pytest.fixture
+def fetch(client) -> Callable:
+    """POST a body to /freeswitch as a demo node (credentials `<node>` / `<node>-secret`)."""
+    return fetch_poster(client)

@@ -33,6 +33,21 @@ def _wait_listening(server: subprocess.Popen, port: int, seconds: float = 120) -
             time.sleep(0.2)
 
 
+def _wait_ready(server: subprocess.Popen, port: int, seconds: float = 120) -> None:
+    """Until /readyz answers 200. gunicorn listens before its workers have loaded the app, and on a
+    busy machine a worker may take longer to boot than one request's timeout."""
+    deadline = time.monotonic() + seconds
+    while True:
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/readyz", timeout=5) as response:
+                assert response.status == 200
+                return
+        except OSError:  # refused, reset or timed out while no worker had booted yet
+            assert time.monotonic() < deadline, "xmlcurl serve never answered /readyz"
+            assert server.poll() is None, "xmlcurl serve exited"
+            time.sleep(0.2)
+
+
 def _children(pid: int) -> list[int]:
     found = subprocess.run(["pgrep", "-P", str(pid)], capture_output=True, text=True)
     return [int(line) for line in found.stdout.split()]
@@ -56,8 +71,7 @@ def test_serve_answers_health_and_fetches_on_a_fresh_sqlite_database(tmp_path):
                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         _wait_listening(server, port)
-        with urllib.request.urlopen(f"http://127.0.0.1:{port}/readyz", timeout=5) as response:
-            assert response.status == 200
+        _wait_ready(server, port)
     finally:
         server.terminate()
         server.wait(timeout=30)
@@ -103,6 +117,7 @@ def test_serve_demo_runs_gunicorn_in_production_mode_and_its_printed_login_works
         assert f"  fetch URL   http://127.0.0.1:{port}/freeswitch" in printed
         assert "  demo login  admin / demo-admin-password" in printed
         assert "Listening at: http://127.0.0.1:" in log.read_text()
+        _wait_ready(server, port)
         with urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=10) as page:
             assert "demo-admin-password" in page.read().decode()
         assert "Dashboard" in _login(port, "admin", "demo-admin-password")

@@ -16,9 +16,8 @@ import pytest
 from werkzeug.serving import make_server
 
 from xmlcurl import create_app, db
-from xmlcurl.seed import DEMO_SQL, load_sql_file
 
-from ..conftest import BASE_SETTINGS, IN_CI, MYSQL_URL, basic_auth, mysql_server_engine
+from ..conftest import BASE_SETTINGS, IN_CI, MYSQL_URL, basic_auth, mysql_server_engine, seed_demo
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
@@ -54,7 +53,7 @@ def database_url(request, tmp_path, sqlite_template):
     engine = mysql_server_engine(url)
     db.drop_all(engine)
     db.create_schema(engine)
-    load_sql_file(engine, DEMO_SQL)
+    seed_demo(engine)
     engine.dispose()
     yield url
 
@@ -64,7 +63,8 @@ def live_server(database_url):
     """The app on 127.0.0.1, an ephemeral port, in a server thread."""
     app = create_app({**BASE_SETTINGS, "DATABASE_URL": database_url})
     server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    # shutdown() waits for the loop to look at its flag: every 0.5 s by default, at each test's end.
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
     thread.start()
     yield f"http://127.0.0.1:{server.server_port}"
     server.shutdown()

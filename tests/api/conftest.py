@@ -5,9 +5,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import pytest
-from argon2 import PasswordHasher
 
-from xmlcurl import db, secrets
+from xmlcurl import db
 from xmlcurl.services import Actor, admin_users, api_tokens
 
 ACME, GLOBEX, INITECH = 1, 2, 3
@@ -57,15 +56,6 @@ def make_token_holders(app) -> Api:
             api.token_ids[name] = token.id
         session.commit()
     return api
-
-
-_fast_hasher = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
-
-
-@pytest.fixture(autouse=True)
-def fast_admin_hashes(monkeypatch):
-    """Admin passwords hashed with a cheap argon2 profile in these tests (the verifier reads it from the hash)."""
-    monkeypatch.setattr(secrets, "hash_admin_password", _fast_hasher.hash)
 
 
 @pytest.fixture

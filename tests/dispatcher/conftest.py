@@ -41,6 +41,27 @@ def free_udp_port(address: str = "127.0.0.1") -> int:
         return sock.getsockname()[1]
 
 
+def answers_keepalive(port: int, wait: float = 0.2) -> bool:
+    """Whether the proxy on 127.0.0.1:PORT answers a keepalive OPTIONS within WAIT seconds."""
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        sock.settimeout(wait)
+        local = sock.getsockname()[1]
+        call_id = f"ready-{local}-{time.monotonic_ns()}"
+        sock.sendto((f"OPTIONS sip:127.0.0.1:{port} SIP/2.0\r\n"
+                     f"Via: SIP/2.0/UDP 127.0.0.1:{local};branch=z9hG4bK-{call_id};rport\r\n"
+                     f"Max-Forwards: 70\r\nFrom: <sip:ready@127.0.0.1>;tag={call_id}\r\n"
+                     f"To: <sip:127.0.0.1:{port}>\r\nCall-ID: {call_id}\r\nCSeq: 1 OPTIONS\r\n"
+                     "Content-Length: 0\r\n\r\n").encode(), ("127.0.0.1", port))
+        try:
+            while True:
+                reply = sock.recv(65535)
+                if call_id.encode() in reply:
+                    return reply.startswith(b"SIP/2.0 200 ")
+        except OSError:  # nothing within WAIT (or the port is not bound yet)
+            return False
+
+
 def kamcmd(ctl: Path, *args: str) -> str:
     done = subprocess.run(["kamcmd", "-s", f"unix:{ctl}", *args], capture_output=True, text=True, timeout=10)
     assert done.returncode == 0, done.stderr + done.stdout
@@ -192,10 +213,13 @@ def start_proxy(kamailio_db, tmp_path: Path):
         )
         procs.append(proc)
         deadline = time.monotonic() + 15
-        while not ctl.exists():
+        # The control socket appears in the ctl module's init, before Kamailio binds its SIP port; a
+        # request sent in between is lost (the doubles never retransmit) and its test waits for
+        # nothing. Ready means a keepalive OPTIONS to the proxy itself is answered.
+        while not (ctl.exists() and answers_keepalive(port)):
             if proc.poll() is not None or time.monotonic() > deadline:
                 pytest.fail("kamailio did not start:\n" + log_path.read_text(errors="replace"))
-            time.sleep(0.1)
+            time.sleep(0.05)
         return Proxy(("127.0.0.1", port), ctl, log_path)
 
     yield start

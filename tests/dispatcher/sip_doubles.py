@@ -179,6 +179,10 @@ class SipDouble:
                                           f'nonce="{self.name}-nonce", algorithm=MD5, qop="auth"'})
             elif self.mode == "ring-503":
                 self.reply(request, 180, "Ringing")
+                # A node rings, then fails. Sent back to back, the two replies reach two of Kamailio's
+                # receiver processes at once, and under load the 503 can take the transaction's lock
+                # first: Kamailio then never saw the ringing and rightly fails over.
+                time.sleep(0.2)
                 self.reply(request, 503, "Service Unavailable")
             elif self.ring:
                 self.reply(request, 180, "Ringing")

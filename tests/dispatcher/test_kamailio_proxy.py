@@ -201,7 +201,7 @@ def established_call(phone, proxy, domain: str):
     """An INVITE from the phone answered through the proxy, ACKed; returns (ids, 200 OK)."""
     sent = invite(phone, proxy, domain)
     answer = phone.final_reply(sent["call_id"], "INVITE")
-    assert answer is not None and answer.status == 200
+    assert answer is not None and answer.status == 200, (answer, proxy.log_text()[-3000:])
     phone.send_request("ACK", uri_of(answer.header("contact")), proxy.address, call_id=sent["call_id"],
                        from_tag=sent["from_tag"], from_uri=sent["from_uri"], to_uri=sent["to_uri"],
                        to_tag=answer.header("to").split("tag=")[1],

@@ -8,7 +8,7 @@ from __future__ import annotations
 import pytest
 from lxml import etree
 
-from tests.api.conftest import api, assert_error, fast_admin_hashes  # noqa: F401 (fixtures)
+from tests.api.conftest import api, assert_error  # noqa: F401 (fixtures)
 from tests.conftest import make_body
 from tests.hostile.corpus import CALLER_TEXT
 

@@ -8,11 +8,10 @@ from __future__ import annotations
 import re
 
 import pytest
-from argon2 import PasswordHasher
 from sqlalchemy import MetaData, select, text
 
 from tests.api.conftest import ACME, GLOBEX, make_token_holders
-from xmlcurl import db, secrets
+from xmlcurl import db
 from xmlcurl.api.views import OPERATIONS
 
 #: For each route prefix: the keys of rows that are not the acme admin's (`:me` is its admin user id).
@@ -55,14 +54,6 @@ PATCH = {"/tenants": {"name": "Taken"}, "/nodes": {"enabled": False}, "/sip-user
 OTHER_TENANTS = ("globex", "initech")
 #: Columns a read may touch (token use times, login times): not "changes" to another tenant's rows.
 VOLATILE = {"last_used_at", "last_login_at"}
-
-_fast_hasher = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
-
-
-@pytest.fixture(autouse=True)
-def fast_admin_hashes(monkeypatch):
-    monkeypatch.setattr(secrets, "hash_admin_password", _fast_hasher.hash)
-
 
 def operation_id(op) -> str:
     return f"{op.method} {op.path}"
