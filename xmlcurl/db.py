@@ -349,7 +349,7 @@ class FetchReader:
         except DBAPIError as exc:
             if not exc.connection_invalidated or self._retried:
                 raise
-            self._retried = False
+            self._retried = True
             self.release()
             if has_app_context():
                 g.pop("fetch_database_failed", None)  # this failure is being handled: try once more

@@ -95,3 +95,27 @@ def test_json_arrayagg_is_a_json_list_and_null_over_no_rows_on_sqlite_as_on_mari
         assert sorted(json.loads(found.list)) == [["acme", 100], ["globex", 50]]
         assert reader.execute(text("SELECT JSON_ARRAYAGG(JSON_ARRAY(code)) AS list FROM tenants "
                                    "WHERE code = 'none'")).first().list is None
+
+
+def test_a_fetch_sends_a_statement_again_on_a_new_connection_once_not_for_every_statement():
+    from sqlalchemy import literal, select
+    from sqlalchemy.exc import DBAPIError
+
+    attempts = []
+
+    class Dropped:
+        """A pooled connection the server has dropped: every statement finds it dead."""
+
+        invalidated = True
+
+        def execute(self, _statement, _parameters):
+            attempts.append(1)
+            raise DBAPIError("SELECT 1", {}, Exception("gone"), connection_invalidated=True)
+
+    reader = db.FetchReader(lambda: (Dropped(), lambda: None))
+    for _ in range(2):
+        with pytest.raises(DBAPIError):
+            reader.execute(select(literal(1)))
+    # The first statement is sent twice (the second time on a new connection); after that the
+    # database is taken as failing for this fetch, and the next statement is not sent again.
+    assert len(attempts) == 3
