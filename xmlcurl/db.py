@@ -283,7 +283,7 @@ class PreparedText:
         if sql is None:
             sql = self.sql
             for name, length in zip(self.expanding, lengths):
-                marks = ", ".join(_placeholder(self.paramstyle, f"{name}_{n}") for n in range(1, length + 1))
+                marks = ", ".join(_parameter_mark(self.paramstyle, f"{name}_{n}") for n in range(1, length + 1))
                 sql = sql.replace(f"__[POSTCOMPILE_{name}]", marks)
             _RENDERED[(self, lengths)] = sql
         return sql, params
@@ -294,7 +294,7 @@ _RENDERED: dict[tuple[PreparedText, tuple[int, ...]], str] = {}
 _ROW_TYPES: dict[tuple[str, ...], type] = {}
 
 
-def _placeholder(paramstyle: str, name: str) -> str:
+def _parameter_mark(paramstyle: str, name: str) -> str:
     return f"%({name})s" if paramstyle == "pyformat" else f":{name}"
 
 
