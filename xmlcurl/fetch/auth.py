@@ -11,13 +11,14 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Callable
 
-from sqlalchemy import bindparam, select, text
+from sqlalchemy import bindparam, select
 from sqlalchemy.exc import SQLAlchemyError
 
 from .. import metrics
 from ..logging_setup import loggable
 from ..models import Node
 from ..secrets import GOOD, UNDECIDED, NodeSecretCache
+from .cache import POLL, changes_lost
 from .context import NodeIdentity, Reads
 from .kept import kept
 
@@ -115,12 +116,6 @@ def load_credentials(conn: Reads, username: str) -> NodeCredentials | None:
                            parse_sources(node.allowed_sources or ""))
 
 
-#: The configuration's version and epoch, with the table of every change after :since (the ring the
-#: triggers write, see models/version.py): a worker without the fetch cache follows it for node credentials.
-_CHANGES = text(
-    "SELECT v.version, v.epoch, c.table_name FROM config_version v "
-    "LEFT JOIN config_changes c ON c.version > :since AND c.version <= v.version WHERE v.id = 1"
-)
 #: `since` for the first poll, which needs no changes.
 _NO_CHANGES = 2**62
 
@@ -153,7 +148,7 @@ class HeldCredentials:
         self._poll_due = now + self.seconds
         since = self._version if self._version is not None else _NO_CHANGES
         try:
-            rows = open_conn().execute(_CHANGES, {"since": since}).all()
+            rows = open_conn().execute(POLL, {"since": since}).all()
         except SQLAlchemyError:
             return
         with self._lock:
@@ -163,8 +158,8 @@ class HeldCredentials:
                 return
             version, epoch = int(rows[0].version), rows[0].epoch
             tables = [row.table_name for row in rows if row.table_name is not None]
-            if self._version is None or epoch != self._epoch or version < self._version \
-                    or len(tables) < version - self._version or "nodes" in tables:
+            if self._version is None or "nodes" in tables \
+                    or changes_lost(self._epoch, self._version, epoch, version, len(tables)):
                 self._held.clear()
             self._version, self._epoch = version, epoch
 

@@ -49,6 +49,20 @@ _NONE_SINCE = 2**62
 _MISSING = object()
 
 
+def changes_lost(known_epoch: str | None, known_version: int | None, epoch: str, version: int,
+                 changes_seen: int) -> bool:
+    """Whether what was read at (known_epoch, known_version) can no longer be checked change by change
+    against a poll that found `changes_seen` ring rows up to (epoch, version): a new epoch (another
+    database), a version gone back (a restore), or fewer rows than versions (every version has its
+    change in the ring until CHANGE_SLOTS later ones overwrite it: the reader fell too far behind).
+    Nothing known yet: nothing lost."""
+    if known_epoch is None:
+        return False
+    if epoch != known_epoch:
+        return True
+    return known_version is not None and (version < known_version or changes_seen < version - known_version)
+
+
 @dataclass(frozen=True, slots=True)
 class Entry:
     version: int
@@ -143,12 +157,8 @@ class FetchCache:
                 for scope in of_change(row.table_name, int(row.tenant_id), row.detail):
                     if changed.get(scope, 0) < at:
                         changed[scope] = at
-        # Every version has its change in the ring until CHANGE_SLOTS later ones overwrite it: fewer
-        # rows than versions means this worker (or the store, on a first poll) fell too far behind.
-        gap = since < version and seen < version - since
         with self._lock:
-            reset = self.epoch is not None and (
-                epoch != self.epoch or (self.version is not None and (version < self.version or gap)))
+            reset = changes_lost(self.epoch, self.version, epoch, version, seen)
             if reset:
                 self._drop_all()
             self._merge(changed)
@@ -156,10 +166,11 @@ class FetchCache:
             self.polled_at = now
             self.degraded = False
         if self.store is not None and (changed or first or reset):
-            # The first poll of a worker may find the store ahead of the database in the same epoch:
-            # the database was restored from a backup, and the store's entries are of the lost future.
-            went_back = first and store_epoch == epoch and store_position is not None and (
-                store_position > version or gap)
+            # The first poll of a worker may find the store ahead of the database in the same epoch
+            # (the database was restored from a backup, and the store's entries are of the lost
+            # future) or further behind than the ring reaches: it starts over. (A store of another
+            # epoch starts over in any case.)
+            went_back = first and changes_lost(store_epoch, store_position, epoch, version, seen)
             self.store.sync(epoch, version, changed, reset=reset or went_back)
         metrics.observe_poll(version, changed_at)
 
