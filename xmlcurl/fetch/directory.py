@@ -143,11 +143,13 @@ def _directory_user(row: Row, variables: list[tuple[str, str]], tenant_id: int,
     username, a1_hash, kind = row.username, row.a1_hash, row.kind
     if not a1_hash:
         return None
-    skipped = sorted(name for name, _ in variables if not is_allowed_variable(name))
+    allowed = [(name, value) for name, value in variables if is_allowed_variable(name)]
+    servable = tuple((name, value) for name, value in allowed if plain_text_problem(value) is None)
+    skipped = sorted({name for name, _ in variables} - {name for name, _ in allowed})
     if skipped:
         log.warning("user %s of tenant %s: variables not allowed, skipped: %s", loggable(username), tenant_id,
                     ", ".join(loggable(name) for name in skipped))
-    unservable = sorted(name for name, value in variables if is_allowed_variable(name) and plain_text_problem(value) is not None)
+    unservable = sorted({name for name, _ in allowed} - {name for name, _ in servable})
     if unservable:
         log.warning("user %s of tenant %s: variable values that cannot be served, skipped: %s",
                     loggable(username), tenant_id, ", ".join(loggable(name) for name in unservable))
@@ -160,8 +162,7 @@ def _directory_user(row: Row, variables: list[tuple[str, str]], tenant_id: int,
         cid_number=callerid.usable_number(row.cid_number, approved, owner, "cid_number"),
         outbound_cid_name=callerid.usable_name(row.outbound_cid_name, owner, "outbound_cid_name"),
         outbound_cid_number=callerid.usable_number(row.outbound_cid_number, approved, owner, "outbound_cid_number"),
-        variables=tuple((name, value) for name, value in variables
-                        if is_allowed_variable(name) and plain_text_problem(value) is None),
+        variables=servable,
     )
 
 
