@@ -14,11 +14,11 @@ from flask import Flask, Response, request
 from lxml import etree
 from sqlalchemy import create_engine, text
 
+from xmlcurl.fetch.xmldoc import NOT_FOUND
+
 engine = create_engine(os.environ["XMLCURL_DATABASE_URL"], pool_size=4, pool_recycle=3600)
 USER = text("SELECT u.a1_hash, t.code, t.context FROM tenants t JOIN sip_users u ON u.tenant_id = t.id "
             "WHERE t.sip_domain = :domain AND u.username = :username AND u.enabled = 1")
-NOT_FOUND = b'<document type="freeswitch/xml">\n  <section name="result">\n    <result status="not found"/>\n' \
-            b'  </section>\n</document>\n'
 
 app = Flask(__name__)
 
