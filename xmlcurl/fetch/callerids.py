@@ -19,16 +19,18 @@ def approved_numbers(session: Session, tenant_id: int) -> frozenset[str]:
     return frozenset(callerid.bare(number) for number in session.scalars(stmt))
 
 
-def presentable_sql(*numbers: str, tenant: str = "t") -> str:
-    """SQL: two columns, `presentable_dids` and `presentable_approved`, the tenant's DIDs and approved caller
-    IDs among these numbers, each stored with or without a '+' (a presentable number is digits only, see
-    callerid.is_number; REPLACE puts the '+' in front in SQLite and MySQL alike), comma-separated or NULL.
-    Two unique-key lookups for all the numbers: each subquery costs MariaDB more than its lookups."""
+def presentable_sql(*numbers: str, tenant: str = "t") -> dict[str, str]:
+    """SQL for two columns, `presentable_dids` and `presentable_approved`: the tenant's DIDs and approved
+    caller IDs among these numbers, each stored with or without a '+' (a presentable number is digits
+    only, see callerid.is_number; REPLACE puts the '+' in front in SQLite and MySQL alike), comma-separated
+    or NULL. Two unique-key lookups for all the numbers: each subquery costs MariaDB more than its lookups."""
     forms = ", ".join(f"{number}, REPLACE('+#', '#', {number})" for number in numbers)
-    return (f"(SELECT GROUP_CONCAT(d.number) FROM dids d WHERE d.number IN ({forms}) AND d.tenant_id = {tenant}.id) "
-            "AS presentable_dids, "
-            f"(SELECT GROUP_CONCAT(a.number) FROM approved_caller_ids a WHERE a.tenant_id = {tenant}.id "
-            f"AND a.number IN ({forms})) AS presentable_approved")
+    return {
+        "presentable_dids": f"(SELECT GROUP_CONCAT(d.number) FROM dids d WHERE d.number IN ({forms}) "
+                            f"AND d.tenant_id = {tenant}.id)",
+        "presentable_approved": f"(SELECT GROUP_CONCAT(a.number) FROM approved_caller_ids a "
+                                f"WHERE a.tenant_id = {tenant}.id AND a.number IN ({forms}))",
+    }
 
 
 def presentable_numbers(row: Any) -> frozenset[str]:

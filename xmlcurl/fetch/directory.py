@@ -6,13 +6,13 @@ from dataclasses import dataclass, field, replace
 from typing import Any, Callable, Collection
 
 from lxml import etree
-from sqlalchemy import Row, text
 
 from .. import callerid
 from ..logging_setup import loggable
 from .callerids import presentable_numbers, presentable_sql
 from . import scopes
 from .context import FetchContext, Reads
+from .packed import PackedQuery
 from .registry import handles
 from .request import FetchRequest
 from .xmldoc import document, element, params, plain_text_problem
@@ -94,11 +94,17 @@ class DirectoryDomain:
 #: enabled user, its variables (one row each, in no order: sorting them made MariaDB build a
 #: temporary table; one row without a variable when it has none) and which of the caller numbers
 #: the answer may present are the tenant's.
-DIRECTORY_QUERY = text(f"""
-SELECT t.id AS tenant_id, t.code, t.context, t.default_cid_name, t.default_cid_number,
-       u.username, u.a1_hash, u.kind, u.cid_name, u.cid_number, u.outbound_cid_name, u.outbound_cid_number,
-       v.name AS variable, v.value,
-       {presentable_sql("u.cid_number", "u.outbound_cid_number", "t.default_cid_number")}
+DIRECTORY_QUERY = PackedQuery(
+    {
+        "tenant_id": "t.id", "code": "t.code", "context": "t.context",
+        "default_cid_name": "t.default_cid_name", "default_cid_number": "t.default_cid_number",
+        "username": "u.username", "a1_hash": "u.a1_hash", "kind": "u.kind",
+        "cid_name": "u.cid_name", "cid_number": "u.cid_number",
+        "outbound_cid_name": "u.outbound_cid_name", "outbound_cid_number": "u.outbound_cid_number",
+        "variable": "v.name", "value": "v.value",
+        **presentable_sql("u.cid_number", "u.outbound_cid_number", "t.default_cid_number"),
+    },
+    """
 FROM tenants t
 JOIN tenant_nodes tn ON tn.tenant_id = t.id AND tn.node_id = :node_id
 LEFT JOIN sip_users u ON u.tenant_id = t.id AND u.username = :username AND u.enabled = 1
@@ -119,7 +125,7 @@ class DirectoryRows:
 
 def load_directory(conn: Reads, node_id: int, sip_domain: str, username: str | None) -> DirectoryRows | None:
     """The domain if its tenant is enabled and pinned to the node, with the user when `username` is given."""
-    rows = conn.execute(DIRECTORY_QUERY, {"node_id": node_id, "domain": sip_domain, "username": username}).all()
+    rows = DIRECTORY_QUERY.rows(conn, {"node_id": node_id, "domain": sip_domain, "username": username})
     if not rows:
         return None
     first = rows[0]
@@ -136,7 +142,7 @@ def load_directory(conn: Reads, node_id: int, sip_domain: str, username: str | N
     return DirectoryRows(tenant_id, domain, user, approved)
 
 
-def _directory_user(row: Row, variables: list[tuple[str, str]], tenant_id: int,
+def _directory_user(row: Any, variables: list[tuple[str, str]], tenant_id: int,
                     approved: Collection[str]) -> DirectoryUser | None:
     """The user as served: stored caller IDs that are not valid, or numbers not in `approved` (the tenant's
     presentable numbers), and unservable variables are left out (logged); None without a credential."""

@@ -1,8 +1,8 @@
 """The dialplan's database lookups: one statement per kind of call (indexed lookups), each returning plain data."""
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import Row, bindparam, select, text
 from sqlalchemy.orm import Session
@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 from ...models import Gateway, Node, Route, SipUser, Tenant
 from ..callerids import presentable_numbers, presentable_sql
 from ..context import Reads
+from ..packed import PackedQuery, json_list
 from .data import Candidate, DidInfo, NodeInfo, TenantInfo, UserInfo
 from .numbers import NumberingPlan
 
@@ -110,25 +111,33 @@ def _tenant_row(row: Row) -> TenantInfo:
     )
 
 
+#: A tenant's own columns under their own names, for _tenant_columns (the tenant is `t`).
+_TENANT_OWN_COLUMNS = {name: f"t.{name}" for name in (
+    "id", "code", "sip_domain", "context", "max_calls", "max_cps", "default_cid_number", "default_cid_name",
+    "country_code", "national_prefix", "international_prefix", "enabled")}
+
+
 #: A call from a user of a tenant (its context), asked by a media node, as key lookups in one row: the
 #: tenant with whether it is pinned to the asking node and (when asked for) its longest username, the
 #: calling and the dialled user, which of the caller numbers the call may present are the tenant's, and as
 #: one JSON list the enabled routers and the tenant's enabled media nodes, each a JSON array
 #: [role, name, sip_address, cluster_port, weight] (one row, not one per node: see ROUTER_CALL).
-TENANT_CALL = text(f"""
-SELECT t.id, t.code, t.sip_domain, t.context, t.max_calls, t.max_cps, t.default_cid_number, t.default_cid_name,
-       t.country_code, t.national_prefix, t.international_prefix, t.enabled,
-       EXISTS (SELECT 1 FROM tenant_nodes here WHERE here.tenant_id = t.id AND here.node_id = :node_id) AS pinned,
-       CASE WHEN :with_longest = 1 THEN
-           (SELECT MAX(LENGTH(l.username)) FROM sip_users l WHERE l.tenant_id = t.id) END AS longest_username,
-       caller.username AS caller, caller.outbound_cid_number AS caller_outbound_cid_number,
-       caller.outbound_cid_name AS caller_outbound_cid_name, caller.cid_number AS caller_cid_number,
-       callee.username AS callee, callee.outbound_cid_number AS callee_outbound_cid_number,
-       callee.outbound_cid_name AS callee_outbound_cid_name, callee.cid_number AS callee_cid_number,
-       {presentable_sql("caller.outbound_cid_number", "caller.cid_number", "t.default_cid_number")},
-       (SELECT JSON_ARRAYAGG(JSON_ARRAY(n.role, n.name, n.sip_address, n.cluster_port, tn.weight))
-        FROM nodes n LEFT JOIN tenant_nodes tn ON tn.tenant_id = t.id AND tn.node_id = n.id
-        WHERE n.enabled = 1 AND (n.role = 'router' OR (n.role = 'media' AND tn.node_id IS NOT NULL))) AS nodes
+TENANT_CALL = PackedQuery(
+    {
+        **_TENANT_OWN_COLUMNS,
+        "pinned": "EXISTS (SELECT 1 FROM tenant_nodes here WHERE here.tenant_id = t.id AND here.node_id = :node_id)",
+        "longest_username": "CASE WHEN :with_longest = 1 THEN "
+                            "(SELECT MAX(LENGTH(l.username)) FROM sip_users l WHERE l.tenant_id = t.id) END",
+        "caller": "caller.username", "caller_outbound_cid_number": "caller.outbound_cid_number",
+        "caller_outbound_cid_name": "caller.outbound_cid_name", "caller_cid_number": "caller.cid_number",
+        "callee": "callee.username", "callee_outbound_cid_number": "callee.outbound_cid_number",
+        "callee_outbound_cid_name": "callee.outbound_cid_name", "callee_cid_number": "callee.cid_number",
+        **presentable_sql("caller.outbound_cid_number", "caller.cid_number", "t.default_cid_number"),
+        "nodes": """(SELECT JSON_ARRAYAGG(JSON_ARRAY(n.role, n.name, n.sip_address, n.cluster_port, tn.weight))
+     FROM nodes n LEFT JOIN tenant_nodes tn ON tn.tenant_id = t.id AND tn.node_id = n.id
+     WHERE n.enabled = 1 AND (n.role = 'router' OR (n.role = 'media' AND tn.node_id IS NOT NULL)))""",
+    },
+    """
 FROM tenants t
 LEFT JOIN sip_users caller ON caller.tenant_id = t.id AND caller.username = :caller AND caller.enabled = 1
 LEFT JOIN sip_users callee ON callee.tenant_id = t.id AND callee.username = :callee AND callee.enabled = 1
@@ -150,12 +159,12 @@ class TenantCall:
     approved: frozenset[str]
 
 
-def _tenant_columns(r: Row) -> TenantInfo:
+def _tenant_columns(r: Any) -> TenantInfo:
     """The tenant of a statement that selects the tenant's columns under their own names (t.id, t.code, ...)."""
     return TenantInfo(
         id=int(r.id), code=r.code, sip_domain=r.sip_domain, context=r.context, max_calls=int(r.max_calls),
         max_cps=int(r.max_cps), default_cid_number=r.default_cid_number, default_cid_name=r.default_cid_name,
-        plan=NumberingPlan(r.country_code, r.national_prefix, r.international_prefix), enabled=bool(r.enabled),
+        plan=NumberingPlan(r.country_code, r.national_prefix, r.international_prefix), enabled=bool(int(r.enabled)),
     )
 
 
@@ -166,17 +175,18 @@ def _user_row(row: Row) -> UserInfo:
 def tenant_call(conn: Reads, context: str, node_id: int, caller: str | None, callee: str | None,
                 with_longest: bool) -> TenantCall | None:
     """Everything a call in a tenant's context needs, in one statement (None: no tenant has the context)."""
-    rows = conn.execute(TENANT_CALL, {"context": context, "node_id": node_id, "caller": caller, "callee": callee,
-                                      "with_longest": 1 if with_longest else 0}).all()
+    rows = TENANT_CALL.rows(conn, {"context": context, "node_id": node_id, "caller": caller, "callee": callee,
+                                   "with_longest": 1 if with_longest else 0})
     if not rows:
         return None
     r = rows[0]
-    nodes = json.loads(r.nodes or "[]")
+    nodes = json_list(r.nodes)
     tenant = _tenant_columns(r)
     approved = presentable_numbers(r)
     return TenantCall(
         tenant=tenant,
-        pinned=bool(r.pinned),
+        # int() first: MariaDB may send a subquery's result packed as a string ('0').
+        pinned=bool(int(r.pinned)),
         longest_username=int(r.longest_username or 0) if with_longest else None,
         caller=None if r.caller is None else UserInfo(r.caller, r.caller_outbound_cid_number,
                                                       r.caller_outbound_cid_name, r.caller_cid_number),
@@ -325,21 +335,24 @@ def carrier_did(conn: Reads, forms: list[str]) -> CarrierDid | None:
 #: JSON array in ROUTE_FIELDS' order (MariaDB builds arrays in half the time of objects with keys);
 #: the outer join keeps MariaDB reading routes first, by their (tenant_scope, prefix) key (with an
 #: inner join it started from gateways: 10 ms a call instead of 0.4).
-ROUTER_CALL = text("""
-SELECT t.id, t.code, t.sip_domain, t.context, t.max_calls, t.max_cps, t.default_cid_number, t.default_cid_name,
-       t.country_code, t.national_prefix, t.international_prefix, t.enabled,
-       m.name AS media_name, m.sip_address AS media_address, m.cluster_port AS media_port, pin.weight AS media_weight,
-       (SELECT JSON_ARRAYAGG(JSON_ARRAY(r.id, r.tenant_id, r.prefix, r.priority, r.weight, r.enabled,
-                                        g.name, g.strip_digits, g.prepend, g.media_mode, g.enabled))
-        FROM routes r LEFT JOIN gateways g ON g.id = r.gateway_id
-        WHERE r.tenant_scope IN (0, t.id) AND r.prefix IN :prefixes) AS routes
+ROUTER_CALL = PackedQuery(
+    {
+        **_TENANT_OWN_COLUMNS,
+        "media_name": "m.name", "media_address": "m.sip_address", "media_port": "m.cluster_port",
+        "media_weight": "pin.weight",
+        "routes": """(SELECT JSON_ARRAYAGG(JSON_ARRAY(r.id, r.tenant_id, r.prefix, r.priority, r.weight, r.enabled,
+                                         g.name, g.strip_digits, g.prepend, g.media_mode, g.enabled))
+     FROM routes r LEFT JOIN gateways g ON g.id = r.gateway_id
+     WHERE r.tenant_scope IN (0, t.id) AND r.prefix IN :prefixes)""",
+    },
+    """
 FROM tenants t
 LEFT JOIN nodes m ON m.id = (
     SELECT n.id FROM nodes n JOIN tenant_nodes p ON p.node_id = n.id AND p.tenant_id = t.id
     WHERE n.sip_address = :address AND n.role = 'media' AND n.enabled = 1 ORDER BY n.name LIMIT 1)
 LEFT JOIN tenant_nodes pin ON pin.tenant_id = t.id AND pin.node_id = m.id
 WHERE t.code = :code
-""").bindparams(bindparam("prefixes", expanding=True))
+""", expanding=("prefixes",))
 
 
 #: The fields of a route in ROUTER_CALL's JSON arrays, in their order.
@@ -350,7 +363,8 @@ ROUTE_FIELDS = ("route_id", "tenant_id", "prefix", "priority", "weight", "route_
 def _candidate(values: list) -> Candidate:
     """A route of ROUTER_CALL's JSON list (its flags come as 0/1, on MariaDB and SQLite alike)."""
     route = dict(zip(ROUTE_FIELDS, values))
-    route["route_enabled"], route["gateway_enabled"] = bool(route["route_enabled"]), bool(route["gateway_enabled"])
+    route["route_enabled"] = bool(int(route["route_enabled"]))
+    route["gateway_enabled"] = bool(int(route["gateway_enabled"] or 0))
     return Candidate(**route)
 
 
@@ -367,11 +381,11 @@ class RouterCall:
 def router_call(conn: Reads, code: str, address: str, prefixes: list[str]) -> RouterCall:
     """The tenant, its pinned media node at `address` and the routes of `prefixes`, in one statement."""
     # "x" is no route's prefix (they are digits): an IN list may not be empty.
-    rows = conn.execute(ROUTER_CALL, {"code": code, "address": address, "prefixes": prefixes or ["x"]}).all()
+    rows = ROUTER_CALL.rows(conn, {"code": code, "address": address, "prefixes": prefixes or ["x"]})
     if not rows:
         return RouterCall(None, None, ())
     r = rows[0]
     tenant = _tenant_columns(r)
     media = None if r.media_name is None else NodeInfo(r.media_name, r.media_address, int(r.media_port),
                                                        int(r.media_weight))
-    return RouterCall(tenant, media, tuple(_candidate(route) for route in json.loads(r.routes or "[]")))
+    return RouterCall(tenant, media, tuple(_candidate(route) for route in json_list(r.routes)))
