@@ -45,6 +45,8 @@ SETTINGS: dict[str, Setting] = {
     "FETCH_BUDGET_MS": Setting(1500, int, "time budget of one fetch: database waits are cut to fit, then 503 (set the xml_curl binding timeout above it)"),
     "PROXY_HOPS": Setting(0, int, "reverse proxies in front of gunicorn whose X-Forwarded-For/-Proto are trusted (0: the TCP peer is the client)"),
     "DB_POOL_RECYCLE": Setting(1800, int, "seconds before a pooled connection is replaced"),
+    "DB_PREPARED_STATEMENTS": Setting(True, _bool, "prepare the fetch path's statements once per MySQL connection "
+                                      "(off: send their text each time, e.g. behind a proxy that cannot keep them)"),
     # Off by default: the demo's admin and node secrets are public (README); `xmlcurl serve --demo` asks for them.
     "SEED_DEMO": Setting(False, _bool, "load the demo data (public credentials) into an empty database at start"),
     "CACHE": Setting(True, _bool, "per-worker cache of the fetch path's data (off: every fetch queries the database)"),

@@ -17,6 +17,7 @@ from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.orm import Session, sessionmaker
 from werkzeug.exceptions import ServiceUnavailable
 
+from . import prepared
 from .logging_setup import loggable
 from .models import VERSIONED_TABLES, Base
 from .models.version import CHANGE_SLOTS, change_detail_expression, change_tenant_expression
@@ -195,6 +196,9 @@ class Database:
         # SQLite shares the primary's engine: autocommit is switched on for the fetch path's checkouts only.
         self.fetch_engine = (self.read_engine.execution_options(isolation_level="AUTOCOMMIT")
                              if self.read_engine is self.engine else self.read_engine)
+        #: Whether the fetch path prepares its statements on the server (MariaDB and MySQL; see prepared.py).
+        self.fetch_prepares = (self.fetch_engine.dialect.name == "mysql"
+                               and bool(settings.get("DB_PREPARED_STATEMENTS", True)))
 
     def fetch_connection(self) -> tuple[Connection, Callable[[], None]]:
         """A read connection for the fetch path (autocommit, no ORM) and what gives it back to the pool."""
@@ -330,8 +334,10 @@ class FetchReader:
     and the statement is sent once more on a new connection, so the fetch still gets its answer.
     """
 
-    def __init__(self, connect: Callable[[], tuple[Connection, Callable[[], None]]]) -> None:
+    def __init__(self, connect: Callable[[], tuple[Connection, Callable[[], None]]], prepare: bool = False) -> None:
         self._connect = connect
+        #: Run text statements as statements prepared on the server (prepared.py).
+        self._prepare = prepare
         self._borrowed: tuple[Connection, Callable[[], None]] | None = None
         self._retried = False
 
@@ -368,7 +374,11 @@ class FetchReader:
             # The engine's own hooks (the fetch's deadline) and any observer see the statement as
             # they would through SQLAlchemy.
             connection.dispatch.before_cursor_execute(connection, cursor, sql, params, None, False)
-            cursor.execute(sql, params)
+            server = prepared.server_statement(sql) if self._prepare else None
+            if server is None:
+                cursor.execute(sql, params)
+            else:
+                prepared.execute(cursor, pooled.info, server, params)
             rows = cursor.fetchall()
             return FetchRows(map(_row_type(cursor.description)._make, rows))
         except dialect.loaded_dbapi.Error as exc:
@@ -405,7 +415,9 @@ def fetch_connection() -> FetchReader:
     context_globals = g._get_current_object()  # type: ignore[attr-defined]
     found = context_globals.get("db_fetch_reader")
     if found is None:
-        found = context_globals.db_fetch_reader = FetchReader(database().fetch_connection)
+        found_database = database()
+        found = context_globals.db_fetch_reader = FetchReader(found_database.fetch_connection,
+                                                              found_database.fetch_prepares)
     return found
 
 

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import pytest
-from sqlalchemy import insert, update
+from sqlalchemy import insert, select, update
 
 from xmlcurl.fetch.dialplan.extension import FINAL_CAUSES
 from tests.conftest import CONFORMANCE, captured_request, cluster_body, retarget
@@ -278,3 +278,17 @@ def test_a_tenant_own_route_is_not_shared_with_tenants_that_have_none(fetch, ses
     assert bridge_of(answer(fetch, from_media("globex", "15551234567", "media-2"))) == "sofia/gateway/carrier-b/15551234567"
     assert bridge_of(answer(fetch, from_media("acme", "15551234567"))) == acme_first
     assert "carrier-a" in acme_first
+
+
+def test_of_two_pinned_media_nodes_sharing_an_address_the_router_call_names_the_first_by_name_once(app, session):
+    from tests.fetch.test_dialplan_cluster_calls import add_media_node
+    from xmlcurl.fetch.dialplan import queries
+
+    media_1 = session.scalar(select(Node).where(Node.name == "media-1"))
+    with app.app_context():
+        before = queries.router_call(db.fetch_connection(), "acme", media_1.sip_address, queries.prefixes_of("8613800138000"))
+    add_media_node(session, "media-0", media_1.sip_address, {"acme": 5})
+    with app.app_context():
+        after = queries.router_call(db.fetch_connection(), "acme", media_1.sip_address, queries.prefixes_of("8613800138000"))
+    assert before.media_node.name == "media-1" and after.media_node.name == "media-0"
+    assert after.candidates == before.candidates and after.tenant == before.tenant

@@ -119,3 +119,67 @@ def test_a_fetch_sends_a_statement_again_on_a_new_connection_once_not_for_every_
     # The first statement is sent twice (the second time on a new connection); after that the
     # database is taken as failing for this fetch, and the next statement is not sent again.
     assert len(attempts) == 3
+
+
+HOSTILE_VALUES = ["plain", "it's", 'say "hi"', "back\\slash", "100%", "%(k)s", "?", "x' OR '1'='1", "中文 😀", "", None, 7]
+
+
+def test_a_statement_is_prepared_with_question_marks_and_its_parameters_in_order():
+    from xmlcurl import prepared
+
+    found = prepared.server_statement("SELECT a FROM t WHERE b = %(b)s AND c LIKE '5%%' AND d IN (%(d_1)s, %(b)s)")
+    assert found.text == "SELECT a FROM t WHERE b = ? AND c LIKE '5%' AND d IN (?, ?)"
+    assert found.order == ("b", "d_1", "b")
+    assert prepared.server_statement("SELECT a FROM t WHERE b = %(b)s AND c LIKE '5%%' AND d IN (%(d_1)s, %(b)s)") \
+        is found
+    # A literal question mark would be taken by the server for a parameter: such a statement is sent as text.
+    assert prepared.server_statement("SELECT '?' FROM t WHERE b = %(b)s") is None
+
+
+def _prepared_counts(connection) -> tuple[int, int]:
+    rows = dict(connection.exec_driver_sql(
+        "SHOW SESSION STATUS WHERE Variable_name IN ('Com_prepare_sql', 'Com_execute_sql')").all())
+    return int(rows["Com_prepare_sql"]), int(rows["Com_execute_sql"])
+
+
+ON_MARIADB = pytest.mark.parametrize("backend", [pytest.param("mysql", marks=pytest.mark.mysql)])
+
+
+@ON_MARIADB
+def test_on_mariadb_a_fetch_statement_is_prepared_once_per_connection_and_values_arrive_exactly(app):
+    echo = text("SELECT :value AS value, :n AS n")
+    with app.app_context():
+        reader = db.fetch_connection()
+        connection = reader.connection
+        prepares, executes = _prepared_counts(connection)
+        for value in HOSTILE_VALUES:
+            assert reader.execute(echo, {"value": value, "n": 1}).first().value in (value, str(value))
+        assert _prepared_counts(connection) == (prepares + 1, executes + len(HOSTILE_VALUES))
+
+
+@ON_MARIADB
+def test_a_prepared_statement_the_server_no_longer_holds_is_prepared_again(app):
+    from xmlcurl import prepared
+
+    echo = text("SELECT :value AS value")
+    with app.app_context():
+        reader = db.fetch_connection()
+        assert reader.execute(echo, {"value": "first"}).first().value == "first"
+        sql = db.prepare_text(echo, reader.connection.dialect).sql
+        reader.connection.exec_driver_sql(f"DEALLOCATE PREPARE {prepared.server_statement(sql).name}")
+        assert reader.execute(echo, {"value": "again"}).first().value == "again"
+
+
+@pytest.mark.mysql
+def test_with_prepared_statements_off_the_fetch_path_sends_each_statements_text(mysql_engine):
+    app = create_app({**BASE_SETTINGS, "DATABASE_URL": MYSQL_URL, "DB_PREPARED_STATEMENTS": False})
+    try:
+        with app.app_context():
+            reader = db.fetch_connection()
+            prepares, _ = _prepared_counts(reader.connection)
+            for value in HOSTILE_VALUES:
+                assert reader.execute(text("SELECT :value AS value"), {"value": value}).first().value in (value, str(value))
+            assert _prepared_counts(reader.connection)[0] == prepares
+            reader.release()
+    finally:
+        app.extensions["xmlcurl.db"].dispose()

@@ -328,7 +328,8 @@ def carrier_did(conn: Reads, forms: list[str]) -> CarrierDid | None:
 
 #: A tenant's outbound call on a router (X-Tenant :code, from the media node at :address, to a number
 #: whose prefixes are :prefixes), as key lookups in one row: the tenant, the enabled media node at the
-#: address it is pinned to, and as one JSON list every route of all tenants or of the tenant with one
+#: address it is pinned to (an outer join, not an ORDER BY ... LIMIT 1 subquery, which made MariaDB sort
+#: in a temporary table: a row per node if two share the address), and as one JSON list every route of all tenants or of the tenant with one
 #: of the prefixes, joined with its gateway (disabled ones too, so route-test can say why they were not
 #: used). One row, not one per route: the driver parses every value of every row in Python, and the
 #: tenant's columns repeated on each route's row cost more than the statement itself. Each route is a
@@ -347,10 +348,9 @@ ROUTER_CALL = PackedQuery(
     },
     """
 FROM tenants t
-LEFT JOIN nodes m ON m.id = (
-    SELECT n.id FROM nodes n JOIN tenant_nodes p ON p.node_id = n.id AND p.tenant_id = t.id
-    WHERE n.sip_address = :address AND n.role = 'media' AND n.enabled = 1 ORDER BY n.name LIMIT 1)
-LEFT JOIN tenant_nodes pin ON pin.tenant_id = t.id AND pin.node_id = m.id
+LEFT JOIN (tenant_nodes pin JOIN nodes m ON m.id = pin.node_id AND m.sip_address = :address AND m.role = 'media'
+                                          AND m.enabled = 1)
+       ON pin.tenant_id = t.id
 WHERE t.code = :code
 """, expanding=("prefixes",))
 
@@ -384,7 +384,8 @@ def router_call(conn: Reads, code: str, address: str, prefixes: list[str]) -> Ro
     rows = ROUTER_CALL.rows(conn, {"code": code, "address": address, "prefixes": prefixes or ["x"]})
     if not rows:
         return RouterCall(None, None, ())
-    r = rows[0]
+    # One row per pinned media node at the address (two sharing one is rare): the first by name is the caller.
+    r = min(rows, key=lambda row: row.media_name or "")
     tenant = _tenant_columns(r)
     media = None if r.media_name is None else NodeInfo(r.media_name, r.media_address, int(r.media_port),
                                                        int(r.media_weight))

@@ -1,0 +1,79 @@
+"""Fetch statements prepared once per MariaDB (or MySQL) connection, then run with EXECUTE ... USING.
+
+MariaDB parses and resolves a statement's text at every execution; a statement prepared on the
+connection skips that, which is a fifth of the server's CPU for a directory fetch. The text protocol
+is kept (PyMySQL has no other): EXECUTE takes the values as literals escaped by the driver, exactly
+as PyMySQL's own parameter interpolation would write them, so a fetch is still one round trip. The
+first use of a statement on a connection adds its PREPARE; a connection replaced by the pool starts
+with none prepared.
+"""
+from __future__ import annotations
+
+import itertools
+import logging
+import re
+from dataclasses import dataclass
+from typing import Any
+
+log = logging.getLogger("xmlcurl.db")
+
+#: A bind parameter in PyMySQL's pyformat SQL.
+_MARK = re.compile(r"%\((\w+)\)s")
+#: MariaDB's and MySQL's "Unknown prepared statement handler": the server no longer holds it.
+UNKNOWN_STATEMENT = 1243
+#: Where a connection's record remembers which statements it holds (`PoolProxiedConnection.info`,
+#: cleared by SQLAlchemy when the connection is replaced).
+_INFO_KEY = "xmlcurl.prepared"
+
+
+@dataclass(frozen=True)
+class ServerStatement:
+    """A pyformat statement in the server's own form: `?` marks, and the parameters' names in their order."""
+
+    name: str
+    text: str
+    order: tuple[str, ...]
+
+    def execute_sql(self, escape: Any, parameters: dict[str, Any]) -> str:
+        """The EXECUTE for these values, each written as a literal by the driver's `escape`."""
+        if not self.order:
+            return f"EXECUTE {self.name}"
+        return f"EXECUTE {self.name} USING " + ", ".join(escape(parameters[name]) for name in self.order)
+
+
+_STATEMENTS: dict[str, ServerStatement | None] = {}
+_NUMBERS = itertools.count(1)
+
+
+def server_statement(sql: str) -> ServerStatement | None:
+    """`sql` (pyformat) as a statement to prepare; None when it cannot be (a `?` the server would take for a mark)."""
+    try:
+        return _STATEMENTS[sql]
+    except KeyError:
+        pass
+    unmarked = _MARK.sub("", sql)
+    found = None
+    if "?" not in unmarked:
+        found = ServerStatement(f"xmlcurl_fetch_{next(_NUMBERS)}", _MARK.sub("?", sql).replace("%%", "%"),
+                                tuple(_MARK.findall(sql)))
+    _STATEMENTS[sql] = found
+    return found
+
+
+def execute(cursor: Any, info: dict, statement: ServerStatement, parameters: dict[str, Any]) -> None:
+    """Run `statement` on the cursor's connection, preparing it there first if the connection does not hold it."""
+    held: set[str] = info.setdefault(_INFO_KEY, set())
+    escape = cursor.connection.escape
+    if statement.name not in held:
+        cursor.execute(f"PREPARE {statement.name} FROM {escape(statement.text)}")
+        held.add(statement.name)
+    try:
+        cursor.execute(statement.execute_sql(escape, parameters))
+    except Exception as exc:
+        # Only if the server dropped it on a live connection (it cannot happen unless someone deallocates it):
+        # prepare again, once.
+        if getattr(exc, "args", (None,))[0] != UNKNOWN_STATEMENT:
+            raise
+        log.warning("prepared fetch statement %s was gone from its connection; preparing it again", statement.name)
+        cursor.execute(f"PREPARE {statement.name} FROM {escape(statement.text)}")
+        cursor.execute(statement.execute_sql(escape, parameters))
