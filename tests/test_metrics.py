@@ -262,6 +262,16 @@ def test_gunicorn_config_retires_a_dead_workers_live_gauges_and_clears_old_files
     assert conf["workers"] == 2 and conf["bind"] == ["127.0.0.1:8080"]
 
 
+def test_a_scrape_while_a_worker_is_still_creating_its_metrics_file_is_answered(client, tmp_path, monkeypatch):
+    # A worker that has just started has created its file but not sized it yet: prometheus_client
+    # cannot read a 0-byte file, and the whole scrape used to fail with 500.
+    monkeypatch.setenv("PROMETHEUS_MULTIPROC_DIR", str(tmp_path))
+    (tmp_path / "counter_4242.db").write_bytes(b"")
+    response = client.get("/metrics")
+    assert response.status_code == 200
+    assert b"xmlcurl_config_version_age_seconds" in response.data
+
+
 @pytest.mark.parametrize("path", ["/metrics", "/readyz", "/healthz"])
 def test_observability_endpoints_are_not_fetch_endpoints(client, path):
     assert client.post(path).status_code == 405

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import atexit
 import datetime as dt
+import glob
 import logging
 import os
 import threading
@@ -171,13 +172,28 @@ class _VersionAge(Collector):
         yield family
 
 
+class _SettledFiles(multiprocess.MultiProcessCollector):
+    """The workers' metric files, without one a worker is still creating (0 bytes): prometheus_client
+    fails reading such a file (struct.error), so a scrape right after a worker started answered 500."""
+
+    def collect(self):
+        files = []
+        for path in glob.glob(os.path.join(self._path, "*.db")):
+            try:
+                if os.path.getsize(path) > 0:
+                    files.append(path)
+            except OSError:  # retired (removed) between listing and reading
+                continue
+        return self.merge(files, accumulate=True)
+
+
 @bp.get("/metrics")
 def metrics() -> Response:
     """Prometheus exposition: every worker's counters in multiprocess mode, this process's otherwise."""
     TALLY.flush()
     if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
         registry = CollectorRegistry()
-        multiprocess.MultiProcessCollector(registry)
+        _SettledFiles(registry)
     else:
         registry = REGISTRY
     local = CollectorRegistry(auto_describe=False)
