@@ -19,13 +19,14 @@ from .context import Reads
 class PackedQuery:
     """A SELECT of named columns, sent as one JSON array per row and read back as named tuples."""
 
-    def __init__(self, columns: Mapping[str, str], rest: str, expanding: Iterable[str] = ()) -> None:
-        """`columns` maps each name to its SQL expression, in order; `rest` is the statement from FROM on
-        (a WITH clause is not supported); `expanding` names the parameters bound as lists (an IN)."""
+    def __init__(self, columns: Mapping[str, str], rest: str, expanding: Iterable[str] = (), with_: str = "") -> None:
+        """`columns` maps each name to its SQL expression, in order; `rest` is the statement from FROM on;
+        `expanding` names the parameters bound as lists (an IN); `with_` the common table expressions."""
         self.names = tuple(columns)
         self.row = namedtuple("PackedRow", self.names)  # type: ignore[misc]
         listed = ",\n    ".join(columns.values())
-        statement = text(f"SELECT JSON_ARRAY(\n    {listed}\n) AS packed\n{rest.strip()}\n")
+        head = f"WITH {with_.strip()}\n" if with_ else ""
+        statement = text(f"{head}SELECT JSON_ARRAY(\n    {listed}\n) AS packed\n{rest.strip()}\n")
         expanding = tuple(expanding)
         self.statement: TextClause = (statement.bindparams(*(bindparam(name, expanding=True) for name in expanding))
                                       if expanding else statement)

@@ -4,7 +4,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Row, bindparam, select, text
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ...models import Gateway, Node, Route, SipUser, Tenant
@@ -96,6 +96,16 @@ def node_by_name(session: Session, name: str) -> NodeInfo | None:
 # numbers in n1..n6 and text in c1..c8 (what each part holds is written beside it). Plain columns,
 # no ORM objects; compiled once and sent on the fetch path's autocommit connection.
 
+#: The columns of every part of FROM_ROUTER and FROM_CARRIER, packed in this order.
+_PART_COLUMNS = {name: name for name in ("part", "n1", "n2", "n3", "n4", "n5", "n6",
+                                         "c1", "c2", "c3", "c4", "c5", "c6", "c7", "c8")}
+
+
+def _flag(value: Any) -> bool:
+    """A 0/1 (or COUNT) column of a packed row as a bool: MariaDB may pack a union's numbers as strings."""
+    return bool(int(value or 0))
+
+
 #: The tenant columns every call statement selects first, in the order `_tenant_row` reads them.
 _TENANT_COLUMNS = """
     id AS n1, max_calls AS n2, max_cps AS n3, enabled AS n4, {pinned} AS n5, {extra} AS n6,
@@ -103,11 +113,11 @@ _TENANT_COLUMNS = """
     country_code AS c6, national_prefix AS c7, international_prefix AS c8"""
 
 
-def _tenant_row(row: Row) -> TenantInfo:
+def _tenant_row(row: Any) -> TenantInfo:
     return TenantInfo(
         id=int(row.n1), code=row.c1, sip_domain=row.c2, context=row.c3, max_calls=int(row.n2), max_cps=int(row.n3),
         default_cid_number=row.c4, default_cid_name=row.c5, plan=NumberingPlan(row.c6, row.c7, row.c8),
-        enabled=bool(row.n4),
+        enabled=_flag(row.n4),
     )
 
 
@@ -168,7 +178,7 @@ def _tenant_columns(r: Any) -> TenantInfo:
     )
 
 
-def _user_row(row: Row) -> UserInfo:
+def _user_row(row: Any) -> UserInfo:
     return UserInfo(row.c1, row.c2, row.c3, row.c4)
 
 
@@ -215,8 +225,10 @@ _DID_CTE = """did AS (
 #:   2 the DID's tenant (n5: pinned to the asking node), 3 the DID: c1 number, c2 username, n1 user enabled
 #:   4 the tenant named by X-Tenant (:code), 5 its enabled media nodes, preferred first: n1 cluster_port,
 #:     n2 weight, c1 name, c2 sip_address, 6 its enabled user named by the dialled number: c1 username...
-FROM_ROUTER = text("""
-WITH """ + _DID_CTE + """, named AS (SELECT * FROM tenants WHERE code = :code)
+FROM_ROUTER = PackedQuery(
+    _PART_COLUMNS,
+    """
+FROM (
 SELECT 0 AS part, COUNT(*) AS n1, NULL AS n2, NULL AS n3, NULL AS n4, NULL AS n5, NULL AS n6, NULL AS c1,
        NULL AS c2, NULL AS c3, NULL AS c4, NULL AS c5, NULL AS c6, NULL AS c7, NULL AS c8
 FROM nodes WHERE sip_address = :address AND role = 'router' AND enabled = 1
@@ -244,8 +256,9 @@ UNION ALL
 SELECT 6, NULL, NULL, NULL, NULL, NULL, NULL,
        u.username, u.outbound_cid_number, u.outbound_cid_name, u.cid_number, NULL, NULL, NULL, NULL
 FROM sip_users u JOIN named ON u.tenant_id = named.id WHERE u.username = :dialled AND u.enabled = 1
-ORDER BY 1, 3 DESC, 8
-""").bindparams(bindparam("forms", expanding=True))
+) found
+ORDER BY part, n2 DESC, c1
+""", expanding=("forms",), with_=_DID_CTE + ", named AS (SELECT * FROM tenants WHERE code = :code)")
 
 
 @dataclass(frozen=True)
@@ -264,24 +277,24 @@ class FromRouterCall:
 def from_router_call(conn: Reads, node_id: int, address: str, forms: list[str], code: str,
                      dialled: str) -> FromRouterCall:
     """Everything a call on the cluster profile may need, in one statement."""
-    rows = conn.execute(FROM_ROUTER, {"node_id": node_id, "address": address, "forms": forms or [""],
-                                      "code": code, "dialled": dialled}).all()
-    parts: dict[int, list[Row]] = {}
+    rows = FROM_ROUTER.rows(conn, {"node_id": node_id, "address": address, "forms": forms or [""],
+                                   "code": code, "dialled": dialled})
+    parts: dict[int, list[Any]] = {}
     for row in rows:
-        parts.setdefault(row.part, []).append(row)
+        parts.setdefault(int(row.part), []).append(row)
     media_at = parts.get(1)
     did_tenant, did_row = parts.get(2), parts.get(3)
     did = None
     if did_tenant and did_row:
         did = DidInfo(number=did_row[0].c1, tenant=_tenant_row(did_tenant[0]), username=did_row[0].c2,
-                      user_enabled=bool(did_row[0].n1))
+                      user_enabled=_flag(did_row[0].n1))
     named = parts.get(4)
     return FromRouterCall(
-        from_router=bool(parts[0][0].n1),
+        from_router=_flag(parts[0][0].n1),
         media_source=None if not media_at else NodeInfo(media_at[0].c1, media_at[0].c2, int(media_at[0].n1),
                                                         role="media"),
         did=did,
-        did_pinned=bool(did_tenant and did_tenant[0].n5),
+        did_pinned=bool(did_tenant) and _flag(did_tenant[0].n5),
         named_tenant=_tenant_row(named[0]) if named else None,
         named_media_nodes=tuple(NodeInfo(r.c1, r.c2, int(r.n1), int(r.n2)) for r in parts.get(5, ())),
         named_user=next((_user_row(r) for r in parts.get(6, ())), None),
@@ -290,8 +303,10 @@ def from_router_call(conn: Reads, node_id: int, address: str, forms: list[str], 
 
 #: An inbound DID on a router: 0 the DID's tenant, 1 the DID (c1 number, c2 username, n1 user enabled),
 #: 2 the tenant's enabled media nodes, preferred first (n1 cluster_port, n2 weight, c1 name, c2 sip_address).
-FROM_CARRIER = text("""
-WITH """ + _DID_CTE + """
+FROM_CARRIER = PackedQuery(
+    _PART_COLUMNS,
+    """
+FROM (
 SELECT 0 AS part, """ + _TENANT_COLUMNS.format(pinned="NULL", extra="NULL") + """
 FROM tenants JOIN did ON did.tenant_id = tenants.id
 UNION ALL
@@ -300,8 +315,9 @@ UNION ALL
 SELECT 2, n.cluster_port, tn.weight, NULL, NULL, NULL, NULL, n.name, n.sip_address, NULL, NULL, NULL, NULL, NULL, NULL
 FROM nodes n JOIN tenant_nodes tn ON tn.node_id = n.id JOIN did ON tn.tenant_id = did.tenant_id
 WHERE n.role = 'media' AND n.enabled = 1
-ORDER BY 1, 3 DESC, 8
-""").bindparams(bindparam("forms", expanding=True))
+) found
+ORDER BY part, n2 DESC, c1
+""", expanding=("forms",), with_=_DID_CTE)
 
 
 @dataclass(frozen=True)
@@ -314,15 +330,15 @@ class CarrierDid:
 
 def carrier_did(conn: Reads, forms: list[str]) -> CarrierDid | None:
     """The enabled DID stored under one of `forms`, its tenant and media nodes, in one statement."""
-    rows = conn.execute(FROM_CARRIER, {"forms": forms}).all()
-    parts: dict[int, list[Row]] = {}
+    rows = FROM_CARRIER.rows(conn, {"forms": forms})
+    parts: dict[int, list[Any]] = {}
     for row in rows:
-        parts.setdefault(row.part, []).append(row)
+        parts.setdefault(int(row.part), []).append(row)
     if not parts.get(0) or not parts.get(1):
         return None
     did_row = parts[1][0]
     did = DidInfo(number=did_row.c1, tenant=_tenant_row(parts[0][0]), username=did_row.c2,
-                  user_enabled=bool(did_row.n1))
+                  user_enabled=_flag(did_row.n1))
     return CarrierDid(did, tuple(NodeInfo(r.c1, r.c2, int(r.n1), int(r.n2)) for r in parts.get(2, ())))
 
 
