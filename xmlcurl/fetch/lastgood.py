@@ -158,11 +158,12 @@ def _write_loop(owner: "weakref.ref[LastGoodStore]", pending: queue.Queue, path:
                 conn.close()
                 return
             continue
-        gathered_by = time.monotonic() + GATHER_SECONDS
+        # Sleep through the gathering time, then take what came: waiting on the queue instead woke this
+        # thread (and took the GIL from the fetches) once per entry.
+        time.sleep(GATHER_SECONDS)
         while len(batch) < BATCH:
-            left = gathered_by - time.monotonic()
             try:
-                batch.append(pending.get(timeout=left) if left > 0 else pending.get_nowait())
+                batch.append(pending.get_nowait())
             except queue.Empty:
                 break
         try:
