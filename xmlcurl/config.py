@@ -45,7 +45,7 @@ SETTINGS: dict[str, Setting] = {
     "FETCH_BUDGET_MS": Setting(1500, int, "time budget of one fetch: database waits are cut to fit, then 503 (set the xml_curl binding timeout above it)"),
     "PROXY_HOPS": Setting(0, int, "reverse proxies in front of gunicorn whose X-Forwarded-For/-Proto are trusted (0: the TCP peer is the client)"),
     "DB_POOL_RECYCLE": Setting(1800, int, "seconds before a pooled connection is replaced"),
-    "DB_PREPARED_STATEMENTS": Setting(True, _bool, "prepare the fetch path's statements once per MySQL connection "
+    "DB_PREPARED_STATEMENTS": Setting(True, _bool, "prepare the fetch path's statements once per MariaDB connection "
                                       "(off: send their text each time, e.g. behind a proxy that cannot keep them)"),
     # Off by default: the demo's admin and node secrets are public (README); `xmlcurl serve --demo` asks for them.
     "SEED_DEMO": Setting(False, _bool, "load the demo data (public credentials) into an empty database at start"),

@@ -196,7 +196,7 @@ class Database:
         # SQLite shares the primary's engine: autocommit is switched on for the fetch path's checkouts only.
         self.fetch_engine = (self.read_engine.execution_options(isolation_level="AUTOCOMMIT")
                              if self.read_engine is self.engine else self.read_engine)
-        #: Whether the fetch path prepares its statements on the server (MariaDB and MySQL; see prepared.py).
+        #: Whether the fetch path prepares its statements on the server (MariaDB only; see prepared.py).
         self.fetch_prepares = (self.fetch_engine.dialect.name == "mysql"
                                and bool(settings.get("DB_PREPARED_STATEMENTS", True)))
 
@@ -374,7 +374,7 @@ class FetchReader:
             # The engine's own hooks (the fetch's deadline) and any observer see the statement as
             # they would through SQLAlchemy.
             connection.dispatch.before_cursor_execute(connection, cursor, sql, params, None, False)
-            server = prepared.server_statement(sql) if self._prepare else None
+            server = prepared.server_statement(sql) if self._prepare and prepared.takes_literals(pooled) else None
             if server is None:
                 cursor.execute(sql, params)
             else:

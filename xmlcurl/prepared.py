@@ -1,4 +1,4 @@
-"""Fetch statements prepared once per MariaDB (or MySQL) connection, then run with EXECUTE ... USING.
+"""Fetch statements prepared once per MariaDB connection, then run with EXECUTE ... USING.
 
 MariaDB parses and resolves a statement's text at every execution; a statement prepared on the
 connection skips that, which is a fifth of the server's CPU for a directory fetch. The text protocol
@@ -24,6 +24,19 @@ UNKNOWN_STATEMENT = 1243
 #: Where a connection's record remembers which statements it holds (`PoolProxiedConnection.info`,
 #: cleared by SQLAlchemy when the connection is replaced).
 _INFO_KEY = "xmlcurl.prepared"
+#: Where it remembers whether its server takes literals after EXECUTE ... USING.
+_SERVER_KEY = "xmlcurl.execute_using_literals"
+
+
+def takes_literals(pooled: Any) -> bool:
+    """Whether the pooled connection's server is MariaDB, whose EXECUTE ... USING takes literals (10.2+);
+    MySQL's takes only user variables (@a), so there each fetch statement is sent as text. Noted in the
+    connection's record the first time (the driver knows the server's version from its handshake)."""
+    info = pooled.info
+    found = info.get(_SERVER_KEY)
+    if found is None:
+        found = info[_SERVER_KEY] = "mariadb" in pooled.dbapi_connection.get_server_info().lower()
+    return found
 
 
 @dataclass(frozen=True)

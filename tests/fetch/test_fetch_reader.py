@@ -183,3 +183,31 @@ def test_with_prepared_statements_off_the_fetch_path_sends_each_statements_text(
             reader.release()
     finally:
         app.extensions["xmlcurl.db"].dispose()
+
+
+def test_only_a_mariadb_server_runs_prepared_fetch_statements():
+    # MySQL's EXECUTE ... USING takes only user variables (@a), not the literals xmlcurl sends.
+    from types import SimpleNamespace
+
+    from xmlcurl import prepared
+
+    def pooled(version: str):
+        return SimpleNamespace(info={}, dbapi_connection=SimpleNamespace(get_server_info=lambda: version))
+
+    assert prepared.takes_literals(pooled("10.11.19-MariaDB-0+deb12u1"))
+    assert not prepared.takes_literals(pooled("8.0.36"))
+    assert not prepared.takes_literals(pooled("5.7.44-log"))
+
+
+@ON_MARIADB
+def test_a_connection_whose_server_takes_no_literals_sends_each_statements_text(app):
+    with app.app_context():
+        reader = db.fetch_connection()
+        connection = reader.connection
+        connection.connection.info["xmlcurl.execute_using_literals"] = False  # as for a MySQL server
+        try:
+            prepares, _ = _prepared_counts(connection)
+            assert reader.execute(text("SELECT :value AS value, 2 AS two"), {"value": "it's"}).first().value == "it's"
+            assert _prepared_counts(connection)[0] == prepares
+        finally:
+            connection.connection.info.pop("xmlcurl.execute_using_literals")
