@@ -378,7 +378,7 @@ class FetchReader:
             if server is None:
                 cursor.execute(sql, params)
             else:
-                prepared.execute(cursor, pooled.info, server, params)
+                prepared.execute(cursor, pooled.info, server, params, sql)
             rows = cursor.fetchall()
             return FetchRows(map(_row_type(cursor.description)._make, rows))
         except dialect.loaded_dbapi.Error as exc:

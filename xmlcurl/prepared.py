@@ -19,8 +19,10 @@ log = logging.getLogger("xmlcurl.db")
 
 #: A bind parameter in PyMySQL's pyformat SQL.
 _MARK = re.compile(r"%\((\w+)\)s")
-#: MariaDB's and MySQL's "Unknown prepared statement handler": the server no longer holds it.
+#: MariaDB's "Unknown prepared statement handler": the server no longer holds it.
 UNKNOWN_STATEMENT = 1243
+#: MariaDB's "Can't create more than max_prepared_stmt_count statements" (a server-wide limit).
+TOO_MANY_STATEMENTS = 1461
 #: Where a connection's record remembers which statements it holds (`PoolProxiedConnection.info`,
 #: cleared by SQLAlchemy when the connection is replaced).
 _INFO_KEY = "xmlcurl.prepared"
@@ -73,20 +75,45 @@ def server_statement(sql: str) -> ServerStatement | None:
     return found
 
 
-def execute(cursor: Any, info: dict, statement: ServerStatement, parameters: dict[str, Any]) -> None:
-    """Run `statement` on the cursor's connection, preparing it there first if the connection does not hold it."""
-    held: set[str] = info.setdefault(_INFO_KEY, set())
+def execute(cursor: Any, info: dict, statement: ServerStatement, parameters: dict[str, Any], text_sql: str) -> None:
+    """Run `statement` on the cursor's connection, preparing it there first if the connection does not hold it;
+    sent as `text_sql` (pyformat) instead when the server will not hold another prepared statement."""
+    held: dict[str, bool] = info.setdefault(_INFO_KEY, {})
     escape = cursor.connection.escape
-    if statement.name not in held:
-        cursor.execute(f"PREPARE {statement.name} FROM {escape(statement.text)}")
-        held.add(statement.name)
+    prepared = held.get(statement.name)
+    if prepared is None:
+        prepared = held[statement.name] = _prepare(cursor, statement)
+    if not prepared:
+        cursor.execute(text_sql, parameters)
+        return
     try:
         cursor.execute(statement.execute_sql(escape, parameters))
     except Exception as exc:
         # Only if the server dropped it on a live connection (it cannot happen unless someone deallocates it):
         # prepare again, once.
-        if getattr(exc, "args", (None,))[0] != UNKNOWN_STATEMENT:
+        if _error_code(exc) != UNKNOWN_STATEMENT:
             raise
         log.warning("prepared fetch statement %s was gone from its connection; preparing it again", statement.name)
-        cursor.execute(f"PREPARE {statement.name} FROM {escape(statement.text)}")
+        if not _prepare(cursor, statement):
+            held[statement.name] = False
+            cursor.execute(text_sql, parameters)
+            return
         cursor.execute(statement.execute_sql(escape, parameters))
+
+
+def _prepare(cursor: Any, statement: ServerStatement) -> bool:
+    """PREPARE the statement on the cursor's connection; False when the server holds as many as it allows."""
+    try:
+        cursor.execute(f"PREPARE {statement.name} FROM {cursor.connection.escape(statement.text)}")
+    except Exception as exc:
+        if _error_code(exc) != TOO_MANY_STATEMENTS:
+            raise
+        log.warning("the database holds max_prepared_stmt_count prepared statements: fetch statement %s is sent "
+                    "as text on this connection", statement.name)
+        return False
+    return True
+
+
+def _error_code(exc: BaseException) -> Any:
+    args = getattr(exc, "args", ())
+    return args[0] if args else None

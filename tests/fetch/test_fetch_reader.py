@@ -211,3 +211,25 @@ def test_a_connection_whose_server_takes_no_literals_sends_each_statements_text(
             assert _prepared_counts(connection)[0] == prepares
         finally:
             connection.connection.info.pop("xmlcurl.execute_using_literals")
+
+
+def test_when_the_server_holds_all_the_prepared_statements_it_allows_the_text_is_sent():
+    # max_prepared_stmt_count is server-wide (16,382 by default): many instances x workers x pooled
+    # connections could reach it, and a fetch must then still be answered.
+    from xmlcurl import prepared
+
+    class Cursor:
+        def __init__(self):
+            self.sent = []
+            self.connection = type("Conn", (), {"escape": staticmethod(lambda value: repr(value))})()
+
+        def execute(self, sql, parameters=None):
+            if sql.startswith("PREPARE"):
+                raise Exception(prepared.TOO_MANY_STATEMENTS, "Can't create more than max_prepared_stmt_count")
+            self.sent.append((sql, parameters))
+
+    statement = prepared.server_statement("SELECT name FROM tenants WHERE code = %(code)s")
+    cursor, info = Cursor(), {}
+    for _ in range(2):
+        prepared.execute(cursor, info, statement, {"code": "acme"}, "SELECT name FROM tenants WHERE code = %(code)s")
+    assert cursor.sent == [("SELECT name FROM tenants WHERE code = %(code)s", {"code": "acme"})] * 2

@@ -396,8 +396,11 @@ class RouterCall:
 
 def router_call(conn: Reads, code: str, address: str, prefixes: list[str]) -> RouterCall:
     """The tenant, its pinned media node at `address` and the routes of `prefixes`, in one statement."""
-    # "x" is no route's prefix (they are digits): an IN list may not be empty.
-    rows = ROUTER_CALL.rows(conn, {"code": code, "address": address, "prefixes": prefixes or ["x"]})
+    # "x" is no route's prefix (they are digits): an IN list may not be empty, and padded to a multiple
+    # of 8 it takes one of 5 lengths, not 33: each length is a statement of its own, prepared on every
+    # connection of every worker (MariaDB holds at most max_prepared_stmt_count of them in all).
+    padded = list(prefixes) + ["x"] * (-len(prefixes) % 8 or (0 if prefixes else 8))
+    rows = ROUTER_CALL.rows(conn, {"code": code, "address": address, "prefixes": padded})
     if not rows:
         return RouterCall(None, None, ())
     # One row per pinned media node at the address (two sharing one is rare): the first by name is the caller.
