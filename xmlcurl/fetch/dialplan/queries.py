@@ -102,8 +102,17 @@ _PART_COLUMNS = {name: name for name in ("part", "n1", "n2", "n3", "n4", "n5", "
 
 
 def _flag(value: Any) -> bool:
-    """A 0/1 (or COUNT) column of a packed row as a bool: MariaDB may pack a union's numbers as strings."""
+    """A 0/1 (or COUNT, or NULL) value of a packed row as a bool: MariaDB may pack a number as a string
+    ('0' for an EXISTS the optimizer folded into a constant, a union's numbers)."""
     return bool(int(value or 0))
+
+
+def _by_part(rows: list[Any]) -> dict[int, list[Any]]:
+    """The rows of a statement whose parts are told apart by its `part` column, in their order."""
+    parts: dict[int, list[Any]] = {}
+    for row in rows:
+        parts.setdefault(int(row.part), []).append(row)
+    return parts
 
 
 #: The tenant columns every call statement selects first, in the order `_tenant_row` reads them.
@@ -174,7 +183,7 @@ def _tenant_columns(r: Any) -> TenantInfo:
     return TenantInfo(
         id=int(r.id), code=r.code, sip_domain=r.sip_domain, context=r.context, max_calls=int(r.max_calls),
         max_cps=int(r.max_cps), default_cid_number=r.default_cid_number, default_cid_name=r.default_cid_name,
-        plan=NumberingPlan(r.country_code, r.national_prefix, r.international_prefix), enabled=bool(int(r.enabled)),
+        plan=NumberingPlan(r.country_code, r.national_prefix, r.international_prefix), enabled=_flag(r.enabled),
     )
 
 
@@ -195,8 +204,7 @@ def tenant_call(conn: Reads, context: str, node_id: int, caller: str | None, cal
     approved = presentable_numbers(r)
     return TenantCall(
         tenant=tenant,
-        # int() first: MariaDB may send a subquery's result packed as a string ('0').
-        pinned=bool(int(r.pinned)),
+        pinned=_flag(r.pinned),
         longest_username=int(r.longest_username or 0) if with_longest else None,
         caller=None if r.caller is None else UserInfo(r.caller, r.caller_outbound_cid_number,
                                                       r.caller_outbound_cid_name, r.caller_cid_number),
@@ -277,11 +285,8 @@ class FromRouterCall:
 def from_router_call(conn: Reads, node_id: int, address: str, forms: list[str], code: str,
                      dialled: str) -> FromRouterCall:
     """Everything a call on the cluster profile may need, in one statement."""
-    rows = FROM_ROUTER.rows(conn, {"node_id": node_id, "address": address, "forms": forms or [""],
-                                   "code": code, "dialled": dialled})
-    parts: dict[int, list[Any]] = {}
-    for row in rows:
-        parts.setdefault(int(row.part), []).append(row)
+    parts = _by_part(FROM_ROUTER.rows(conn, {"node_id": node_id, "address": address, "forms": forms or [""],
+                                             "code": code, "dialled": dialled}))
     media_at = parts.get(1)
     did_tenant, did_row = parts.get(2), parts.get(3)
     did = None
@@ -330,10 +335,7 @@ class CarrierDid:
 
 def carrier_did(conn: Reads, forms: list[str]) -> CarrierDid | None:
     """The enabled DID stored under one of `forms`, its tenant and media nodes, in one statement."""
-    rows = FROM_CARRIER.rows(conn, {"forms": forms})
-    parts: dict[int, list[Any]] = {}
-    for row in rows:
-        parts.setdefault(int(row.part), []).append(row)
+    parts = _by_part(FROM_CARRIER.rows(conn, {"forms": forms}))
     if not parts.get(0) or not parts.get(1):
         return None
     did_row = parts[1][0]
@@ -345,13 +347,14 @@ def carrier_did(conn: Reads, forms: list[str]) -> CarrierDid | None:
 #: A tenant's outbound call on a router (X-Tenant :code, from the media node at :address, to a number
 #: whose prefixes are :prefixes), as key lookups in one row: the tenant, the enabled media node at the
 #: address it is pinned to (an outer join, not an ORDER BY ... LIMIT 1 subquery, which made MariaDB sort
-#: in a temporary table: a row per node if two share the address), and as one JSON list every route of all tenants or of the tenant with one
-#: of the prefixes, joined with its gateway (disabled ones too, so route-test can say why they were not
-#: used). One row, not one per route: the driver parses every value of every row in Python, and the
-#: tenant's columns repeated on each route's row cost more than the statement itself. Each route is a
-#: JSON array in ROUTE_FIELDS' order (MariaDB builds arrays in half the time of objects with keys);
-#: the outer join keeps MariaDB reading routes first, by their (tenant_scope, prefix) key (with an
-#: inner join it started from gateways: 10 ms a call instead of 0.4).
+#: in a temporary table: a row per node if two share the address), and as one JSON list every route of
+#: all tenants or of the tenant with one of the prefixes, joined with its gateway (disabled ones too, so
+#: route-test can say why they were not used). One row, not one per route: the driver parses every
+#: value of every row in Python, and the tenant's columns repeated on each route's row cost more than
+#: the statement itself. Each route is a JSON array in ROUTE_FIELDS' order (MariaDB builds arrays in
+#: half the time of objects with keys); the outer join to gateways keeps MariaDB reading routes first,
+#: by their (tenant_scope, prefix) key (with an inner join it started from gateways: 10 ms a call
+#: instead of 0.4).
 ROUTER_CALL = PackedQuery(
     {
         **_TENANT_OWN_COLUMNS,
@@ -379,8 +382,7 @@ ROUTE_FIELDS = ("route_id", "tenant_id", "prefix", "priority", "weight", "route_
 def _candidate(values: list) -> Candidate:
     """A route of ROUTER_CALL's JSON list (its flags come as 0/1, on MariaDB and SQLite alike)."""
     route = dict(zip(ROUTE_FIELDS, values))
-    route["route_enabled"] = bool(int(route["route_enabled"]))
-    route["gateway_enabled"] = bool(int(route["gateway_enabled"] or 0))
+    route["route_enabled"], route["gateway_enabled"] = _flag(route["route_enabled"]), _flag(route["gateway_enabled"])
     return Candidate(**route)
 
 
@@ -399,7 +401,8 @@ def router_call(conn: Reads, code: str, address: str, prefixes: list[str]) -> Ro
     # "x" is no route's prefix (they are digits): an IN list may not be empty, and padded to a multiple
     # of 8 it takes one of 5 lengths, not 33: each length is a statement of its own, prepared on every
     # connection of every worker (MariaDB holds at most max_prepared_stmt_count of them in all).
-    padded = list(prefixes) + ["x"] * (-len(prefixes) % 8 or (0 if prefixes else 8))
+    padded = list(prefixes) or ["x"]
+    padded += ["x"] * (-len(padded) % 8)
     rows = ROUTER_CALL.rows(conn, {"code": code, "address": address, "prefixes": padded})
     if not rows:
         return RouterCall(None, None, ())
