@@ -79,26 +79,23 @@ def execute(cursor: Any, info: dict, statement: ServerStatement, parameters: dic
     """Run `statement` on the cursor's connection, preparing it there first if the connection does not hold it;
     sent as `text_sql` (pyformat) instead when the server will not hold another prepared statement."""
     held: dict[str, bool] = info.setdefault(_INFO_KEY, {})
-    escape = cursor.connection.escape
-    prepared = held.get(statement.name)
-    if prepared is None:
-        prepared = held[statement.name] = _prepare(cursor, statement)
-    if not prepared:
-        cursor.execute(text_sql, parameters)
-        return
-    try:
-        cursor.execute(statement.execute_sql(escape, parameters))
-    except Exception as exc:
-        # Only if the server dropped it on a live connection (it cannot happen unless someone deallocates it):
-        # prepare again, once.
-        if _error_code(exc) != UNKNOWN_STATEMENT:
-            raise
-        log.warning("prepared fetch statement %s was gone from its connection; preparing it again", statement.name)
-        if not _prepare(cursor, statement):
-            held[statement.name] = False
+    for attempt in (1, 2):
+        if statement.name not in held:
+            held[statement.name] = _prepare(cursor, statement)
+        if not held[statement.name]:
             cursor.execute(text_sql, parameters)
             return
-        cursor.execute(statement.execute_sql(escape, parameters))
+        try:
+            cursor.execute(statement.execute_sql(cursor.connection.escape, parameters))
+            return
+        except Exception as exc:
+            # Only if the server dropped it on a live connection (it cannot happen unless someone
+            # deallocates it): prepare it again, once.
+            if attempt == 2 or _error_code(exc) != UNKNOWN_STATEMENT:
+                raise
+            log.warning("prepared fetch statement %s was gone from its connection; preparing it again",
+                        statement.name)
+            del held[statement.name]
 
 
 def _prepare(cursor: Any, statement: ServerStatement) -> bool:
@@ -115,5 +112,4 @@ def _prepare(cursor: Any, statement: ServerStatement) -> bool:
 
 
 def _error_code(exc: BaseException) -> Any:
-    args = getattr(exc, "args", ())
-    return args[0] if args else None
+    return exc.args[0] if exc.args else None
