@@ -42,24 +42,14 @@ def free_udp_port(address: str = "127.0.0.1") -> int:
 
 
 def answers_keepalive(port: int, wait: float = 0.2) -> bool:
-    """Whether the proxy on 127.0.0.1:PORT answers a keepalive OPTIONS within WAIT seconds."""
-    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        sock.settimeout(wait)
-        local = sock.getsockname()[1]
-        call_id = f"ready-{local}-{time.monotonic_ns()}"
-        sock.sendto((f"OPTIONS sip:127.0.0.1:{port} SIP/2.0\r\n"
-                     f"Via: SIP/2.0/UDP 127.0.0.1:{local};branch=z9hG4bK-{call_id};rport\r\n"
-                     f"Max-Forwards: 70\r\nFrom: <sip:ready@127.0.0.1>;tag={call_id}\r\n"
-                     f"To: <sip:127.0.0.1:{port}>\r\nCall-ID: {call_id}\r\nCSeq: 1 OPTIONS\r\n"
-                     "Content-Length: 0\r\n\r\n").encode(), ("127.0.0.1", port))
-        try:
-            while True:
-                reply = sock.recv(65535)
-                if call_id.encode() in reply:
-                    return reply.startswith(b"SIP/2.0 200 ")
-        except OSError:  # nothing within WAIT (or the port is not bound yet)
-            return False
+    """Whether the proxy on 127.0.0.1:PORT answers a keepalive OPTIONS with 200 within WAIT seconds."""
+    probe = SipDouble("ready", "127.0.0.1")
+    try:
+        sent = probe.send_request("OPTIONS", f"sip:127.0.0.1:{port}", ("127.0.0.1", port))
+        reply = probe.final_reply(sent["call_id"], "OPTIONS", timeout=wait)
+        return reply is not None and reply.status == 200
+    finally:
+        probe.close()
 
 
 def kamcmd(ctl: Path, *args: str) -> str:
