@@ -284,11 +284,14 @@ def test_of_two_pinned_media_nodes_sharing_an_address_the_router_call_names_the_
     from tests.fetch.test_dialplan_cluster_calls import add_media_node
     from xmlcurl.fetch.dialplan import queries
 
-    media_1 = session.scalar(select(Node).where(Node.name == "media-1"))
-    with app.app_context():
-        before = queries.router_call(db.fetch_connection(), "acme", media_1.sip_address, queries.prefixes_of("8613800138000"))
-    add_media_node(session, "media-0", media_1.sip_address, {"acme": 5})
-    with app.app_context():
-        after = queries.router_call(db.fetch_connection(), "acme", media_1.sip_address, queries.prefixes_of("8613800138000"))
+    address = session.scalar(select(Node.sip_address).where(Node.name == "media-1"))
+
+    def router_call() -> queries.RouterCall:
+        with app.app_context():
+            return queries.router_call(db.fetch_connection(), "acme", address, queries.prefixes_of("8613800138000"))
+
+    before = router_call()
+    add_media_node(session, "media-0", address, {"acme": 5})
+    after = router_call()
     assert before.media_node.name == "media-1" and after.media_node.name == "media-0"
     assert after.candidates == before.candidates and after.tenant == before.tenant
