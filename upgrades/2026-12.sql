@@ -289,6 +289,35 @@ CREATE TRIGGER trg_approved_caller_ids_ad_scope AFTER DELETE ON approved_caller_
   SELECT v.version MOD 65536, v.version, 'approved_caller_ids', COALESCE(OLD.tenant_id, 0), NULL, v.changed_at FROM config_version v WHERE v.id = 1
   ON DUPLICATE KEY UPDATE version = VALUES(version), table_name = VALUES(table_name), tenant_id = VALUES(tenant_id), detail = VALUES(detail), changed_at = VALUES(changed_at);
 
+-- The copy of DIDs and approved caller IDs that fetches check caller numbers in, its triggers,
+-- and its rows for the DIDs already stored (the approvals below reach it through the triggers).
+CREATE TABLE presentable_numbers (
+  source VARCHAR(32) NOT NULL,
+  source_id INT NOT NULL,
+  tenant_id INT NOT NULL,
+  number VARCHAR(32) NOT NULL,
+  CONSTRAINT pk_presentable_numbers PRIMARY KEY (source, source_id)
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_unicode_ci;
+
+CREATE INDEX ix_presentable_numbers_tenant_id_number ON presentable_numbers (tenant_id, number);
+
+CREATE TRIGGER trg_dids_ai_presentable AFTER INSERT ON dids FOR EACH ROW
+  INSERT INTO presentable_numbers (source, source_id, tenant_id, number) VALUES ('dids', NEW.id, NEW.tenant_id, TRIM(LEADING '+' FROM NEW.number));
+CREATE TRIGGER trg_dids_au_presentable AFTER UPDATE ON dids FOR EACH ROW
+  UPDATE presentable_numbers SET source_id = NEW.id, tenant_id = NEW.tenant_id, number = TRIM(LEADING '+' FROM NEW.number) WHERE source = 'dids' AND source_id = OLD.id;
+CREATE TRIGGER trg_dids_ad_presentable AFTER DELETE ON dids FOR EACH ROW
+  DELETE FROM presentable_numbers WHERE source = 'dids' AND source_id = OLD.id;
+CREATE TRIGGER trg_approved_caller_ids_ai_presentable AFTER INSERT ON approved_caller_ids FOR EACH ROW
+  INSERT INTO presentable_numbers (source, source_id, tenant_id, number) VALUES ('approved_caller_ids', NEW.id, NEW.tenant_id, TRIM(LEADING '+' FROM NEW.number));
+CREATE TRIGGER trg_approved_caller_ids_au_presentable AFTER UPDATE ON approved_caller_ids FOR EACH ROW
+  UPDATE presentable_numbers SET source_id = NEW.id, tenant_id = NEW.tenant_id, number = TRIM(LEADING '+' FROM NEW.number) WHERE source = 'approved_caller_ids' AND source_id = OLD.id;
+CREATE TRIGGER trg_approved_caller_ids_ad_presentable AFTER DELETE ON approved_caller_ids FOR EACH ROW
+  DELETE FROM presentable_numbers WHERE source = 'approved_caller_ids' AND source_id = OLD.id;
+
+INSERT INTO presentable_numbers (source, source_id, tenant_id, number)
+  SELECT 'dids', id, tenant_id, TRIM(LEADING '+' FROM number) FROM dids
+  UNION ALL SELECT 'approved_caller_ids', id, tenant_id, TRIM(LEADING '+' FROM number) FROM approved_caller_ids;
+
 -- A tenant's users now present only approved numbers; keep today's calls going by approving each
 -- tenant's default caller ID (set by the operator). Users' own numbers are not approved here: a
 -- number nobody approved falls back to the tenant default when the dialplan is built (logged).

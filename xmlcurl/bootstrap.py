@@ -55,6 +55,8 @@ def prepare(engine: Engine, demo: bool = False) -> Outcome:
                 raise SchemaError(f"the database holds some xmlcurl tables ({', '.join(present[:5])}) but not "
                                   "config_version: finish or undo that set-up (xmlcurl init-db --reset recreates all)")
             db.create_schema(engine)
+        else:
+            _add_presentable_numbers(engine)
         seeded = demo and _holds_no_data(engine)
         if seeded:
             from .seed import DEMO_SQL, load_sql_file
@@ -79,6 +81,24 @@ def prepare_app(app: Flask, demo: bool = False) -> Outcome | None:
     except db.UNAVAILABLE as exc:
         log.error("database unreachable at start (%s): its tables were not checked", exc.__class__.__name__)
         return None
+
+
+def _add_presentable_numbers(engine: Engine) -> None:
+    """An embedded database made before presentable_numbers gets it (MySQL/MariaDB: upgrades/2026-12.sql)."""
+    if inspect(engine).has_table("presentable_numbers"):
+        return
+    if not db.is_sqlite(engine):
+        log.error("the database lacks presentable_numbers: run upgrades/2026-12.sql (fetches of users fail until then)")
+        return
+    from . import presentable
+    from .models import PresentableNumber
+
+    with engine.begin() as conn:
+        PresentableNumber.__table__.create(conn)
+        for stmt in db.sqlite_presentable_triggers():
+            conn.exec_driver_sql(stmt)
+    presentable.rebuild(engine)
+    log.warning("added presentable_numbers to the embedded database (a copy of its DIDs and approved caller IDs)")
 
 
 def _holds_no_data(engine: Engine) -> bool:

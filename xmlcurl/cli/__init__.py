@@ -23,7 +23,8 @@ from flask.cli import ScriptInfo
 from . import admin, data, dispatcher, monitor, push, render, routing, serve
 
 COMMANDS: tuple[click.Command, ...] = (
-    serve.serve, serve.dev_server, data.init_db, data.load_fixtures, data.generate, admin.create_admin,
+    serve.serve, serve.dev_server, data.init_db, data.load_fixtures, data.generate, data.presentable_numbers,
+    admin.create_admin,
     render.render, routing.route_test, push.push, push.esl_password, dispatcher.dispatcher,
     monitor.monitor, monitor.status,
 )

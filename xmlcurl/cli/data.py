@@ -1,4 +1,5 @@
-"""`xmlcurl init-db`, `load-fixtures` and `generate`: the tables, the demo data, a synthetic cluster."""
+"""`xmlcurl init-db`, `load-fixtures`, `generate` and `presentable-numbers`: the tables, the demo data,
+a synthetic cluster, the check of the one derived table."""
 from __future__ import annotations
 
 import secrets
@@ -117,6 +118,32 @@ def generate(**options: object) -> None:
         raise click.ClickException(str(exc)) from None
     click.echo(" ".join(f"{name}={count}" for name, count in summary.items()))
     _ensure_admin(admin_name)
+
+
+@click.command("presentable-numbers")
+@click.option("--repair", is_flag=True, help="rebuild the table from dids and approved_caller_ids")
+@with_appcontext
+def presentable_numbers(repair: bool) -> None:
+    """Check that presentable_numbers (the caller numbers fetches approve against) matches its sources.
+
+    Triggers keep it in step; a database restored without its triggers may not be. Exits 1 when it
+    is out of step and --repair was not given.
+    """
+    from .. import presentable
+
+    engine = db.database().engine
+    if repair:
+        found = presentable.rebuild(engine)
+        click.echo(f"presentable_numbers rebuilt: {found.missing} rows were missing, {found.extra} were extra or wrong")
+        return
+    with engine.connect() as conn:
+        found = presentable.drift(conn)
+    if found.in_step:
+        click.echo("presentable_numbers matches dids and approved_caller_ids")
+        return
+    click.echo(f"presentable_numbers is out of step: {found.missing} rows missing, {found.extra} extra or wrong; "
+               "run `xmlcurl presentable-numbers --repair`", err=True)
+    raise SystemExit(1)
 
 
 def _ensure_admin(username: str) -> None:

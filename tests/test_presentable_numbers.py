@@ -1,0 +1,118 @@
+"""presentable_numbers follows dids and approved_caller_ids through triggers, whoever writes them.
+
+The fetch path approves caller numbers against this copy only, so every kind of plain-SQL write
+to either source must reach it, on SQLite as on MariaDB; a copy out of step is found and repaired.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from sqlalchemy import create_engine, inspect, text
+
+from tests.conftest import cluster_body
+from xmlcurl import bootstrap, db, presentable
+from xmlcurl.cli import data
+
+
+def _copy(conn) -> set[tuple]:
+    return {tuple(r) for r in conn.execute(text(
+        "SELECT source, source_id, tenant_id, number FROM presentable_numbers"))}
+
+
+def _did_rows(conn, number: str) -> set[tuple]:
+    return {tuple(r) for r in conn.execute(text(
+        "SELECT 'dids', id, tenant_id, :bare FROM dids WHERE number = :number"),
+        {"number": number, "bare": number.lstrip("+")})}
+
+
+def test_demo_data_is_copied_whole(app):
+    with app.app_context():
+        conn = db.session().connection()
+        assert presentable.drift(conn).in_step
+        assert ("approved_caller_ids", 1, 1, "8657100000000") in _copy(conn)
+        assert ("dids", 1, 1, "8610000001") in _copy(conn)
+
+
+def test_plain_sql_writes_to_either_source_reach_the_copy(app):
+    with app.app_context():
+        sess = db.session()
+        conn = sess.connection()
+        conn.execute(text("INSERT INTO dids (number, tenant_id) VALUES ('+8610000077', 1)"))
+        assert _did_rows(conn, "+8610000077") <= _copy(conn)  # stored with '+', copied without
+        # Moved to another tenant under a new number: the copy follows both.
+        conn.execute(text("UPDATE dids SET tenant_id = 2, number = '8610000078' WHERE number = '+8610000077'"))
+        copy = _copy(conn)
+        assert _did_rows(conn, "8610000078") <= copy
+        assert not any(number == "8610000077" for _, _, _, number in copy)
+        conn.execute(text("DELETE FROM dids WHERE number = '8610000078'"))
+        assert not any(number == "8610000078" for _, _, _, number in _copy(conn))
+        conn.execute(text("INSERT INTO approved_caller_ids (tenant_id, number) VALUES (3, '+15550100099')"))
+        conn.execute(text("UPDATE approved_caller_ids SET number = '15550100098' WHERE number = '+15550100099'"))
+        assert [row[2:] for row in _copy(conn) if row[3].startswith("1555010009")] == [(3, "15550100098")]
+        conn.execute(text("DELETE FROM approved_caller_ids WHERE tenant_id = 3"))
+        assert not any(row[0] == "approved_caller_ids" and row[2] == 3 for row in _copy(conn))
+        assert presentable.drift(conn).in_step
+        sess.rollback()
+
+
+def test_a_number_approved_by_plain_sql_is_presented_at_once(app, fetch):
+    body = cluster_body("media-1_directory_sip_auth_acme-1000")
+    with app.app_context():
+        sess = db.session()
+        sess.execute(text("UPDATE sip_users SET cid_number = '8657100000111' WHERE tenant_id = 1 AND username = '1000'"))
+        sess.commit()
+    assert b'name="effective_caller_id_number" value="1000"' in fetch(body).data
+    with app.app_context():
+        sess = db.session()
+        sess.execute(text("INSERT INTO approved_caller_ids (tenant_id, number) VALUES (1, '+8657100000111')"))
+        sess.commit()
+    assert b'name="effective_caller_id_number" value="8657100000111"' in fetch(body).data
+
+
+def test_a_copy_out_of_step_is_found_and_rebuilt(app):
+    with app.app_context():
+        engine = db.database().engine
+        cli = app.test_cli_runner()
+        with engine.begin() as conn:
+            conn.execute(text("DELETE FROM presentable_numbers WHERE source = 'dids'"))
+            conn.execute(text("INSERT INTO presentable_numbers (source, source_id, tenant_id, number) "
+                              "VALUES ('approved_caller_ids', 999, 1, '1234')"))
+        result = cli.invoke(data.presentable_numbers)
+        assert result.exit_code == 1
+        assert "3 rows missing, 1 extra or wrong" in result.output
+        result = cli.invoke(data.presentable_numbers, ["--repair"])
+        assert result.exit_code == 0, result.output
+        assert "3 rows were missing, 1 were extra or wrong" in result.output
+        result = cli.invoke(data.presentable_numbers)
+        assert result.exit_code == 0 and "matches" in result.output
+
+
+def test_an_embedded_database_made_before_the_copy_gets_it_filled(tmp_path: Path, sqlite_template: Path):
+    path = tmp_path / "old.sqlite3"
+    path.write_bytes(sqlite_template.read_bytes())
+    engine = create_engine(f"sqlite:///{path}")
+    with engine.begin() as conn:
+        for table in ("dids", "approved_caller_ids"):
+            for event in ("ai", "au", "ad"):
+                conn.exec_driver_sql(f"DROP TRIGGER trg_{table}_{event}_presentable")
+        conn.exec_driver_sql("DROP TABLE presentable_numbers")
+    bootstrap.prepare(engine)
+    assert inspect(engine).has_table("presentable_numbers")
+    with engine.begin() as conn:
+        assert presentable.drift(conn).in_step
+        assert len(_copy(conn)) == 6  # the demo's 3 DIDs and 3 approvals
+        conn.execute(text("INSERT INTO dids (number, tenant_id) VALUES ('8610000055', 1)"))  # the triggers are back
+        assert presentable.drift(conn).in_step
+    engine.dispose()
+
+
+@pytest.mark.parametrize("numbers", [("8610000001",), ("8610000001", "8657100000000", None)])
+def test_presentable_sql_finds_the_tenants_numbers_among_those_given(app, numbers):
+    from xmlcurl.fetch.callerids import presentable_numbers, presentable_sql
+
+    columns = presentable_sql(*(f":n{i}" for i in range(len(numbers))))
+    with app.app_context():
+        row = db.session().execute(text(f"SELECT {columns['presentable']} AS presentable FROM tenants t "
+                                        "WHERE t.id = 1"), {f"n{i}": n for i, n in enumerate(numbers)}).one()
+    assert presentable_numbers(row) == {n for n in numbers if n}
