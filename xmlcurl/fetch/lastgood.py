@@ -168,8 +168,14 @@ def _write_loop(owner: "weakref.ref[LastGoodStore]", pending: queue.Queue, path:
                 break
         try:
             conn.execute("BEGIN IMMEDIATE")
+            puts: list[tuple] = []
             for op, args in batch:
+                if op is _put:  # consecutive entries go in one executemany: less Python per entry
+                    puts.append(args)
+                    continue
+                _put_all(conn, puts)
                 op(conn, *args)
+            _put_all(conn, puts)
             conn.execute("COMMIT")
         except sqlite3.Error as exc:
             log.error("last-good store write failed: %s", exc)
@@ -182,6 +188,13 @@ def _write_loop(owner: "weakref.ref[LastGoodStore]", pending: queue.Queue, path:
 
 def _put(conn: sqlite3.Connection, key: str, epoch: str, version: int, scope: str, value: bytes) -> None:
     conn.execute(_PUT, (key, epoch, version, scope, value))
+
+
+def _put_all(conn: sqlite3.Connection, puts: list[tuple]) -> None:
+    """Write the gathered entries, in their order, and forget them."""
+    if puts:
+        conn.executemany(_PUT, puts)
+        puts.clear()
 
 
 def _sync(conn: sqlite3.Connection, epoch: str, position: int, changed: dict[str, int], reset: bool) -> None:
