@@ -542,13 +542,15 @@ CREATE TRIGGER trg_approved_caller_ids_ad_scope AFTER DELETE ON approved_caller_
 
 -- presentable_numbers follows its two sources (after the version triggers, in the same transaction).
 CREATE TRIGGER trg_dids_ai_presentable AFTER INSERT ON dids FOR EACH ROW
-  INSERT INTO presentable_numbers (source, source_id, tenant_id, number) VALUES ('dids', NEW.id, NEW.tenant_id, TRIM(LEADING '+' FROM NEW.number));
+  INSERT INTO presentable_numbers (source, source_id, tenant_id, number) VALUES ('dids', NEW.id, NEW.tenant_id, TRIM(LEADING '+' FROM NEW.number))
+  ON DUPLICATE KEY UPDATE tenant_id = VALUES(tenant_id), number = VALUES(number);
 CREATE TRIGGER trg_dids_au_presentable AFTER UPDATE ON dids FOR EACH ROW
   UPDATE presentable_numbers SET source_id = NEW.id, tenant_id = NEW.tenant_id, number = TRIM(LEADING '+' FROM NEW.number) WHERE source = 'dids' AND source_id = OLD.id;
 CREATE TRIGGER trg_dids_ad_presentable AFTER DELETE ON dids FOR EACH ROW
   DELETE FROM presentable_numbers WHERE source = 'dids' AND source_id = OLD.id;
 CREATE TRIGGER trg_approved_caller_ids_ai_presentable AFTER INSERT ON approved_caller_ids FOR EACH ROW
-  INSERT INTO presentable_numbers (source, source_id, tenant_id, number) VALUES ('approved_caller_ids', NEW.id, NEW.tenant_id, TRIM(LEADING '+' FROM NEW.number));
+  INSERT INTO presentable_numbers (source, source_id, tenant_id, number) VALUES ('approved_caller_ids', NEW.id, NEW.tenant_id, TRIM(LEADING '+' FROM NEW.number))
+  ON DUPLICATE KEY UPDATE tenant_id = VALUES(tenant_id), number = VALUES(number);
 CREATE TRIGGER trg_approved_caller_ids_au_presentable AFTER UPDATE ON approved_caller_ids FOR EACH ROW
   UPDATE presentable_numbers SET source_id = NEW.id, tenant_id = NEW.tenant_id, number = TRIM(LEADING '+' FROM NEW.number) WHERE source = 'approved_caller_ids' AND source_id = OLD.id;
 CREATE TRIGGER trg_approved_caller_ids_ad_presentable AFTER DELETE ON approved_caller_ids FOR EACH ROW

@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 from sqlalchemy import create_engine, inspect, text
 
-from tests.conftest import cluster_body
-from xmlcurl import bootstrap, db, presentable
+from tests.conftest import BASE_SETTINGS, MYSQL_URL, cluster_body, mysql_server_engine, seed_demo
+from xmlcurl import bootstrap, create_app, db, presentable
 from xmlcurl.cli import data
 
 
@@ -70,22 +70,85 @@ def test_a_number_approved_by_plain_sql_is_presented_at_once(app, fetch):
     assert b'name="effective_caller_id_number" value="8657100000111"' in fetch(body).data
 
 
-def test_a_copy_out_of_step_is_found_and_rebuilt(app):
-    with app.app_context():
-        engine = db.database().engine
-        cli = app.test_cli_runner()
-        with engine.begin() as conn:
-            conn.execute(text("DELETE FROM presentable_numbers WHERE source = 'dids'"))
-            conn.execute(text("INSERT INTO presentable_numbers (source, source_id, tenant_id, number) "
-                              "VALUES ('approved_caller_ids', 999, 1, '1234')"))
-        result = cli.invoke(data.presentable_numbers)
-        assert result.exit_code == 1
-        assert "3 rows missing, 1 extra or wrong" in result.output
-        result = cli.invoke(data.presentable_numbers, ["--repair"])
-        assert result.exit_code == 0, result.output
-        assert "3 rows were missing, 1 were extra or wrong" in result.output
-        result = cli.invoke(data.presentable_numbers)
-        assert result.exit_code == 0 and "matches" in result.output
+@pytest.fixture
+def own_database(backend: str, tmp_path: Path, request: pytest.FixtureRequest):
+    """(app, engine) on a demo database of their own: --repair commits and creates triggers (which MariaDB
+    commits at once), so it cannot run inside the shared test transaction of the `app` fixture."""
+    if backend == "sqlite":
+        path = tmp_path / "own.sqlite3"
+        path.write_bytes(request.getfixturevalue("sqlite_template").read_bytes())
+        url = f"sqlite:///{path}"
+    else:
+        url = MYSQL_URL + "_presentable"
+        engine = mysql_server_engine(url)
+        db.drop_all(engine)
+        db.create_schema(engine)
+        seed_demo(engine)
+        engine.dispose()
+    application = create_app({**BASE_SETTINGS, "DATABASE_URL": url})
+    yield application, application.extensions["xmlcurl.db"].engine
+    application.extensions["xmlcurl.db"].dispose()
+
+
+def _version(engine) -> int:
+    with engine.connect() as conn:
+        return conn.execute(text("SELECT version FROM config_version WHERE id = 1")).scalar_one()
+
+
+def test_a_copy_out_of_step_is_found_and_rebuilt_and_every_worker_told(own_database):
+    app, engine = own_database
+    cli = app.test_cli_runner()
+    with engine.begin() as conn:
+        conn.execute(text("DELETE FROM presentable_numbers WHERE source = 'dids'"))
+        conn.execute(text("INSERT INTO presentable_numbers (source, source_id, tenant_id, number) "
+                          "VALUES ('approved_caller_ids', 999, 1, '1234')"))
+    result = cli.invoke(data.presentable_numbers)
+    assert result.exit_code == 1
+    assert "3 rows missing, 1 extra or wrong" in result.output
+    before = _version(engine)
+    result = cli.invoke(data.presentable_numbers, ["--repair"])
+    assert result.exit_code == 0, result.output
+    assert "3 rows were missing, 1 were extra or wrong" in result.output
+    # A change of every tenant (-1), so no worker keeps an answer made from the wrong copy.
+    assert _version(engine) == before + 1
+    with engine.connect() as conn:
+        change = conn.execute(text("SELECT table_name, tenant_id FROM config_changes WHERE version = :v"),
+                              {"v": before + 1}).one()
+    assert tuple(change) == ("presentable_numbers", -1)
+    result = cli.invoke(data.presentable_numbers)
+    assert result.exit_code == 0 and "matches" in result.output
+    assert cli.invoke(data.presentable_numbers, ["--repair"]).exit_code == 0
+    assert _version(engine) == before + 1  # nothing was out of step: no change recorded
+
+
+def test_missing_triggers_are_found_and_put_back(own_database):
+    app, engine = own_database
+    cli = app.test_cli_runner()
+    with engine.begin() as conn:
+        conn.exec_driver_sql("DROP TRIGGER trg_dids_ai_presentable")
+        conn.execute(text("INSERT INTO dids (number, tenant_id) VALUES ('8610000066', 1)"))  # not copied
+    result = cli.invoke(data.presentable_numbers)
+    assert result.exit_code == 1
+    assert "1 rows missing" in result.output and "triggers missing: trg_dids_ai_presentable" in result.output
+    result = cli.invoke(data.presentable_numbers, ["--repair"])
+    assert "triggers put back: trg_dids_ai_presentable" in result.output, result.output
+    with engine.begin() as conn:
+        conn.execute(text("INSERT INTO dids (number, tenant_id) VALUES ('8610000067', 1)"))
+        assert presentable.drift(conn).in_step
+
+
+def test_a_leftover_copy_row_never_blocks_a_write_and_replace_is_followed(own_database):
+    _, engine = own_database
+    with engine.begin() as conn:
+        # A row left behind for a DID id that does not exist yet: the insert that takes the id overwrites it.
+        conn.execute(text("INSERT INTO presentable_numbers (source, source_id, tenant_id, number) "
+                          "VALUES ('dids', 50, 2, '999')"))
+        conn.execute(text("INSERT INTO dids (id, number, tenant_id) VALUES (50, '8610000050', 1)"))
+        # REPLACE over another row's number deletes that row: its copy goes with it.
+        replace = "INSERT OR REPLACE" if db.is_sqlite(engine) else "REPLACE"
+        conn.execute(text(f"{replace} INTO dids (id, number, tenant_id) VALUES (51, '8610000050', 2)"))
+        assert presentable.drift(conn).in_step
+        assert [row for row in _copy(conn) if row[3] == "8610000050"] == [("dids", 51, 2, "8610000050")]
 
 
 def test_an_embedded_database_made_before_the_copy_gets_it_filled(tmp_path: Path, sqlite_template: Path):

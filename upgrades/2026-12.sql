@@ -290,7 +290,8 @@ CREATE TRIGGER trg_approved_caller_ids_ad_scope AFTER DELETE ON approved_caller_
   ON DUPLICATE KEY UPDATE version = VALUES(version), table_name = VALUES(table_name), tenant_id = VALUES(tenant_id), detail = VALUES(detail), changed_at = VALUES(changed_at);
 
 -- The copy of DIDs and approved caller IDs that fetches check caller numbers in, its triggers,
--- and its rows for the DIDs already stored (the approvals below reach it through the triggers).
+-- and its rows for the DIDs already stored (the approvals below reach it through the triggers; a
+-- row a running xmlcurl wrote in between is already there, hence the upsert).
 CREATE TABLE presentable_numbers (
   source VARCHAR(32) NOT NULL,
   source_id INT NOT NULL,
@@ -302,13 +303,15 @@ CREATE TABLE presentable_numbers (
 CREATE INDEX ix_presentable_numbers_tenant_id_number ON presentable_numbers (tenant_id, number);
 
 CREATE TRIGGER trg_dids_ai_presentable AFTER INSERT ON dids FOR EACH ROW
-  INSERT INTO presentable_numbers (source, source_id, tenant_id, number) VALUES ('dids', NEW.id, NEW.tenant_id, TRIM(LEADING '+' FROM NEW.number));
+  INSERT INTO presentable_numbers (source, source_id, tenant_id, number) VALUES ('dids', NEW.id, NEW.tenant_id, TRIM(LEADING '+' FROM NEW.number))
+  ON DUPLICATE KEY UPDATE tenant_id = VALUES(tenant_id), number = VALUES(number);
 CREATE TRIGGER trg_dids_au_presentable AFTER UPDATE ON dids FOR EACH ROW
   UPDATE presentable_numbers SET source_id = NEW.id, tenant_id = NEW.tenant_id, number = TRIM(LEADING '+' FROM NEW.number) WHERE source = 'dids' AND source_id = OLD.id;
 CREATE TRIGGER trg_dids_ad_presentable AFTER DELETE ON dids FOR EACH ROW
   DELETE FROM presentable_numbers WHERE source = 'dids' AND source_id = OLD.id;
 CREATE TRIGGER trg_approved_caller_ids_ai_presentable AFTER INSERT ON approved_caller_ids FOR EACH ROW
-  INSERT INTO presentable_numbers (source, source_id, tenant_id, number) VALUES ('approved_caller_ids', NEW.id, NEW.tenant_id, TRIM(LEADING '+' FROM NEW.number));
+  INSERT INTO presentable_numbers (source, source_id, tenant_id, number) VALUES ('approved_caller_ids', NEW.id, NEW.tenant_id, TRIM(LEADING '+' FROM NEW.number))
+  ON DUPLICATE KEY UPDATE tenant_id = VALUES(tenant_id), number = VALUES(number);
 CREATE TRIGGER trg_approved_caller_ids_au_presentable AFTER UPDATE ON approved_caller_ids FOR EACH ROW
   UPDATE presentable_numbers SET source_id = NEW.id, tenant_id = NEW.tenant_id, number = TRIM(LEADING '+' FROM NEW.number) WHERE source = 'approved_caller_ids' AND source_id = OLD.id;
 CREATE TRIGGER trg_approved_caller_ids_ad_presentable AFTER DELETE ON approved_caller_ids FOR EACH ROW
@@ -316,7 +319,8 @@ CREATE TRIGGER trg_approved_caller_ids_ad_presentable AFTER DELETE ON approved_c
 
 INSERT INTO presentable_numbers (source, source_id, tenant_id, number)
   SELECT 'dids', id, tenant_id, TRIM(LEADING '+' FROM number) FROM dids
-  UNION ALL SELECT 'approved_caller_ids', id, tenant_id, TRIM(LEADING '+' FROM number) FROM approved_caller_ids;
+  UNION ALL SELECT 'approved_caller_ids', id, tenant_id, TRIM(LEADING '+' FROM number) FROM approved_caller_ids
+  ON DUPLICATE KEY UPDATE tenant_id = VALUES(tenant_id), number = VALUES(number);
 
 -- A tenant's users now present only approved numbers; keep today's calls going by approving each
 -- tenant's default caller ID (set by the operator). Users' own numbers are not approved here: a

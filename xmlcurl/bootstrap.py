@@ -91,7 +91,13 @@ def _add_presentable_numbers(engine: Engine) -> None:
         log.error("the database lacks presentable_numbers: run upgrades/2026-12.sql (fetches of users fail until then)")
         return
     from . import presentable
-    from .models import PresentableNumber
+    from .models import PRESENTABLE_SOURCES, PresentableNumber
+
+    missing = [table for table in PRESENTABLE_SOURCES if not inspect(engine).has_table(table)]
+    if missing:
+        log.error("the embedded database lacks %s: it predates this release's schema; recreate it "
+                  "(xmlcurl init-db --reset, destroying its data)", ", ".join(missing))
+        return
 
     with engine.begin() as conn:
         PresentableNumber.__table__.create(conn)

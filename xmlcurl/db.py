@@ -174,6 +174,9 @@ class JsonArrayAgg:
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA foreign_keys=ON")
+    # A row that INSERT OR REPLACE deletes fires its delete triggers only with this on (the version
+    # and presentable_numbers would not follow it otherwise); no trigger here writes its own table.
+    cursor.execute("PRAGMA recursive_triggers=ON")
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.close()
     dbapi_connection.create_aggregate("JSON_ARRAYAGG", 1, JsonArrayAgg)
@@ -461,7 +464,8 @@ def sqlite_trigger_statements() -> list[str]:
 
 
 def sqlite_presentable_triggers() -> list[str]:
-    """schema.sql's presentable_numbers triggers in SQLite's dialect: the table follows dids and approved_caller_ids."""
+    """schema.sql's presentable_numbers triggers in SQLite's dialect: the table follows dids and approved_caller_ids
+    (an insert overwrites a leftover row of the same source row, as ON DUPLICATE KEY UPDATE does there)."""
     from .models import PRESENTABLE_SOURCES
 
     statements = []
@@ -469,7 +473,7 @@ def sqlite_presentable_triggers() -> list[str]:
         bare = "ltrim(NEW.number, '+')"
         statements += [
             f"CREATE TRIGGER IF NOT EXISTS trg_{table}_ai_presentable AFTER INSERT ON {table} FOR EACH ROW BEGIN "
-            "INSERT INTO presentable_numbers (source, source_id, tenant_id, number) "
+            "INSERT OR REPLACE INTO presentable_numbers (source, source_id, tenant_id, number) "
             f"VALUES ('{table}', NEW.id, NEW.tenant_id, {bare}); END",
             f"CREATE TRIGGER IF NOT EXISTS trg_{table}_au_presentable AFTER UPDATE ON {table} FOR EACH ROW BEGIN "
             f"UPDATE presentable_numbers SET source_id = NEW.id, tenant_id = NEW.tenant_id, number = {bare} "

@@ -121,28 +121,31 @@ def generate(**options: object) -> None:
 
 
 @click.command("presentable-numbers")
-@click.option("--repair", is_flag=True, help="rebuild the table from dids and approved_caller_ids")
+@click.option("--repair", is_flag=True, help="put back its triggers, rebuild it from dids and approved_caller_ids")
 @with_appcontext
 def presentable_numbers(repair: bool) -> None:
     """Check that presentable_numbers (the caller numbers fetches approve against) matches its sources.
 
     Triggers keep it in step; a database restored without its triggers may not be. Exits 1 when it
-    is out of step and --repair was not given.
+    is out of step (or its triggers are missing) and --repair was not given.
     """
     from .. import presentable
 
     engine = db.database().engine
     if repair:
         found = presentable.rebuild(engine)
-        click.echo(f"presentable_numbers rebuilt: {found.missing} rows were missing, {found.extra} were extra or wrong")
+        click.echo(f"presentable_numbers rebuilt: {found.missing} rows were missing, {found.extra} were extra or wrong"
+                   + (f"; triggers put back: {', '.join(found.triggers_missing)}" if found.triggers_missing else "")
+                   + ("; every worker drops the answers made from it" if not found.in_step else ""))
         return
     with engine.connect() as conn:
         found = presentable.drift(conn)
     if found.in_step:
-        click.echo("presentable_numbers matches dids and approved_caller_ids")
+        click.echo("presentable_numbers matches dids and approved_caller_ids, and its triggers are in place")
         return
-    click.echo(f"presentable_numbers is out of step: {found.missing} rows missing, {found.extra} extra or wrong; "
-               "run `xmlcurl presentable-numbers --repair`", err=True)
+    click.echo(f"presentable_numbers is out of step: {found.missing} rows missing, {found.extra} extra or wrong"
+               + (f"; triggers missing: {', '.join(found.triggers_missing)}" if found.triggers_missing else "")
+               + "; run `xmlcurl presentable-numbers --repair`", err=True)
     raise SystemExit(1)
 
 
