@@ -60,12 +60,13 @@ def worker_rss_mb(process: subprocess.Popen) -> float:
 
 
 def cache_lookups(port: int) -> dict[str, float]:
-    """The fetch cache's lookup counters of all workers (the bench runs gunicorn in multiprocess mode)."""
+    """The fetch cache's lookups of answers (not of node credentials) by all workers (the bench runs gunicorn
+    in multiprocess mode)."""
     with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5) as response:
         text = response.read().decode()
     counts = {"hit": 0.0, "miss": 0.0}
     for line in text.splitlines():
-        if line.startswith("xmlcurl_cache_lookups_total{"):
+        if line.startswith("xmlcurl_cache_lookups_total{") and 'kind="answer"' in line:
             labels, value = line.rsplit(" ", 1)
             for result in counts:
                 if f'result="{result}"' in labels:

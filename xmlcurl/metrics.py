@@ -42,10 +42,15 @@ FETCHES = Counter("xmlcurl_fetches", "Fetches answered, by section, node role an
                   ["section", "role", "result"])
 FETCH_SECONDS = Histogram("xmlcurl_fetch_seconds", "Time to answer a fetch", ["section"],
                           buckets=FETCH_BUCKETS)
-CACHE_LOOKUPS = Counter("xmlcurl_cache_lookups", "Fetch cache lookups: hit, miss, or stale (served during a DB error)",
-                        ["result"])
+CACHE_LOOKUPS = Counter("xmlcurl_cache_lookups", "Fetch cache lookups: hit, miss, or stale (served during a DB error); "
+                        "kind: answer (an answer or the data behind it) or node (a node's credentials)",
+                        ["result", "kind"])
+#: What a cache lookup is for: an answer (or the data it is built from), or the asking node's credentials
+#: (one per fetch, a hit once the node was seen: counted apart, so the answers' hit rate shows).
+CACHE_KINDS = ("answer", "node")
 # Bound once: a fetch counts a lookup several times, and labels() costs a dict lookup and a lock.
-CACHE_HIT, CACHE_MISS, CACHE_STALE = (CACHE_LOOKUPS.labels(result) for result in ("hit", "miss", "stale"))
+CACHE_HIT, CACHE_MISS, CACHE_STALE = ({kind: CACHE_LOOKUPS.labels(result, kind) for kind in CACHE_KINDS}
+                                      for result in ("hit", "miss", "stale"))
 DATABASE_ERRORS = Counter("xmlcurl_database_errors", "Database errors on the fetch path", ["where"])
 AUTH_FAILURES = Counter("xmlcurl_auth_failures", "Fetches refused for their credentials or hostname", ["reason"])
 CONFIG_VERSION = Gauge("xmlcurl_config_version", "Configuration version the workers serve (highest)",
@@ -70,7 +75,7 @@ class FetchTally:
         self._lock = threading.Lock()
         #: (section, role, result) -> [count, sum of seconds, count per histogram bucket]
         self._fetches: dict[tuple[str, str, str], list] = {}
-        self._hits = 0
+        self._hits: dict[str, int] = {}
         self._flusher: threading.Thread | None = None
         self._bounds = tuple(FETCH_BUCKETS) + (float("inf"),)
 
@@ -87,10 +92,11 @@ class FetchTally:
         if self._flusher is None:
             self._start_flusher()
 
-    def add_hits(self, hits: int) -> None:
-        """Cache hits of one fetch."""
+    def add_hits(self, hits: dict[str, int]) -> None:
+        """Cache hits of one fetch, by kind (CACHE_KINDS)."""
         with self._lock:
-            self._hits += hits
+            for kind, count in hits.items():
+                self._hits[kind] = self._hits.get(kind, 0) + count
         if self._flusher is None:
             self._start_flusher()
 
@@ -98,7 +104,7 @@ class FetchTally:
         """Add everything gathered so far to the metrics."""
         with self._lock:
             fetches, self._fetches = self._fetches, {}
-            hits, self._hits = self._hits, 0
+            hits, self._hits = self._hits, {}
         for (section, role, result), (count, total, buckets) in fetches.items():
             FETCHES.labels(section, role, result).inc(count)
             histogram = FETCH_SECONDS.labels(section)
@@ -108,8 +114,9 @@ class FetchTally:
             for bucket, n in zip(histogram._buckets, buckets):
                 if n:
                     bucket.inc(n)
-        if hits:
-            CACHE_HIT.inc(hits)
+        for kind, count in hits.items():
+            if count:
+                CACHE_HIT[kind].inc(count)
 
     def _start_flusher(self) -> None:
         with self._lock:
@@ -129,7 +136,7 @@ class FetchTally:
     def forget_flusher(self) -> None:
         """In a forked child: the parent's thread did not come along, the next fetch starts one."""
         self._lock = threading.Lock()
-        self._fetches, self._hits, self._flusher = {}, 0, None
+        self._fetches, self._hits, self._flusher = {}, {}, None
 
 
 TALLY = FetchTally()

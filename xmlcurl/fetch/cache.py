@@ -104,7 +104,7 @@ class FetchCache:
         #: Times everything was dropped: a new epoch, or the version went back.
         self.resets = 0
         #: Hits not yet added to the metric: a fetch makes several lookups and reports them at once.
-        self._unreported_hits = 0
+        self._unreported_hits = {kind: 0 for kind in metrics.CACHE_KINDS}
 
     # --- the version -------------------------------------------------------------------------
 
@@ -225,9 +225,11 @@ class FetchCache:
     def report_hits(self) -> None:
         """Add the hits counted since the last call to the lookup metric (once per fetch, not per lookup)."""
         with self._lock:
-            hits, self._unreported_hits = self._unreported_hits, 0
-        if hits:
-            metrics.TALLY.add_hits(hits)
+            hits = self._unreported_hits
+            if not any(hits.values()):
+                return
+            self._unreported_hits = {kind: 0 for kind in metrics.CACHE_KINDS}
+        metrics.TALLY.add_hits(hits)
 
     def seconds_since_poll(self) -> float | None:
         return None if self.polled_at is None else self._clock() - self.polled_at
@@ -236,11 +238,13 @@ class FetchCache:
 
     def get_or_load(self, key: Hashable, loader: Callable[[], T],
                     recover: Callable[[], None] | None = None,
-                    scope: Scope | Callable[[Any], Scope] = EVERYTHING) -> T:
+                    scope: Scope | Callable[[Any], Scope] = EVERYTHING, kind: str = "answer") -> T:
         """The value for `key`, loaded again when a scope it depends on changed since it was loaded.
 
         `scope` may be a function of the loaded value, for lookups whose tenant is known only from their
         result (a tenant by domain: its own tenant when found, any tenant row when not).
+
+        `kind` (metrics.CACHE_KINDS) says what the lookup is counted as in xmlcurl_cache_lookups.
 
         If loading fails with a database error, the newest good value for the key that no known change
         superseded is served from the last-good store (and `recover` is called so the session can be
@@ -252,10 +256,10 @@ class FetchCache:
             if entry is not None and self._valid(entry):
                 self._entries.move_to_end(key)
                 self.hits += 1
-                self._unreported_hits += 1
+                self._unreported_hits[kind] += 1
                 return entry.value
             self.misses += 1
-        metrics.CACHE_MISS.inc()
+        metrics.CACHE_MISS[kind].inc()
         try:
             value = loader()
         except SQLAlchemyError:
@@ -268,7 +272,7 @@ class FetchCache:
             with self._lock:
                 self.stale += 1
             metrics.DATABASE_ERRORS.labels("load").inc()
-            metrics.CACHE_STALE.inc()
+            metrics.CACHE_STALE[kind].inc()
             return good  # type: ignore[return-value]
         if version is not None and epoch is not None:
             # Pickled once: its size bounds the memory, the bytes go to the last-good store.

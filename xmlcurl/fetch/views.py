@@ -57,7 +57,8 @@ def _credential_lookup(cache: FetchCache | None, app: Flask) -> CredentialLookup
         held = held_credentials(app.extensions, app.config["XMLCURL"]["CACHE_POLL_SECONDS"])
         return lambda parts, loader: held.lookup(parts, loader, db.fetch_connection)
     return lambda parts, loader: cache.get_or_load((SHARED_NODE_ID, "auth", *parts), loader,
-                                                   recover=_recover_fetch_connection, scope=scopes.shared("nodes"))
+                                                   recover=_recover_fetch_connection, scope=scopes.shared("nodes"),
+                                                   kind="node")
 
 
 @bp.post("/freeswitch")
