@@ -179,3 +179,16 @@ def test_presentable_sql_finds_the_tenants_numbers_among_those_given(app, number
         row = db.session().execute(text(f"SELECT {columns['presentable']} AS presentable FROM tenants t "
                                         "WHERE t.id = 1"), {f"n{i}": n for i, n in enumerate(numbers)}).one()
     assert presentable_numbers(row) == {n for n in numbers if n}
+
+
+@pytest.mark.mysql
+def test_a_mariadb_database_without_the_copy_is_named_at_start_and_left_alone(tmp_path: Path, caplog):
+    engine = mysql_server_engine(MYSQL_URL + "_presentable_missing")
+    db.drop_all(engine)
+    db.create_schema(engine)
+    with engine.begin() as conn:
+        conn.exec_driver_sql("DROP TABLE presentable_numbers")
+    bootstrap.prepare(engine)
+    assert "lacks presentable_numbers: run upgrades/2026-12.sql" in caplog.text
+    assert not inspect(engine).has_table("presentable_numbers")  # schema changes there are the operator's
+    engine.dispose()

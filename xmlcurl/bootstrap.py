@@ -88,7 +88,9 @@ def _add_presentable_numbers(engine: Engine) -> None:
     if inspect(engine).has_table("presentable_numbers"):
         return
     if not db.is_sqlite(engine):
-        log.error("the database lacks presentable_numbers: run upgrades/2026-12.sql (fetches of users fail until then)")
+        log.error("the database lacks presentable_numbers: run upgrades/2026-12.sql, or, on a database an earlier "
+                  "copy of that script upgraded, only its presentable_numbers part (the table, its six triggers and "
+                  "the INSERT that fills it); fetches of users fail until then")
         return
     from . import presentable
     from .models import PRESENTABLE_SOURCES, PresentableNumber
