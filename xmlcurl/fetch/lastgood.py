@@ -173,9 +173,9 @@ def _write_loop(owner: "weakref.ref[LastGoodStore]", pending: queue.Queue, path:
                 if op is _put:  # consecutive entries go in one executemany: less Python per entry
                     puts.append(args)
                     continue
-                _put_all(conn, puts)
+                _put(conn, puts)
                 op(conn, *args)
-            _put_all(conn, puts)
+            _put(conn, puts)
             conn.execute("COMMIT")
         except sqlite3.Error as exc:
             log.error("last-good store write failed: %s", exc)
@@ -186,15 +186,12 @@ def _write_loop(owner: "weakref.ref[LastGoodStore]", pending: queue.Queue, path:
                 pending.task_done()
 
 
-def _put(conn: sqlite3.Connection, key: str, epoch: str, version: int, scope: str, value: bytes) -> None:
-    conn.execute(_PUT, (key, epoch, version, scope, value))
-
-
-def _put_all(conn: sqlite3.Connection, puts: list[tuple]) -> None:
-    """Write the gathered entries, in their order, and forget them."""
-    if puts:
-        conn.executemany(_PUT, puts)
-        puts.clear()
+def _put(conn: sqlite3.Connection, entries: list[tuple]) -> None:
+    """Write the gathered entries (the arguments of `put`, each in a queued op of its own), in their order,
+    and forget them."""
+    if entries:
+        conn.executemany(_PUT, entries)
+        entries.clear()
 
 
 def _sync(conn: sqlite3.Connection, epoch: str, position: int, changed: dict[str, int], reset: bool) -> None:
