@@ -101,11 +101,8 @@ def _add_presentable_numbers(engine: Engine) -> None:
                   "(xmlcurl init-db --reset, destroying its data)", ", ".join(missing))
         return
 
-    with engine.begin() as conn:
-        PresentableNumber.__table__.create(conn)
-        for stmt in db.sqlite_presentable_triggers():
-            conn.exec_driver_sql(stmt)
-    presentable.rebuild(engine)
+    PresentableNumber.__table__.create(engine)
+    presentable.rebuild(engine)  # puts its triggers in place, then fills it
     log.warning("added presentable_numbers to the embedded database (a copy of its DIDs and approved caller IDs)")
 
 

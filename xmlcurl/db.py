@@ -463,27 +463,6 @@ def sqlite_trigger_statements() -> list[str]:
     return statements
 
 
-def sqlite_presentable_triggers() -> list[str]:
-    """schema.sql's presentable_numbers triggers in SQLite's dialect: the table follows dids and approved_caller_ids
-    (an insert overwrites a leftover row of the same source row, as ON DUPLICATE KEY UPDATE does there)."""
-    from .models import PRESENTABLE_SOURCES
-
-    statements = []
-    for table in PRESENTABLE_SOURCES:
-        bare = "ltrim(NEW.number, '+')"
-        statements += [
-            f"CREATE TRIGGER IF NOT EXISTS trg_{table}_ai_presentable AFTER INSERT ON {table} FOR EACH ROW BEGIN "
-            "INSERT OR REPLACE INTO presentable_numbers (source, source_id, tenant_id, number) "
-            f"VALUES ('{table}', NEW.id, NEW.tenant_id, {bare}); END",
-            f"CREATE TRIGGER IF NOT EXISTS trg_{table}_au_presentable AFTER UPDATE ON {table} FOR EACH ROW BEGIN "
-            f"UPDATE presentable_numbers SET source_id = NEW.id, tenant_id = NEW.tenant_id, number = {bare} "
-            f"WHERE source = '{table}' AND source_id = OLD.id; END",
-            f"CREATE TRIGGER IF NOT EXISTS trg_{table}_ad_presentable AFTER DELETE ON {table} FOR EACH ROW BEGIN "
-            f"DELETE FROM presentable_numbers WHERE source = '{table}' AND source_id = OLD.id; END",
-        ]
-    return statements
-
-
 def has_schema(engine: Engine) -> bool:
     from sqlalchemy import inspect
 
@@ -508,7 +487,9 @@ def create_schema(engine: Engine) -> None:
     if is_sqlite(engine):
         with engine.begin() as conn:
             Base.metadata.create_all(conn)
-            for stmt in sqlite_trigger_statements() + sqlite_presentable_triggers():
+            from .presentable import sqlite_triggers
+
+            for stmt in sqlite_trigger_statements() + list(sqlite_triggers().values()):
                 conn.exec_driver_sql(stmt)
             from .dispatcher import sqlite_statements
 

@@ -1,6 +1,6 @@
 """presentable_numbers, the copy of `dids` and `approved_caller_ids` the fetch path checks caller numbers in.
 
-Triggers keep it (schema.sql; db.sqlite_presentable_triggers): every write to either source, by the
+Triggers keep it (schema.sql; `sqlite_triggers` here): every write to either source, by the
 admin, the API or plain SQL, changes the copy in the same transaction. Only a database loaded without
 its triggers (a dump made with --skip-triggers, rows copied in by a tool that disabled them) can leave
 it out of step: `xmlcurl presentable-numbers` finds that, `--repair` puts the triggers back, rebuilds
@@ -21,11 +21,33 @@ _COLUMNS = "source, source_id, tenant_id, number"
 TRIGGERS = tuple(f"trg_{table}_{event}_presentable" for table in PRESENTABLE_SOURCES for event in ("ai", "au", "ad"))
 
 
+def _bare(number: str, sqlite: bool) -> str:
+    """SQL for `number` without its leading '+' (callerid.bare), as the copy holds it."""
+    return f"ltrim({number}, '+')" if sqlite else f"TRIM(LEADING '+' FROM {number})"
+
+
 def _expected_select(sqlite: bool) -> str:
     """Every row the copy should hold, as its triggers would have written it."""
-    bare = "ltrim(number, '+')" if sqlite else "TRIM(LEADING '+' FROM number)"
-    return " UNION ALL ".join(f"SELECT '{table}' AS source, id AS source_id, tenant_id, {bare} AS number FROM {table}"
-                              for table in PRESENTABLE_SOURCES)
+    return " UNION ALL ".join(f"SELECT '{table}' AS source, id AS source_id, tenant_id, "
+                              f"{_bare('number', sqlite)} AS number FROM {table}" for table in PRESENTABLE_SOURCES)
+
+
+def sqlite_triggers() -> dict[str, str]:
+    """schema.sql's triggers of the copy in SQLite's dialect, by name (an insert overwrites a leftover row of
+    the same source row, as ON DUPLICATE KEY UPDATE does there)."""
+    bare = _bare("NEW.number", sqlite=True)
+    statements = {}
+    for table in PRESENTABLE_SOURCES:
+        head = f"CREATE TRIGGER IF NOT EXISTS trg_{table}_{{}}_presentable AFTER {{}} ON {table} FOR EACH ROW BEGIN "
+        statements[f"trg_{table}_ai_presentable"] = head.format("ai", "INSERT") + (
+            "INSERT OR REPLACE INTO presentable_numbers (source, source_id, tenant_id, number) "
+            f"VALUES ('{table}', NEW.id, NEW.tenant_id, {bare}); END")
+        statements[f"trg_{table}_au_presentable"] = head.format("au", "UPDATE") + (
+            f"UPDATE presentable_numbers SET source_id = NEW.id, tenant_id = NEW.tenant_id, number = {bare} "
+            f"WHERE source = '{table}' AND source_id = OLD.id; END")
+        statements[f"trg_{table}_ad_presentable"] = head.format("ad", "DELETE") + (
+            f"DELETE FROM presentable_numbers WHERE source = '{table}' AND source_id = OLD.id; END")
+    return statements
 
 
 @dataclass(frozen=True)
@@ -62,12 +84,13 @@ def drift(conn: Connection) -> Drift:
                  triggers_missing=tuple(name for name in TRIGGERS if name not in present))
 
 
-def trigger_statements(sqlite: bool) -> list[str]:
-    """The CREATE TRIGGER statements of the copy: SQLite's, or schema.sql's own."""
+def trigger_statements(sqlite: bool) -> dict[str, str]:
+    """The CREATE TRIGGER statements of the copy, by name: SQLite's, or schema.sql's own."""
     if sqlite:
-        return db.sqlite_presentable_triggers()
-    return [stmt for stmt in db.schema_statements(db.SCHEMA_SQL.read_text(encoding="utf-8"))
-            if stmt.startswith("CREATE TRIGGER") and stmt.split()[2] in TRIGGERS]
+        return sqlite_triggers()
+    named = {stmt.split()[2]: stmt for stmt in db.schema_statements(db.SCHEMA_SQL.read_text(encoding="utf-8"))
+             if stmt.startswith("CREATE TRIGGER ")}
+    return {name: named[name] for name in TRIGGERS}
 
 
 def rebuild(engine: Engine) -> Drift:
@@ -78,11 +101,10 @@ def rebuild(engine: Engine) -> Drift:
     with engine.connect() as conn:
         found = drift(conn)
     if found.triggers_missing:
-        wanted = set(found.triggers_missing)
+        statements = trigger_statements(sqlite)
         with engine.begin() as conn:
-            for stmt in trigger_statements(sqlite):
-                if stmt.split()[5 if sqlite else 2] in wanted:
-                    conn.exec_driver_sql(stmt)
+            for name in found.triggers_missing:
+                conn.exec_driver_sql(statements[name])
     with engine.begin() as conn:
         conn.execute(text("DELETE FROM presentable_numbers"))
         conn.execute(text(f"INSERT INTO presentable_numbers ({_COLUMNS}) {_expected_select(sqlite)}"))

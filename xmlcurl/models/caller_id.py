@@ -29,7 +29,7 @@ PRESENTABLE_SOURCES = ("dids", "approved_caller_ids")
 
 class PresentableNumber(Base):
     """A number (without '+') a tenant's users may present: a copy of one DID or approved caller ID row,
-    kept by triggers (schema.sql; db.sqlite_presentable_triggers) so a fetch checks it with one index lookup."""
+    kept by triggers (schema.sql; presentable.sqlite_triggers) so a fetch checks it with one index lookup."""
 
     __tablename__ = "presentable_numbers"
     __table_args__ = (Index("ix_presentable_numbers_tenant_id_number", "tenant_id", "number"),)
