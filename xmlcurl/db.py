@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from werkzeug.exceptions import ServiceUnavailable
 
 from . import prepared
+from .held_connection import HeldConnections
 from .logging_setup import loggable
 from .models import VERSIONED_TABLES, Base
 from .models.version import CHANGE_SLOTS, change_detail_expression, change_tenant_expression
@@ -202,13 +203,17 @@ class Database:
         #: Whether the fetch path prepares its statements on the server (MariaDB only; see prepared.py).
         self.fetch_prepares = (self.fetch_engine.dialect.name == "mysql"
                                and bool(settings.get("DB_PREPARED_STATEMENTS", True)))
+        # At most the pool's own size is held: its overflow stays free for the read sessions (the cache's poll).
+        self.held_fetch_connections = HeldConnections(self.fetch_engine, settings.get("DB_POOL_RECYCLE", 1800),
+                                                      limit=settings.get("DB_POOL_SIZE", 5))
 
     def fetch_connection(self) -> tuple[Connection, Callable[[], None]]:
-        """A read connection for the fetch path (autocommit, no ORM) and what gives it back to the pool."""
-        connection = self.fetch_engine.connect()
-        return connection, connection.close
+        """A read connection for the fetch path (autocommit, no ORM), held by the thread between fetches,
+        and what the fetch calls when it is done with it."""
+        return self.held_fetch_connections.take()
 
     def dispose(self) -> None:
+        self.held_fetch_connections.close_all()
         self.engine.dispose()
         if self.read_engine is not self.engine:
             self.read_engine.dispose()

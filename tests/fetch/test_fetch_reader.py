@@ -51,13 +51,9 @@ def test_a_fetch_whose_pooled_connection_the_server_killed_is_answered_on_a_new_
         return client.post("/freeswitch", data=body, headers=headers, content_type="application/x-www-form-urlencoded")
 
     def pooled_connection_id() -> int:
-        raw = database.fetch_engine.raw_connection()
-        try:
-            cursor = raw.cursor()
-            cursor.execute("SELECT CONNECTION_ID()")
-            return cursor.fetchone()[0]
-        finally:
-            raw.close()
+        # The connection this thread's fetches hold between them.
+        connection, _done = database.fetch_connection()
+        return connection.exec_driver_sql("SELECT CONNECTION_ID()").scalar()
 
     try:
         assert fetch().status_code == 200
