@@ -43,7 +43,7 @@ dev: $(SERVE_STAMP)
 test: $(STAMP) system-deps
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
-## Debian packages the tests drive (headless Chromium for the admin pages, Kamailio for the dispatcher).
+## Debian packages the tests drive (headless Chromium for the admin pages, Kamailio for the dispatcher, wrk for the benchmark's load script).
 system-deps:
 	@bash scripts/system-deps.sh
 

@@ -25,6 +25,19 @@ if rows_file then
   end
 end
 local count = #rows > 0 and #rows or #bodies
+-- The template cut once at its marks: a request joins the pieces with its row's values. gsub with a
+-- function (which LuaJIT does not compile) cost wrk more CPU per request than any other mode's, CPU
+-- that the server shares on this machine.
+local pieces, marks = {}, {}
+if #rows > 0 then
+  local at = 1
+  for first, n, after in bodies[1]:gmatch("()QQ(%%d+)QQ()") do
+    pieces[#pieces + 1] = bodies[1]:sub(at, first - 1)
+    marks[#marks + 1] = tonumber(n) + 1
+    at = after
+  end
+  pieces[#pieces + 1] = bodies[1]:sub(at)
+end
 local keepalive = %(keepalive)s
 
 function init(args)
@@ -36,7 +49,13 @@ function request()
   local body, auth
   if #rows > 0 then
     local row = rows[i]
-    body = bodies[1]:gsub("QQ(%%d+)QQ", function(n) return row[tonumber(n) + 1] end)
+    local parts = {}
+    for k = 1, #marks do
+      parts[2 * k - 1] = pieces[k]
+      parts[2 * k] = row[marks[k]]
+    end
+    parts[#parts + 1] = pieces[#pieces]
+    body = table.concat(parts)
     auth = row[1]
   else
     body, auth = bodies[i], auths[i]

@@ -9,6 +9,7 @@ done
 if [ $# -eq 0 ]; then
   command -v chromium >/dev/null 2>&1 || packages+=(chromium)
   command -v kamailio >/dev/null 2>&1 || packages+=(kamailio)
+  command -v wrk >/dev/null 2>&1 || packages+=(wrk)
   compgen -G "/usr/lib/*/kamailio/modules/db_mysql.so" >/dev/null || packages+=(kamailio-mysql-modules)
 fi
 if [ ${#packages[@]} -eq 0 ]; then
