@@ -12,6 +12,7 @@ import json
 import os
 import platform
 import secrets
+import shutil
 import statistics
 import tempfile
 from contextlib import nullcontext
@@ -84,7 +85,12 @@ def main(argv: list[str] | None = None) -> None:
     # (in production each node has its own address): each worker may verify every node's secret once.
     base_env = {"XMLCURL_DATABASE_URL": args.database_url, "XMLCURL_ENV": "production",
                 "XMLCURL_AUTH_VERIFY_BURST": str(4 * (args.media + args.routers)),
-                "XMLCURL_SECRET_KEY": secrets.token_urlsafe(48), "XMLCURL_LOG_LEVEL": "WARNING"}
+                "XMLCURL_SECRET_KEY": secrets.token_urlsafe(48), "XMLCURL_LOG_LEVEL": "WARNING",
+                # The run's own last-good store, kept across its server starts as an instance keeps it
+                # across restarts. The instance directory's would be shared by every data set benched on
+                # this checkout: a worker whose first fetch failed (a slow start) served another data
+                # set's answer from it, and its file grew from run to run.
+                "XMLCURL_LAST_GOOD_DIR": str(workdir / "last-good")}
     rows = []
     floor_port = args.port + 1
 
@@ -204,6 +210,8 @@ def main(argv: list[str] | None = None) -> None:
         (RESULTS / f"{name}.json").write_text(json.dumps({"meta": meta, "rows": rows}, indent=2), encoding="utf-8")
     print()
     print(markdown)
+    # wrk's scripts and rows, the metrics files and the last-good store (hundreds of MB after a spread).
+    shutil.rmtree(workdir, ignore_errors=True)
 
 
 def _cpu(cpu: dict) -> dict:
