@@ -682,3 +682,19 @@ def test_a_document_cached_for_one_node_is_never_served_to_another():
     one = _context(cache, 1).cached_document(("f",), lambda: etree.Element("one"))
     two = _context(cache, 2).cached_document(("f",), lambda: etree.Element("two"))
     assert b"one" in one and b"two" in two
+
+
+def test_the_store_keeps_the_newest_build_of_a_key_whatever_order_a_batch_brings_them_in(tmp_path):
+    # The writer sends a gathered batch as a few multi-row upserts: within one statement, as across
+    # statements, an older build never replaces a newer one, and another epoch always replaces.
+    store = LastGoodStore(tmp_path)
+    store.sync("e1", 10, {})
+    for n in range(250):  # more entries than one statement takes, each key put several times
+        store.put(f"k{n}", "e1", 5, ("tenant:1",), b"v5")
+        store.put(f"k{n}", "e1", 7, ("tenant:1",), b"v7")
+        store.put(f"k{n}", "e1", 6, ("tenant:1",), b"v6")
+    store.put("other", "e0", 99, ("tenant:1",), b"old epoch")
+    store.put("other", "e1", 3, ("tenant:1",), b"this epoch")
+    store.flush()
+    assert {store.current(f"k{n}", "e1", {}) for n in range(250)} == {b"v7"}
+    assert store.current("other", "e1", {}) == b"this epoch"
