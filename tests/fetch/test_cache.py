@@ -319,6 +319,55 @@ def test_a_worker_started_during_an_outage_serves_the_previous_runs_entries(tmp_
     assert restarted.get_or_load("acme", _failing_loader, scope=scopes.tenant(1)) == "acme"
 
 
+def test_a_worker_pointed_at_another_database_never_answers_from_the_old_ones_store(tmp_path):
+    # An instance moved to another database keeps its store directory: a worker whose first fetch
+    # fails must not take on the old database's epoch and serve its entries as current.
+    clock, session = Clock(), VersionSession()
+    old = FetchCache(100, 10**6, 0.5, clock=clock, store=LastGoodStore(tmp_path, "mysql://db-a/xmlcurl"))
+    old.refresh(lambda: session)
+    old.get_or_load("acme", lambda: "acme of database a", scope=scopes.tenant(1))
+    _flush(old)
+    session.down = True
+    moved = FetchCache(100, 10**6, 0.5, clock=clock, store=LastGoodStore(tmp_path, "mysql://db-b/xmlcurl"))
+    moved.refresh(lambda: session)
+    assert not moved.can_serve()
+    with pytest.raises(OperationalError):
+        moved.get_or_load("acme", _failing_loader, scope=scopes.tenant(1))
+    # The same database under its own name still gets the previous run's entries.
+    again = FetchCache(100, 10**6, 0.5, clock=clock, store=LastGoodStore(tmp_path, "mysql://db-a/xmlcurl"))
+    again.refresh(lambda: session)
+    assert again.get_or_load("acme", _failing_loader, scope=scopes.tenant(1)) == "acme of database a"
+
+
+def test_a_store_written_by_an_older_xmlcurl_gets_its_database_named_and_is_still_served(tmp_path):
+    import sqlite3
+
+    conn = sqlite3.connect(tmp_path / "last-good.sqlite3")
+    conn.execute("CREATE TABLE meta (id INTEGER PRIMARY KEY CHECK (id = 1), epoch TEXT, position INTEGER)")
+    conn.commit()
+    conn.close()
+    clock, session, (one,) = _workers(tmp_path, 1)
+    one.get_or_load("acme", lambda: "acme", scope=scopes.tenant(1))
+    _flush(one)
+    session.down = True
+    restarted = FetchCache(100, 10**6, 0.5, clock=clock, store=LastGoodStore(tmp_path))
+    restarted.refresh(lambda: session)
+    assert restarted.get_or_load("acme", _failing_loader, scope=scopes.tenant(1)) == "acme"
+
+
+def test_the_service_names_its_store_by_the_database_url_without_its_password(tmp_path):
+    from tests.conftest import BASE_SETTINGS
+    from xmlcurl.config import load
+    from xmlcurl.fetch.cache import create_cache
+
+    def store_of(url):
+        settings = load(overrides={**BASE_SETTINGS, "DATABASE_URL": url, "LAST_GOOD_DIR": str(tmp_path)})
+        return create_cache(settings).store.database
+
+    assert store_of("mysql+pymysql://u:one@db/x") == store_of("mysql+pymysql://u:two@db/x")
+    assert store_of("mysql+pymysql://u:one@db/x") != store_of("mysql+pymysql://u:one@db/y")
+
+
 def test_a_worker_with_an_empty_memory_can_still_serve_from_the_store(tmp_path):
     clock, session, (one,) = _workers(tmp_path, 1)
     assert not one.can_serve()

@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any, Callable, Hashable, Mapping, TypeVar
 
 from flask import Flask, current_app
-from sqlalchemy import BigInteger, DateTime, Integer, String, text
+from sqlalchemy import BigInteger, DateTime, Integer, String, make_url, text
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
@@ -348,7 +348,10 @@ def create_cache(settings: Mapping[str, Any], instance_path: str | None = None) 
     where = settings.get("LAST_GOOD_DIR", "")
     store = None
     if where != "off" and (where or instance_path):
-        store = LastGoodStore(where or Path(instance_path) / "last-good")  # type: ignore[arg-type]
+        url = settings.get("DATABASE_URL")
+        # The database by its URL without the password (a new password is the same database).
+        database = make_url(url).render_as_string(hide_password=True) if url else "embedded"
+        store = LastGoodStore(where or Path(instance_path) / "last-good", database)  # type: ignore[arg-type]
     return FetchCache(settings["CACHE_MAX_ENTRIES"], settings["CACHE_MAX_BYTES"], settings["CACHE_POLL_SECONDS"],
                       store=store)
 

@@ -5,9 +5,14 @@ only while the database fails. Every entry is recorded with the epoch and versio
 and the scopes it depends on; the store also keeps, per scope, the version of the newest change any
 worker has seen. An entry whose scope changed after it was built is never served, so every worker
 serves the same, newest good answer, or none.
+
+The store also names the database it was filled from (a digest of its URL): a worker that never
+reached its database takes on the store's epoch only if it is configured for that same database,
+so an instance pointed at another database never answers from the old one's entries.
 """
 from __future__ import annotations
 
+import hashlib
 import logging
 import os
 import queue
@@ -32,7 +37,8 @@ IDLE_CHECK_SECONDS = 2.0
 GATHER_SECONDS = 0.05
 
 _SCHEMA = (
-    "CREATE TABLE IF NOT EXISTS meta (id INTEGER PRIMARY KEY CHECK (id = 1), epoch TEXT, position INTEGER)",
+    "CREATE TABLE IF NOT EXISTS meta (id INTEGER PRIMARY KEY CHECK (id = 1), epoch TEXT, position INTEGER, "
+    "database TEXT)",
     "CREATE TABLE IF NOT EXISTS scopes (scope TEXT PRIMARY KEY, version INTEGER NOT NULL)",
     "CREATE TABLE IF NOT EXISTS entries (key TEXT PRIMARY KEY, epoch TEXT NOT NULL, version INTEGER NOT NULL, "
     "scope TEXT NOT NULL, value BLOB NOT NULL)",
@@ -56,8 +62,10 @@ _NOTE_SCOPE = ("INSERT INTO scopes (scope, version) VALUES (?, ?) "
 class LastGoodStore:
     """One instance's store file; safe to use from the threads of several processes."""
 
-    def __init__(self, directory: str | os.PathLike[str]) -> None:
+    def __init__(self, directory: str | os.PathLike[str], database: str = "") -> None:
+        """`database` names the database the workers read (its URL); only its own state is taken on."""
         self.directory = Path(directory)
+        self.database = hashlib.sha256(database.encode("utf-8")).hexdigest()[:32]
         self.path = self.directory / "last-good.sqlite3"
         self._pid: int | None = None
         self._lock = threading.Lock()
@@ -103,15 +111,19 @@ class LastGoodStore:
     def sync(self, epoch: str, position: int, changed: Mapping[str, int], reset: bool = False) -> None:
         """A worker read the database at `position`: note the scopes changed since; start over on a new
         epoch, or when `reset` (the worker saw the version go back: the database was restored)."""
-        self._submit(_sync, epoch, position, dict(changed), reset)
+        self._submit(_sync, epoch, position, dict(changed), reset, self.database)
 
     # --- reads (only while the database fails) -------------------------------------------------
 
     def state(self, since: int | None) -> tuple[str | None, int | None, dict[str, int]]:
-        """The store's epoch, position and the scopes changed after `since` (all of them when None)."""
+        """The store's epoch, position and the scopes changed after `since` (all of them when None);
+        nothing when it was filled from another database (a store of an older xmlcurl names none)."""
         self._ensure()
         with self._reader_lock:
-            epoch, position = self._reader.execute("SELECT epoch, position FROM meta WHERE id = 1").fetchone()
+            epoch, position, database = self._reader.execute(
+                "SELECT epoch, position, database FROM meta WHERE id = 1").fetchone()
+            if database is not None and database != self.database:
+                return None, None, {}
             rows = self._reader.execute("SELECT scope, version FROM scopes WHERE version > ?",
                                         (-1 if since is None else since,)).fetchall()
         return epoch, position, dict(rows)
@@ -151,6 +163,11 @@ def _connect(path: Path) -> sqlite3.Connection:
     conn.execute("PRAGMA synchronous=NORMAL")
     for stmt in _SCHEMA:
         conn.execute(stmt)
+    if "database" not in {row[1] for row in conn.execute("PRAGMA table_info(meta)")}:
+        try:  # a store written by an older xmlcurl
+            conn.execute("ALTER TABLE meta ADD COLUMN database TEXT")
+        except sqlite3.OperationalError:
+            pass  # another worker added it first
     return conn
 
 
@@ -205,13 +222,16 @@ def _put(conn: sqlite3.Connection, entries: list[tuple]) -> None:
     entries.clear()
 
 
-def _sync(conn: sqlite3.Connection, epoch: str, position: int, changed: dict[str, int], reset: bool) -> None:
-    stored_epoch = conn.execute("SELECT epoch FROM meta WHERE id = 1").fetchone()[0]
-    if reset or stored_epoch != epoch:
-        # Another database (re-created or restored): nothing stored belongs to it.
+def _sync(conn: sqlite3.Connection, epoch: str, position: int, changed: dict[str, int], reset: bool,
+          database: str) -> None:
+    stored_epoch, stored_database = conn.execute("SELECT epoch, database FROM meta WHERE id = 1").fetchone()
+    if reset or stored_epoch != epoch or (stored_database is not None and stored_database != database):
+        # Another database (re-created, restored or another one): nothing stored belongs to it.
         conn.execute("DELETE FROM entries")
         conn.execute("DELETE FROM scopes")
-        conn.execute("UPDATE meta SET epoch = ?, position = ? WHERE id = 1", (epoch, position))
+        conn.execute("UPDATE meta SET epoch = ?, position = ?, database = ? WHERE id = 1", (epoch, position, database))
         return
+    if stored_database is None:
+        conn.execute("UPDATE meta SET database = ? WHERE id = 1", (database,))
     conn.executemany(_NOTE_SCOPE, changed.items())
     conn.execute("UPDATE meta SET position = max(coalesce(position, 0), ?) WHERE id = 1", (position,))
