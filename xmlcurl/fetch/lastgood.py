@@ -49,14 +49,14 @@ ROWS_PER_STATEMENT = 100
 _PUT_UPSERT = (" ON CONFLICT (key) DO UPDATE SET epoch = excluded.epoch, version = excluded.version, "
                "scope = excluded.scope, value = excluded.value "
                "WHERE excluded.epoch <> entries.epoch OR excluded.version >= entries.version")
+_NOTE_SCOPE = ("INSERT INTO scopes (scope, version) VALUES (?, ?) "
+               "ON CONFLICT (scope) DO UPDATE SET version = max(version, excluded.version)")
 
 
 def _put_sql(rows: int) -> str:
     """One upsert of `rows` entries: SQLite applies its rows in order, as separate statements would."""
     return ("INSERT INTO entries (key, epoch, version, scope, value) VALUES "
             + ", ".join(["(?, ?, ?, ?, ?)"] * rows) + _PUT_UPSERT)
-_NOTE_SCOPE = ("INSERT INTO scopes (scope, version) VALUES (?, ?) "
-               "ON CONFLICT (scope) DO UPDATE SET version = max(version, excluded.version)")
 
 
 class LastGoodStore:
