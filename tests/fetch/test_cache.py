@@ -734,11 +734,11 @@ def test_a_document_cached_for_one_node_is_never_served_to_another():
 
 
 def test_the_store_keeps_the_newest_build_of_a_key_whatever_order_a_batch_brings_them_in(tmp_path):
-    # The writer sends a gathered batch as a few multi-row upserts: within one statement, as across
-    # statements, an older build never replaces a newer one, and another epoch always replaces.
+    # The writer sends a gathered batch in one transaction: an older build never replaces a newer one
+    # of the same epoch, and another epoch always replaces.
     store = LastGoodStore(tmp_path)
     store.sync("e1", 10, {})
-    for n in range(250):  # more entries than one statement takes, each key put several times
+    for n in range(250):  # each key put several times, out of order
         store.put(f"k{n}", "e1", 5, ("tenant:1",), b"v5")
         store.put(f"k{n}", "e1", 7, ("tenant:1",), b"v7")
         store.put(f"k{n}", "e1", 6, ("tenant:1",), b"v6")

@@ -44,19 +44,13 @@ _SCHEMA = (
     "scope TEXT NOT NULL, value BLOB NOT NULL)",
     "INSERT OR IGNORE INTO meta (id, epoch, position) VALUES (1, NULL, NULL)",
 )
-#: Most entries one INSERT writes (5 parameters each, far under SQLite's 32,766).
-ROWS_PER_STATEMENT = 100
-_PUT_UPSERT = (" ON CONFLICT (key) DO UPDATE SET epoch = excluded.epoch, version = excluded.version, "
-               "scope = excluded.scope, value = excluded.value "
-               "WHERE excluded.epoch <> entries.epoch OR excluded.version >= entries.version")
+_PUT = ("INSERT INTO entries (key, epoch, version, scope, value) VALUES (?, ?, ?, ?, ?) "
+        "ON CONFLICT (key) DO UPDATE SET epoch = excluded.epoch, version = excluded.version, "
+        "scope = excluded.scope, value = excluded.value "
+        "WHERE excluded.epoch <> entries.epoch OR excluded.version >= entries.version")
 _NOTE_SCOPE = ("INSERT INTO scopes (scope, version) VALUES (?, ?) "
                "ON CONFLICT (scope) DO UPDATE SET version = max(version, excluded.version)")
 
-
-def _put_sql(rows: int) -> str:
-    """One upsert of `rows` entries: SQLite applies its rows in order, as separate statements would."""
-    return ("INSERT INTO entries (key, epoch, version, scope, value) VALUES "
-            + ", ".join(["(?, ?, ?, ?, ?)"] * rows) + _PUT_UPSERT)
 
 
 class LastGoodStore:
@@ -212,14 +206,10 @@ def _write_loop(owner: "weakref.ref[LastGoodStore]", pending: queue.Queue, path:
 
 def _put(conn: sqlite3.Connection, entries: list[tuple]) -> None:
     """Write the gathered entries (the arguments of `put`, each in a queued op of its own), in their order,
-    and forget them.
-
-    Many rows per statement: sqlite3 lets go of the GIL around each step, and `executemany` steps once
-    per row, each time taking the GIL back from the thread serving fetches."""
-    for start in range(0, len(entries), ROWS_PER_STATEMENT):
-        chunk = entries[start:start + ROWS_PER_STATEMENT]
-        conn.execute(_put_sql(len(chunk)), [value for entry in chunk for value in entry])
-    entries.clear()
+    and forget them."""
+    if entries:
+        conn.executemany(_PUT, entries)
+        entries.clear()
 
 
 def _sync(conn: sqlite3.Connection, epoch: str, position: int, changed: dict[str, int], reset: bool,
