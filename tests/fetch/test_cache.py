@@ -747,3 +747,70 @@ def test_the_store_keeps_the_newest_build_of_a_key_whatever_order_a_batch_brings
     store.flush()
     assert {store.current(f"k{n}", "e1", {}) for n in range(250)} == {b"v7"}
     assert store.current("other", "e1", {}) == b"this epoch"
+
+
+def _flushed_within(store: LastGoodStore, seconds: float) -> bool:
+    import threading
+
+    done = threading.Event()
+    threading.Thread(target=lambda: (store.flush(), done.set()), daemon=True).start()
+    return done.wait(seconds)
+
+
+def test_a_store_that_cannot_be_opened_never_fails_or_holds_up_a_fetch_and_is_used_once_it_opens(
+        tmp_path, monkeypatch):
+    import sqlite3
+
+    from xmlcurl.fetch import lastgood
+
+    real, failures = lastgood._connect, [3]
+
+    def failing_at_first(path):
+        if failures[0] > 0:
+            failures[0] -= 1
+            raise sqlite3.OperationalError("disk I/O error")
+        return real(path)
+
+    monkeypatch.setattr(lastgood, "_connect", failing_at_first)
+    store = LastGoodStore(tmp_path / "store")
+    clock, session = Clock(), VersionSession()
+    cache = FetchCache(100, 10**6, 0.5, clock=clock, store=store)
+    cache.refresh(lambda: session)  # the first poll reads and syncs the store: no error reaches it
+    assert cache.get_or_load("acme", lambda: "acme", scope=scopes.tenant(1)) == "acme"
+    assert _flushed_within(store, 10)  # what came while it could not be opened was let go
+    # Once it opens, what is loaded is kept, under the epoch the first poll's kept sync gave it.
+    import pickle
+    import time
+
+    deadline = time.monotonic() + 10
+    while True:
+        cache.clear()
+        cache.get_or_load("globex", lambda: "globex", scope=scopes.tenant(2))
+        assert _flushed_within(store, 10)
+        stored = store.current(repr("globex"), cache.epoch, {})
+        if stored is not None or time.monotonic() > deadline:
+            break
+        time.sleep(0.1)
+    assert failures == [0] and stored is not None and pickle.loads(stored) == "globex"
+
+
+def test_opening_a_new_store_file_waits_out_another_connection_that_holds_it_before_its_switch_to_wal(tmp_path):
+    # Two workers starting on a new file: while one holds it in a write (before it is in WAL mode),
+    # the other's switch to WAL fails at once ("database is locked": SQLite's busy timeout does not
+    # cover it), so the switch is tried again for a while.
+    import sqlite3
+    import threading
+
+    from xmlcurl.fetch import lastgood
+
+    path = tmp_path / "store" / "last-good.sqlite3"
+    path.parent.mkdir()
+    other = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+    other.execute("CREATE TABLE held (x)")
+    other.execute("BEGIN IMMEDIATE")
+    other.execute("INSERT INTO held VALUES (1)")
+    threading.Timer(0.2, lambda: other.execute("COMMIT")).start()
+    conn = lastgood._connect(path)
+    assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    conn.close()
+    other.close()

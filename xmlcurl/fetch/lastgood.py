@@ -1,7 +1,7 @@
 """The last-good store: the newest answer data of every key, shared by the workers of an instance.
 
-A SQLite file (WAL) on local disk, written behind the fetches by a thread of each worker and read
-only while the database fails. Every entry is recorded with the epoch and version it was built at
+A SQLite file (WAL) on local disk, opened and written behind the fetches by a thread of each worker
+and read only while the database fails. Every entry is recorded with the epoch and version it was built at
 and the scopes it depends on; the store also keeps, per scope, the version of the newest change any
 worker has seen. An entry whose scope changed after it was built is never served, so every worker
 serves the same, newest good answer, or none.
@@ -73,9 +73,10 @@ class LastGoodStore:
         with self._lock:
             if self._pid == os.getpid():
                 return
-            # A forked worker inherits nothing usable: its own connection, queue and thread.
-            self.directory.mkdir(mode=0o700, parents=True, exist_ok=True)
-            self._reader = _connect(self.path)
+            # A forked worker inherits nothing usable: its own connections, queue and thread. Nothing
+            # here touches the file: a fetch that stores its answer must never fail, or wait, because
+            # the store cannot be opened (the writer thread opens it, and keeps trying).
+            self._reader: sqlite3.Connection | None = None
             self._reader_lock = threading.Lock()
             self._queue: queue.Queue = queue.Queue(QUEUE_LIMIT)
             # The thread holds no reference to the store: once the app is gone, it finishes and closes.
@@ -90,6 +91,18 @@ class LastGoodStore:
             self._queue.put_nowait((op, args))
         except queue.Full:
             self.dropped += 1
+
+    def _reading(self) -> sqlite3.Connection:
+        """The process's read connection (call with `_reader_lock` held): the writer thread opens it when
+        it starts; a read that comes first opens it itself (and raises sqlite3.Error if it cannot)."""
+        if self._reader is None:
+            self._reader = _connect(self.path)
+        return self._reader
+
+    def open_reader(self) -> None:
+        """Open the read connection now, so the first outage read does not have to."""
+        with self._reader_lock:
+            self._reading()
 
     def flush(self) -> None:
         """Wait until every write submitted by this process is on disk (tests, shutdown)."""
@@ -114,11 +127,12 @@ class LastGoodStore:
         nothing when it was filled from another database (a store of an older xmlcurl names none)."""
         self._ensure()
         with self._reader_lock:
-            epoch, position, database = self._reader.execute(
+            reader = self._reading()
+            epoch, position, database = reader.execute(
                 "SELECT epoch, position, database FROM meta WHERE id = 1").fetchone()
             if database is not None and database != self.database:
                 return None, None, {}
-            rows = self._reader.execute("SELECT scope, version FROM scopes WHERE version > ?",
+            rows = reader.execute("SELECT scope, version FROM scopes WHERE version > ?",
                                         (-1 if since is None else since,)).fetchall()
         return epoch, position, dict(rows)
 
@@ -126,14 +140,15 @@ class LastGoodStore:
         """Whether any entry of `epoch` is stored (something may be served in an outage)."""
         self._ensure()
         with self._reader_lock:
-            return self._reader.execute("SELECT EXISTS (SELECT 1 FROM entries WHERE epoch = ?)", (epoch,)).fetchone()[0] == 1
+            return self._reading().execute("SELECT EXISTS (SELECT 1 FROM entries WHERE epoch = ?)", (epoch,)).fetchone()[0] == 1
 
     def current(self, key: str, epoch: str, known: Mapping[str, int]) -> bytes | None:
         """The pickled value for `key` if built in `epoch` and not superseded by a change to its scopes
         (recorded in the store by any worker, or in `known`, this worker's own view)."""
         self._ensure()
         with self._reader_lock:
-            row = self._reader.execute(
+            reader = self._reading()
+            row = reader.execute(
                 "SELECT e.version, e.scope, e.value FROM entries e JOIN meta m ON m.id = 1 "
                 "WHERE e.key = ? AND e.epoch = ? AND m.epoch = ?", (key, epoch, epoch)).fetchone()
             if row is None:
@@ -141,7 +156,7 @@ class LastGoodStore:
             version, scope_text, value = row
             scope = scope_text.split("\n")
             marks = ",".join("?" * len(scope))
-            newest = self._reader.execute(f"SELECT max(version) FROM scopes WHERE scope IN ({marks})",
+            newest = reader.execute(f"SELECT max(version) FROM scopes WHERE scope IN ({marks})",
                                           scope).fetchone()[0]
         if newest is not None and newest > version:
             return None
@@ -150,9 +165,22 @@ class LastGoodStore:
         return value
 
 
+#: How often, and how far apart, switching a new file to WAL is tried while other connections hold it.
+WAL_ATTEMPTS, WAL_RETRY_SECONDS = 50, 0.02
+
+
 def _connect(path: Path) -> sqlite3.Connection:
+    """A connection to the store file (made, with its directory, if missing); sqlite3.Error if it cannot be."""
+    try:
+        path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    except OSError as exc:
+        raise sqlite3.OperationalError(f"cannot create {path.parent}: {exc}") from exc
     conn = sqlite3.connect(path, timeout=5, isolation_level=None, check_same_thread=False)
-    conn.execute("PRAGMA journal_mode=WAL")
+    try:
+        _use_wal(conn)
+    except sqlite3.Error:
+        conn.close()
+        raise
     # A lost last transaction after a power cut costs some entries, never a corrupt file.
     conn.execute("PRAGMA synchronous=NORMAL")
     for stmt in _SCHEMA:
@@ -165,9 +193,71 @@ def _connect(path: Path) -> sqlite3.Connection:
     return conn
 
 
+def _use_wal(conn: sqlite3.Connection) -> None:
+    # Two connections opening a new file at once (two workers starting, or a worker's writer and
+    # reader) may find it locked while the other switches it to WAL: SQLite's busy timeout does not
+    # cover that switch, so it is tried again.
+    for attempt in range(1, WAL_ATTEMPTS + 1):
+        try:
+            conn.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or attempt == WAL_ATTEMPTS:
+                raise
+            time.sleep(WAL_RETRY_SECONDS)
+
+
+def _open_for_writing(owner: "weakref.ref[LastGoodStore]", pending: queue.Queue,
+                      path: Path) -> tuple[sqlite3.Connection, list[tuple]] | None:
+    """The writer's connection, tried until it opens (None once the store is dropped), and the syncs
+    queued meanwhile. The entries queued meanwhile are let go, so the fetches never wait on the store
+    and `flush` returns; the syncs are kept (they are few), or the store would never learn its epoch."""
+    delay, logged, syncs = 0.1, False, []
+    while True:
+        try:
+            return _connect(path), syncs
+        except sqlite3.Error as exc:
+            if not logged:
+                log.error("last-good store %s cannot be opened (trying again; until then nothing is kept "
+                          "for outages): %s", path, exc)
+                logged = True
+        while True:
+            try:
+                op, args = pending.get_nowait()
+            except queue.Empty:
+                break
+            if op is _sync and len(syncs) < QUEUE_LIMIT:
+                syncs.append(args)
+            pending.task_done()
+        if owner() is None:
+            return None
+        time.sleep(delay)
+        delay = min(delay * 2, IDLE_CHECK_SECONDS)
+
+
 def _write_loop(owner: "weakref.ref[LastGoodStore]", pending: queue.Queue, path: Path) -> None:
     """Write what the worker queued, in batches of one transaction each, until the store is dropped."""
-    conn = _connect(path)
+    opened = _open_for_writing(owner, pending, path)
+    if opened is None:
+        return
+    conn, syncs = opened
+    if syncs:
+        try:
+            conn.execute("BEGIN IMMEDIATE")
+            for args in syncs:
+                _sync(conn, *args)
+            conn.execute("COMMIT")
+        except sqlite3.Error as exc:
+            log.error("last-good store write failed: %s", exc)
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
+    store = owner()
+    if store is not None:
+        try:
+            store.open_reader()
+        except sqlite3.Error:
+            pass  # the first read opens it, or says why it cannot
+        del store  # the thread holds no reference to the store
     while True:
         try:
             batch = [pending.get(timeout=IDLE_CHECK_SECONDS)]
