@@ -47,7 +47,9 @@ def test_operator_switches_tenant_and_works_from_its_workspace(page):
     page.goto("/admin/routes/")
     page.locator("tbody tr", has_text="carrier-b").first.get_by_role("link", name="Route test").click()
     assert page.locator("#decision").is_visible()
-    # Back to all tenants.
+    # Back to all tenants. The switcher applies on change once admin.js has run (at DOMContentLoaded):
+    # the click above does not wait for the page it opened to get that far.
+    page.wait_for_load_state()
     with page.expect_navigation():
         page.get_by_label("Workspace").select_option(label="all tenants")
     page.goto("/admin/sip-users/")
