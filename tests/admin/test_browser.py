@@ -87,6 +87,9 @@ def sign_in(page, username="admin", password="demo-admin-password"):
     page.get_by_label("Password").fill(password)
     page.get_by_role("button", name="Sign in").click()
     page.get_by_text(f"Signed in as {username}.").wait_for()
+    # The text is there before the stylesheet and admin.js are: what the tests read (text shown in
+    # upper case by CSS) and use (the switcher, select-all) needs the whole page.
+    page.wait_for_load_state()
 
 
 def flash(page) -> str:
