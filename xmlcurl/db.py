@@ -204,8 +204,8 @@ class Database:
         self.fetch_prepares = (self.fetch_engine.dialect.name == "mysql"
                                and bool(settings.get("DB_PREPARED_STATEMENTS", True)))
         # At most the pool's own size is held: its overflow stays free for the read sessions (the cache's poll).
-        self.held_fetch_connections = HeldConnections(self.fetch_engine, settings.get("DB_POOL_RECYCLE", 1800),
-                                                      limit=settings.get("DB_POOL_SIZE", 5))
+        self.held_fetch_connections = HeldConnections(self.fetch_engine, settings["DB_POOL_RECYCLE"],
+                                                      limit=settings["DB_POOL_SIZE"])
 
     def fetch_connection(self) -> tuple[Connection, Callable[[], None]]:
         """A read connection for the fetch path (autocommit, no ORM), held by the thread between fetches,

@@ -21,7 +21,8 @@ from sqlalchemy.exc import SQLAlchemyError
 
 class HeldConnections:
     """One held connection per thread, at most `limit` of them; a thread beyond the limit takes a pooled
-    connection per fetch and gives it back, as before (the pool must keep room for the admin's reads)."""
+    connection per fetch and gives it back, as before (the pool must keep room for the engine's other
+    users: the cache's read sessions, and on SQLite the admin)."""
 
     def __init__(self, engine: Engine, recycle_seconds: float, limit: int,
                  clock: Callable[[], float] = time.monotonic) -> None:
