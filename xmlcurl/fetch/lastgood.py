@@ -52,7 +52,6 @@ _NOTE_SCOPE = ("INSERT INTO scopes (scope, version) VALUES (?, ?) "
                "ON CONFLICT (scope) DO UPDATE SET version = max(version, excluded.version)")
 
 
-
 class LastGoodStore:
     """One instance's store file; safe to use from the threads of several processes."""
 
@@ -133,7 +132,7 @@ class LastGoodStore:
             if database is not None and database != self.database:
                 return None, None, {}
             rows = reader.execute("SELECT scope, version FROM scopes WHERE version > ?",
-                                        (-1 if since is None else since,)).fetchall()
+                                  (-1 if since is None else since,)).fetchall()
         return epoch, position, dict(rows)
 
     def holds(self, epoch: str) -> bool:
@@ -157,7 +156,7 @@ class LastGoodStore:
             scope = scope_text.split("\n")
             marks = ",".join("?" * len(scope))
             newest = reader.execute(f"SELECT max(version) FROM scopes WHERE scope IN ({marks})",
-                                          scope).fetchone()[0]
+                                    scope).fetchone()[0]
         if newest is not None and newest > version:
             return None
         if any(known.get(s, 0) > version for s in scope):
@@ -210,8 +209,9 @@ def _use_wal(conn: sqlite3.Connection) -> None:
 def _open_for_writing(owner: "weakref.ref[LastGoodStore]", pending: queue.Queue,
                       path: Path) -> tuple[sqlite3.Connection, list[tuple]] | None:
     """The writer's connection, tried until it opens (None once the store is dropped), and the syncs
-    queued meanwhile. The entries queued meanwhile are let go, so the fetches never wait on the store
-    and `flush` returns; the syncs are kept (they are few), or the store would never learn its epoch."""
+    queued meanwhile (as queued ops). The entries queued meanwhile are let go, so the fetches never wait
+    on the store and `flush` returns; the syncs are kept (they are few), or the store would never learn
+    its epoch."""
     delay, logged, syncs = 0.1, False, []
     while True:
         try:
@@ -227,7 +227,7 @@ def _open_for_writing(owner: "weakref.ref[LastGoodStore]", pending: queue.Queue,
             except queue.Empty:
                 break
             if op is _sync and len(syncs) < QUEUE_LIMIT:
-                syncs.append(args)
+                syncs.append((op, args))
             pending.task_done()
         if owner() is None:
             return None
@@ -242,15 +242,7 @@ def _write_loop(owner: "weakref.ref[LastGoodStore]", pending: queue.Queue, path:
         return
     conn, syncs = opened
     if syncs:
-        try:
-            conn.execute("BEGIN IMMEDIATE")
-            for args in syncs:
-                _sync(conn, *args)
-            conn.execute("COMMIT")
-        except sqlite3.Error as exc:
-            log.error("last-good store write failed: %s", exc)
-            if conn.in_transaction:
-                conn.execute("ROLLBACK")
+        _write_batch(conn, syncs)
     store = owner()
     if store is not None:
         try:
@@ -275,23 +267,29 @@ def _write_loop(owner: "weakref.ref[LastGoodStore]", pending: queue.Queue, path:
             except queue.Empty:
                 break
         try:
-            conn.execute("BEGIN IMMEDIATE")
-            puts: list[tuple] = []
-            for op, args in batch:
-                if op is _put:  # consecutive entries go in one executemany: less Python per entry
-                    puts.append(args)
-                    continue
-                _put(conn, puts)
-                op(conn, *args)
-            _put(conn, puts)
-            conn.execute("COMMIT")
-        except sqlite3.Error as exc:
-            log.error("last-good store write failed: %s", exc)
-            if conn.in_transaction:
-                conn.execute("ROLLBACK")
+            _write_batch(conn, batch)
         finally:
             for _ in batch:
                 pending.task_done()
+
+
+def _write_batch(conn: sqlite3.Connection, batch: list[tuple]) -> None:
+    """Carry out queued ops, in their order, in one transaction; a failure is logged and rolled back."""
+    try:
+        conn.execute("BEGIN IMMEDIATE")
+        puts: list[tuple] = []
+        for op, args in batch:
+            if op is _put:  # consecutive entries go in one executemany: less Python per entry
+                puts.append(args)
+                continue
+            _put(conn, puts)
+            op(conn, *args)
+        _put(conn, puts)
+        conn.execute("COMMIT")
+    except sqlite3.Error as exc:
+        log.error("last-good store write failed: %s", exc)
+        if conn.in_transaction:
+            conn.execute("ROLLBACK")
 
 
 def _put(conn: sqlite3.Connection, entries: list[tuple]) -> None:
