@@ -38,15 +38,17 @@ def sqlite_triggers() -> dict[str, str]:
     bare = _bare("NEW.number", sqlite=True)
     statements = {}
     for table in PRESENTABLE_SOURCES:
-        head = f"CREATE TRIGGER IF NOT EXISTS trg_{table}_{{}}_presentable AFTER {{}} ON {table} FOR EACH ROW BEGIN "
-        statements[f"trg_{table}_ai_presentable"] = head.format("ai", "INSERT") + (
-            "INSERT OR REPLACE INTO presentable_numbers (source, source_id, tenant_id, number) "
-            f"VALUES ('{table}', NEW.id, NEW.tenant_id, {bare}); END")
-        statements[f"trg_{table}_au_presentable"] = head.format("au", "UPDATE") + (
-            f"UPDATE presentable_numbers SET source_id = NEW.id, tenant_id = NEW.tenant_id, number = {bare} "
-            f"WHERE source = '{table}' AND source_id = OLD.id; END")
-        statements[f"trg_{table}_ad_presentable"] = head.format("ad", "DELETE") + (
-            f"DELETE FROM presentable_numbers WHERE source = '{table}' AND source_id = OLD.id; END")
+        bodies = (
+            ("ai", "INSERT", "INSERT OR REPLACE INTO presentable_numbers (source, source_id, tenant_id, number) "
+                             f"VALUES ('{table}', NEW.id, NEW.tenant_id, {bare});"),
+            ("au", "UPDATE", f"UPDATE presentable_numbers SET source_id = NEW.id, tenant_id = NEW.tenant_id, "
+                             f"number = {bare} WHERE source = '{table}' AND source_id = OLD.id;"),
+            ("ad", "DELETE", f"DELETE FROM presentable_numbers WHERE source = '{table}' AND source_id = OLD.id;"),
+        )
+        for suffix, event, body in bodies:
+            name = f"trg_{table}_{suffix}_presentable"
+            statements[name] = (f"CREATE TRIGGER IF NOT EXISTS {name} AFTER {event} ON {table} FOR EACH ROW "
+                                f"BEGIN {body} END")
     return statements
 
 
