@@ -309,13 +309,19 @@ def test_a_change_one_worker_saw_supersedes_the_other_workers_entries_in_an_outa
         assert cache.get_or_load("globex", _failing_loader, scope=scopes.tenant(2)) == "globex"
 
 
-def test_a_worker_started_during_an_outage_serves_the_previous_runs_entries(tmp_path):
+def _restarted_during_an_outage(tmp_path) -> FetchCache:
+    """A worker loads acme into the store, the database stops, and a new worker starts on the store."""
     clock, session, (one,) = _workers(tmp_path, 1)
     one.get_or_load("acme", lambda: "acme", scope=scopes.tenant(1))
     _flush(one)
     session.down = True
     restarted = FetchCache(100, 10**6, 0.5, clock=clock, store=LastGoodStore(tmp_path))
     restarted.refresh(lambda: session)
+    return restarted
+
+
+def test_a_worker_started_during_an_outage_serves_the_previous_runs_entries(tmp_path):
+    restarted = _restarted_during_an_outage(tmp_path)
     assert restarted.get_or_load("acme", _failing_loader, scope=scopes.tenant(1)) == "acme"
 
 
@@ -346,12 +352,7 @@ def test_a_store_written_by_an_older_xmlcurl_gets_its_database_named_and_is_stil
     conn.execute("CREATE TABLE meta (id INTEGER PRIMARY KEY CHECK (id = 1), epoch TEXT, position INTEGER)")
     conn.commit()
     conn.close()
-    clock, session, (one,) = _workers(tmp_path, 1)
-    one.get_or_load("acme", lambda: "acme", scope=scopes.tenant(1))
-    _flush(one)
-    session.down = True
-    restarted = FetchCache(100, 10**6, 0.5, clock=clock, store=LastGoodStore(tmp_path))
-    restarted.refresh(lambda: session)
+    restarted = _restarted_during_an_outage(tmp_path)
     assert restarted.get_or_load("acme", _failing_loader, scope=scopes.tenant(1)) == "acme"
 
 
