@@ -183,7 +183,7 @@ def test_frozen_database_answers_inside_the_budget_and_recovers_on_sigcont(serve
     app = make_app(server, CACHE=cache)
     client = app.test_client()
     node, body = sip_auth("media-1", "acme", "1000")
-    assert post(client, node, body)[0].status_code == 200
+    assert eventually(lambda: post(client, node, body)[0].status_code == 200, timeout=10)  # opens the connection
     other = sip_auth("media-1", "acme", "1001")[1]
     os.kill(server.process.pid, signal.SIGSTOP)
     try:
@@ -209,7 +209,9 @@ def test_a_locked_table_costs_a_fetch_its_budget_not_a_hang(server):
     app = make_app(server, CACHE=False)
     client = app.test_client()
     node, body = sip_auth("media-1", "acme", "1000")
-    assert post(client, node, body)[0].status_code == 200
+    # The app's first fetch opens its connection and verifies the node: on a loaded machine that
+    # alone may run past the 1 s budget, which is not what this test is about.
+    assert eventually(lambda: post(client, node, body)[0].status_code == 200, timeout=10)
     locker = pymysql.connect(host="127.0.0.1", port=server.port, user="root", database="xmlcurl", autocommit=True)
     try:
         with locker.cursor() as cursor:
@@ -222,7 +224,7 @@ def test_a_locked_table_costs_a_fetch_its_budget_not_a_hang(server):
     print(f"\nlocked tables: fetch {response.status_code} in {elapsed * 1000:.0f} ms (budget {BUDGET_MS} ms)")
     assert response.status_code == 503
     assert elapsed < BOUND
-    assert post(client, node, body)[0].status_code == 200
+    assert eventually(lambda: post(client, node, body)[0].status_code == 200, timeout=10)
 
 
 def test_fetch_engine_sets_the_servers_statement_limit(server):
