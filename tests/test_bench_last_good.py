@@ -4,10 +4,13 @@ import re
 import pytest
 
 from bench import last_good
+from xmlcurl.fetch import lastgood
 
 
 @pytest.mark.parametrize("how", [[], ["--direct", "--batch", "20", "--checkpoint-pages", "1000"]])
 def test_the_store_benchmark_prints_a_round_of_figures(how, monkeypatch, capsys):
+    # main() sets the store's checkpoint interval for its process: put it back for the tests after.
+    monkeypatch.setattr(lastgood, "WAL_CHECKPOINT_PAGES", lastgood.WAL_CHECKPOINT_PAGES)
     monkeypatch.setattr("sys.argv", ["last_good", "--entries", "200", "--prefill", "100", "--rate", "2000",
                                      "--rounds", "1", *how])
     last_good.main()
