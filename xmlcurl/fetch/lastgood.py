@@ -168,9 +168,10 @@ class LastGoodStore:
 WAL_ATTEMPTS, WAL_RETRY_SECONDS = 50, 0.02
 #: WAL pages (4 KiB each, ~80 MB) a writer lets gather before it copies them into the file. SQLite's
 #: default, 1,000, made a checkpoint (two fsyncs, and the copy of every page changed since the last)
-#: every ~700 entries: on a store of 50,000 entries a write cost 37-40 us of the machine's CPU
-#: (the kernel's writeback included); at 20,000 it costs 23-26 us, and past that it grows again
-#: (40,000: 26 us; 80,000: 30 us), python -m bench.last_good.
+#: every ~700 entries: on a store of 50,000 entries a write cost 39-42 us of the machine's CPU (the
+#: kernel's writeback included), 29-33 us at 20,000 (python -m bench.last_good --direct); past that it
+#: grew again (40,000 and 80,000 pages: 26 and 30 us against 24 us at 20,000, in a script calling
+#: the same functions).
 WAL_CHECKPOINT_PAGES = 20_000
 
 
