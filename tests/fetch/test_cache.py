@@ -819,7 +819,7 @@ def test_opening_a_new_store_file_waits_out_another_connection_that_holds_it_bef
 
 def test_the_store_lets_its_wal_grow_past_sqlites_default_before_copying_it_into_the_file(tmp_path):
     # Each checkpoint costs two fsyncs and a copy of every page changed since the last: at SQLite's
-    # default (every 1,000 pages) they were a third of what an entry cost. The WAL is reused from its
+    # default (every 1,000 pages) they were about a quarter of what an entry cost. The WAL is reused from its
     # start after a checkpoint, so a file that outgrew 1,000 pages shows none came in between.
     from xmlcurl.fetch import lastgood
 
