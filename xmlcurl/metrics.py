@@ -43,11 +43,13 @@ FETCHES = Counter("xmlcurl_fetches", "Fetches answered, by section, node role an
 FETCH_SECONDS = Histogram("xmlcurl_fetch_seconds", "Time to answer a fetch", ["section"],
                           buckets=FETCH_BUCKETS)
 CACHE_LOOKUPS = Counter("xmlcurl_cache_lookups", "Fetch cache lookups: hit, miss, or stale (served during a DB error); "
-                        "kind: answer (an answer or the data behind it) or node (a node's credentials)",
+                        "kind: answer (an answer or the data behind it), node (a node's credentials) or domain "
+                        "(a pinned domain kept for reading its users one by one)",
                         ["result", "kind"])
-#: What a cache lookup is for: an answer (or the data it is built from), or the asking node's credentials
-#: (one per fetch, a hit once the node was seen: counted apart, so the answers' hit rate shows).
-CACHE_KINDS = ("answer", "node")
+#: What a cache lookup is for: an answer (or the data it is built from), the asking node's credentials
+#: (one per fetch, a hit once the node was seen), or the pinned domain a directory answer that was not
+#: cached reads its user against: the last two are counted apart, so the answers' hit rate shows.
+CACHE_KINDS = ("answer", "node", "domain")
 # Bound once: a fetch counts a lookup several times, and labels() costs a dict lookup and a lock.
 CACHE_HIT, CACHE_MISS, CACHE_STALE = ({kind: CACHE_LOOKUPS.labels(result, kind) for kind in CACHE_KINDS}
                                       for result in ("hit", "miss", "stale"))

@@ -345,3 +345,69 @@ def test_register_carrying_a_caller_header_twice_is_answered_with_the_user(fetch
     response = fetch(body)
     assert response.status_code == 200
     assert _user(response).get("id") == "1000"
+
+
+# --- a user read against a domain the worker already found (directory.USER_QUERY) ---------------
+
+def _dress_acme_users(app) -> None:
+    """acme's 1001 with caller IDs (its own DID, globex's DID) and variables (one not allowed); 1002 disabled."""
+    with app.app_context():
+        sess = db.session()
+        sess.execute(update(SipUser).where(SipUser.username == "1001", SipUser.tenant_id == 1).values(
+            cid_name="Front Desk", cid_number="8610000001", outbound_cid_name="Acme Sales",
+            outbound_cid_number="8610000002"))
+        sess.execute(update(SipUser).where(SipUser.username == "1002", SipUser.tenant_id == 1).values(enabled=False))
+        user_id = sess.scalar(select(SipUser.id).where(SipUser.username == "1001", SipUser.tenant_id == 1))
+        for name, value in (("x_team", "blue"), ("api_hangup_hook", "system rm -rf /"), ("language", "en")):
+            sess.execute(insert(SipUserVariable).values(user_id=user_id, name=name, value=value))
+        sess.commit()
+
+
+@pytest.mark.parametrize("user", ["1001", "1002", "2004", "9999"])
+def test_a_user_read_against_a_domain_the_worker_already_found_gets_the_cold_answer(app, fetch, user):
+    _dress_acme_users(app)
+    body = _for("media-1", "acme", user, ACTIONS["sip_auth"])
+    assert fetch(cluster_body("media-1_directory_sip_auth_acme-1000")).status_code == 200  # keeps acme's domain
+    kept = fetch(body)
+    app.extensions["xmlcurl.cache"] = None  # XMLCURL_CACHE=off: the statement that reads tenant and user
+    cold = fetch(body)
+    assert kept.status_code == cold.status_code == 200
+    assert kept.data == cold.data
+    if user == "1001":
+        variables = {v.get("name"): v.get("value") for v in _user(kept).find("variables")}
+        assert variables["effective_caller_id_number"] == "8610000001"  # acme's own DID
+        assert variables["outbound_caller_id_number"] == "8657100000000"  # globex's DID left out: the default
+        assert variables["outbound_caller_id_name"] == "Acme Sales"
+        assert variables["x_team"] == "blue" and variables["language"] == "en"
+        assert "api_hangup_hook" not in variables
+    elif user == "2004":
+        assert {v.get("name"): v.get("value") for v in _user(kept).find("variables")}["user_kind"] == "robot"
+    else:  # disabled, unknown
+        assert kept.data == NOT_FOUND
+
+
+def test_a_kept_domain_is_dropped_when_its_tenant_is_unpinned_from_the_node(app, fetch):
+    from xmlcurl.models import TenantNode
+
+    assert fetch(cluster_body("media-1_directory_sip_auth_acme-1000")).status_code == 200
+    with app.app_context():
+        sess = db.session()
+        sess.execute(TenantNode.__table__.delete().where(TenantNode.tenant_id == 1, TenantNode.node_id == 2))
+        sess.commit()
+    assert fetch(_for("media-1", "acme", "1001", ACTIONS["sip_auth"])).data == NOT_FOUND
+
+
+def test_a_kept_domain_is_dropped_when_its_tenant_is_disabled_or_loses_its_default_number(app, fetch):
+    assert fetch(cluster_body("media-1_directory_sip_auth_acme-1000")).status_code == 200
+    with app.app_context():
+        sess = db.session()
+        sess.execute(ApprovedCallerId.__table__.delete().where(ApprovedCallerId.tenant_id == 1))
+        sess.commit()
+    variables = {v.get("name"): v.get("value")
+                 for v in _user(fetch(_for("media-1", "acme", "1001", ACTIONS["sip_auth"]))).find("variables")}
+    assert "outbound_caller_id_number" not in variables  # the default is no longer approved
+    with app.app_context():
+        sess = db.session()
+        sess.execute(update(Tenant).where(Tenant.code == "acme").values(enabled=False))
+        sess.commit()
+    assert fetch(_for("media-1", "acme", "1003", ACTIONS["sip_auth"])).data == NOT_FOUND

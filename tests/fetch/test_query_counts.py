@@ -221,3 +221,15 @@ def test_with_the_cache_off_a_router_call_reads_only_the_routes_of_its_number_pr
     # One query on the number's own prefixes, never the list of every routed prefix.
     assert len(route_reads) == 1 and "DISTINCT" not in route_reads[0], route_reads
     assert len(seen) <= 5, seen
+
+
+def test_another_user_of_a_domain_the_worker_already_found_is_read_from_the_users_table_alone(app, fetch):
+    first = cluster_body("media-1_directory_sip_auth_acme-1000")
+    assert fetch(first).status_code == 200
+    other = retarget(first, user="1001", sip_auth_username="1001", sip_from_user="1001", sip_to_user="1001")
+    with statements(app) as seen:
+        response = fetch(other)
+    assert response.status_code == 200 and b'<user id="1001"' in response.data
+    answer = _answer_statements(seen)
+    assert len(answer) == 1, seen
+    assert "sip_users" in answer[0] and "tenant_nodes" not in answer[0] and "FROM tenants" not in answer[0], answer

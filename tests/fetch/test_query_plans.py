@@ -126,3 +126,42 @@ def test_calls_between_media_nodes_and_their_acl_use_an_index_on_every_growing_t
         unindexed = unindexed_reads(conn, seen)
     app.extensions["xmlcurl.db"].dispose()
     assert unindexed == []
+
+
+@pytest.mark.mysql
+def test_a_user_read_against_a_domain_the_worker_already_found_uses_an_index(generated_url):
+    from sqlalchemy import select
+
+    from bench.bodies import CAPTURES, captured, derive
+    from bench.dataset import _authorization
+    from xmlcurl.models import Node, SipUser, Tenant, TenantNode
+
+    app = create_app({**BASE_SETTINGS, "DATABASE_URL": generated_url})  # the cache on: the domain is kept
+    engine = app.extensions["xmlcurl.db"].read_engine
+    with engine.connect() as conn:
+        tenant_id, node = conn.execute(select(TenantNode.tenant_id, Node.name).join(Node, Node.id == TenantNode.node_id)
+                                       .order_by(TenantNode.tenant_id, Node.name).limit(1)).one()
+        domain = conn.scalar(select(Tenant.sip_domain).where(Tenant.id == tenant_id))
+        users = list(conn.scalars(select(SipUser.username).where(SipUser.tenant_id == tenant_id).limit(2)))
+    seen: dict[str, dict] = {}
+
+    def record(_conn, _cursor, statement, parameters, _context, _executemany) -> None:
+        seen.setdefault(statement, parameters)
+
+    client = app.test_client()
+    answers = []
+    for index, username in enumerate(users):
+        if index == 1:
+            event.listen(engine, "before_cursor_execute", record)
+        body = derive(captured(CAPTURES["directory sip_auth"]), domain=domain, user=username, media=node)
+        response = client.post("/freeswitch", data=body, content_type="application/x-www-form-urlencoded",
+                               headers={"Authorization": _authorization(node)})
+        answers.append(response.data)
+    event.remove(engine, "before_cursor_execute", record)
+    assert all(f'<user id="{u}"'.encode() in answer for u, answer in zip(users, answers)), answers
+    statements = [s for s in seen if "sip_users" in s]
+    assert len(statements) == 1 and "tenant_nodes" not in statements[0], seen
+    with engine.connect() as conn:
+        unindexed = unindexed_reads(conn, seen)
+    app.extensions["xmlcurl.db"].dispose()
+    assert unindexed == []

@@ -19,13 +19,13 @@ def approved_numbers(session: Session, tenant_id: int) -> frozenset[str]:
     return frozenset(callerid.bare(number) for number in session.scalars(stmt))
 
 
-def presentable_sql(*numbers: str, tenant: str = "t") -> dict[str, str]:
+def presentable_sql(*numbers: str, tenant_id: str = "t.id") -> dict[str, str]:
     """SQL for one column, `presentable`: which of these numbers the tenant's users may present, comma-separated,
     or NULL. One index range on presentable_numbers, the triggers' copy of the tenant's DIDs and approved
     caller IDs without their '+' (a presentable number is digits only, see callerid.is_number): a subquery
     on each source table cost MariaDB twice as much."""
     return {"presentable": f"(SELECT GROUP_CONCAT(p.number) FROM presentable_numbers p "
-                           f"WHERE p.tenant_id = {tenant}.id AND p.number IN ({', '.join(numbers)}))"}
+                           f"WHERE p.tenant_id = {tenant_id} AND p.number IN ({', '.join(numbers)}))"}
 
 
 def presentable_numbers(row: Any) -> frozenset[str]:

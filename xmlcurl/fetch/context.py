@@ -61,13 +61,15 @@ class FetchContext:
         """The request's read connection, opened on first use."""
         return self.open_session()
 
-    def cached(self, key_parts: tuple[Hashable, ...], loader: Callable[[], T], scope: ScopeOf = EVERYTHING) -> T:
+    def cached(self, key_parts: tuple[Hashable, ...], loader: Callable[[], T], scope: ScopeOf = EVERYTHING,
+               kind: str = "answer") -> T:
         """`loader()`'s plain, immutable result, remembered for this node and section until `scope` changes.
 
         `key_parts` must name everything the result depends on (e.g. the query's arguments); `scope`
-        the data it was made from (scopes.py: a tenant, shared tables; by default every change).
+        the data it was made from (scopes.py: a tenant, shared tables; by default every change);
+        `kind` what the lookup counts as in the metrics (metrics.CACHE_KINDS).
         """
-        return self._lookup(self.node.id, key_parts, loader, scope)
+        return self._lookup(self.node.id, key_parts, loader, scope, kind)
 
     def shared(self, key_parts: tuple[Hashable, ...], loader: Callable[[], T], scope: ScopeOf = EVERYTHING) -> T:
         """Like `cached`, for data that does not depend on the asking node, kept once for all nodes.
@@ -77,11 +79,12 @@ class FetchContext:
         """
         return self._lookup(SHARED_NODE_ID, key_parts, loader, scope)
 
-    def _lookup(self, owner: int, key_parts: tuple[Hashable, ...], loader: Callable[[], T], scope: ScopeOf) -> T:
+    def _lookup(self, owner: int, key_parts: tuple[Hashable, ...], loader: Callable[[], T], scope: ScopeOf,
+                kind: str = "answer") -> T:
         if self.cache is None:
             return loader()
         key = (owner, self.request.section, *key_parts)
-        return self.cache.get_or_load(key, loader, recover=self._rollback, scope=scope)
+        return self.cache.get_or_load(key, loader, recover=self._rollback, scope=scope, kind=kind)
 
     def cached_document(self, key_parts: tuple[Hashable, ...],
                         build: Callable[[], "etree._Element | None"], scope: ScopeOf = EVERYTHING) -> bytes | None:

@@ -87,7 +87,15 @@ class DirectoryDomain:
     users: tuple[DirectoryUser, ...] = field(default_factory=tuple)
 
 
-# --- the one query -----------------------------------------------------------------------------
+# --- the statements ---------------------------------------------------------------------------
+
+#: A user's own columns, as both statements read them.
+_USER_COLUMNS = {
+    "username": "u.username", "a1_hash": "u.a1_hash", "kind": "u.kind",
+    "cid_name": "u.cid_name", "cid_number": "u.cid_number",
+    "outbound_cid_name": "u.outbound_cid_name", "outbound_cid_number": "u.outbound_cid_number",
+    "variable": "v.name", "value": "v.value",
+}
 
 #: Everything a directory answer needs, in one round trip of joined key lookups (no temporary table):
 #: the tenant owning the domain, enabled and pinned to the asking node; for a user lookup the
@@ -98,10 +106,7 @@ DIRECTORY_QUERY = PackedQuery(
     {
         "tenant_id": "t.id", "code": "t.code", "context": "t.context",
         "default_cid_name": "t.default_cid_name", "default_cid_number": "t.default_cid_number",
-        "username": "u.username", "a1_hash": "u.a1_hash", "kind": "u.kind",
-        "cid_name": "u.cid_name", "cid_number": "u.cid_number",
-        "outbound_cid_name": "u.outbound_cid_name", "outbound_cid_number": "u.outbound_cid_number",
-        "variable": "v.name", "value": "v.value",
+        **_USER_COLUMNS,
         **presentable_sql("u.cid_number", "u.outbound_cid_number", "t.default_cid_number"),
     },
     """
@@ -110,6 +115,20 @@ JOIN tenant_nodes tn ON tn.tenant_id = t.id AND tn.node_id = :node_id
 LEFT JOIN sip_users u ON u.tenant_id = t.id AND u.username = :username AND u.enabled = 1
 LEFT JOIN sip_user_variables v ON v.user_id = u.id
 WHERE t.sip_domain = :domain AND t.enabled = 1
+""")
+
+#: A user of a tenant the worker already found pinned to the asking node (see `find_user`): its user
+#: columns alone, with which of its own caller numbers the tenant may present. Without the tenant, its
+#: pinning and its default number, MariaDB spends about 150 us on it where DIRECTORY_QUERY costs 210.
+USER_QUERY = PackedQuery(
+    {
+        **_USER_COLUMNS,
+        **presentable_sql("u.cid_number", "u.outbound_cid_number", tenant_id="u.tenant_id"),
+    },
+    """
+FROM sip_users u
+LEFT JOIN sip_user_variables v ON v.user_id = u.id
+WHERE u.tenant_id = :tenant_id AND u.username = :username AND u.enabled = 1
 """)
 
 
@@ -135,11 +154,31 @@ def load_directory(conn: Reads, node_id: int, sip_domain: str, username: str | N
     tenant_id = int(first.tenant_id)
     user = None
     if first.username is not None:
-        # By name, as compared: case-insensitively (MariaDB's unique key on them is case-insensitive too).
-        variables = sorted(((r.variable, r.value) for r in rows if r.variable is not None),
-                           key=lambda item: item[0].lower())
-        user = _directory_user(first, variables, tenant_id, approved)
+        user = _directory_user(first, _variables(rows), tenant_id, approved)
     return DirectoryRows(tenant_id, domain, user, approved)
+
+
+def load_user(conn: Reads, pinned: DirectoryRows, username: str) -> DirectoryRows:
+    """`pinned` (a domain as `without_user` keeps it) with its enabled user `username`, when there is one."""
+    rows = USER_QUERY.rows(conn, {"tenant_id": pinned.tenant_id, "username": username})
+    if not rows:
+        return pinned
+    approved = pinned.approved | presentable_numbers(rows[0])
+    return replace(pinned, user=_directory_user(rows[0], _variables(rows), pinned.tenant_id, approved),
+                   approved=approved)
+
+
+def without_user(found: DirectoryRows) -> DirectoryRows:
+    """The domain part of a lookup, to look its other users up with USER_QUERY: no user, and of the
+    approved numbers only the tenant's default caller number (the user's own are the user's)."""
+    default = found.domain.default_cid_number
+    approved = found.approved & {callerid.bare(default)} if default else frozenset()
+    return DirectoryRows(found.tenant_id, found.domain, None, approved)
+
+
+def _variables(rows: list[Any]) -> list[tuple[str, str]]:
+    # By name, as compared: case-insensitively (MariaDB's unique key on them is case-insensitive too).
+    return sorted(((r.variable, r.value) for r in rows if r.variable is not None), key=lambda item: item[0].lower())
 
 
 def _directory_user(row: Any, variables: list[tuple[str, str]], tenant_id: int,
@@ -341,7 +380,7 @@ def _domain_document(ctx: FetchContext, sip_domain: str, found_tenant: list[int]
 
 def _user_document(ctx: FetchContext, sip_domain: str, username: str, cacheable_ms: int,
                    found_tenant: list[int]) -> etree._Element | None:
-    found = load_directory(ctx.session, ctx.node.id, sip_domain, username)
+    found = find_user(ctx, sip_domain, username)
     if found is None:
         ctx.outcome = NOT_PINNED
         return None
@@ -350,3 +389,24 @@ def _user_document(ctx: FetchContext, sip_domain: str, username: str, cacheable_
         ctx.outcome = "user unknown or disabled"
         return None
     return build_directory(presentable_domain(found.domain, found.approved, (found.user,)), cacheable_ms)
+
+
+def find_user(ctx: FetchContext, sip_domain: str, username: str) -> DirectoryRows | None:
+    """The pinned domain and its user, in one statement. With the cache on, a domain this worker has found
+    pinned to the node is kept (until a change to its tenant) and only the user is read (USER_QUERY): a
+    worker meeting users it has not seen (more of them than its cache holds) reads a third less."""
+    if ctx.cache is None:
+        return load_directory(ctx.session, ctx.node.id, sip_domain, username)
+    loaded: list[DirectoryRows | None] = []
+
+    def load_pinned() -> DirectoryRows | None:
+        found = load_directory(ctx.session, ctx.node.id, sip_domain, username)
+        loaded.append(found)
+        return None if found is None else without_user(found)
+
+    pinned = ctx.cached(("pinned", sip_domain), load_pinned,
+                        scopes.found(lambda rows: rows.tenant_id, scopes.any_of("tenants", "tenant_nodes")),
+                        kind="domain")
+    if loaded:  # this fetch's statement read the user too
+        return loaded[0]
+    return None if pinned is None else load_user(ctx.session, pinned, username)
