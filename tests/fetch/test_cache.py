@@ -212,11 +212,14 @@ def test_least_recently_used_entries_go_first_when_entries_or_bytes_run_out():
     assert by_count.get_or_load("a", lambda: "reloaded") == "a"
     assert by_count.get_or_load("b", lambda: "reloaded") == "reloaded"
 
-    by_bytes = FetchCache(1000, 3 * (1000 + 200 + 40), 0.5)
+    from xmlcurl.fetch.cache import ENTRY_OVERHEAD
+
+    entry = 1000 + ENTRY_OVERHEAD + 40  # the value pickled, and what its key and entry cost
+    by_bytes = FetchCache(1000, 3 * entry, 0.5)
     by_bytes.refresh(lambda: session)
     for index in range(10):
         by_bytes.get_or_load(index, lambda: b"x" * 1000)
-    assert len(by_bytes) == 3 and by_bytes.bytes <= 3 * 1240
+    assert len(by_bytes) == 3 and by_bytes.bytes <= 3 * entry
     by_bytes.get_or_load("huge", lambda: b"x" * 10_000)
     assert len(by_bytes) == 3  # a value bigger than the whole budget is not kept
 

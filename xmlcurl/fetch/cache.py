@@ -33,8 +33,11 @@ from .scopes import EVERYTHING, Scope, of_change
 
 T = TypeVar("T")
 
-#: What an entry costs beyond its pickled value (the key, the entry, the dict slot), in bytes.
-ENTRY_OVERHEAD = 200
+#: What an entry costs beyond its pickled value (the key, the entry, the dict slot), in bytes: tracemalloc
+#: counted 320-360 for a directory user's entry besides its value, and its key's domain and user names
+#: (strings of their own, parsed from each fetch) add about 130. Kept answers are small (compact.py), so
+#: this is most of an entry's memory: counted any lower, the cache outgrows XMLCURL_CACHE_MAX_BYTES.
+ENTRY_OVERHEAD = 500
 
 #: The poll: the version, its epoch, and the (table, tenant) of every change after the version last
 #: seen, in one round trip (the index on config_changes.version makes it read only what changed).

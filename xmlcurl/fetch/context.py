@@ -4,6 +4,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Callable, Hashable, Mapping, Protocol, TypeVar, Union
 
+from sqlalchemy.exc import SQLAlchemyError
+
+from . import compact
 from .request import FetchRequest
 from .scopes import EVERYTHING, Scope
 from .xmldoc import serialise
@@ -23,6 +26,11 @@ class Reads(Protocol):
     def execute(self, statement: Any, parameters: Any = None) -> Any: ...
 
     def rollback(self) -> None: ...
+
+
+class UnreadableAnswer(SQLAlchemyError):
+    """The database failed and the last-good answer for the key is in a form this code cannot read: the
+    fetch is answered as if there were none."""
 
 
 #: The node id under which data shared by all nodes is cached (node ids start at 1).
@@ -91,21 +99,30 @@ class FetchContext:
         """`build()`'s document, serialised once and remembered like `cached` (None stays None).
 
         For answers that depend only on the configuration and the fetch's key (directory users,
-        configuration files): a warm fetch then sends stored bytes. The fetch log's key and outcome
-        that `build` sets are remembered with them (only what `build` itself changed).
+        configuration files): a warm fetch then sends stored bytes, kept shrunk (compact.py). The fetch
+        log's key and outcome that `build` sets are remembered with them (only what `build` itself changed).
         """
+        if self.cache is None:
+            doc = build()
+            return None if doc is None else serialise(doc)
+
         def load() -> tuple[bytes | None, str | None, str | None]:
             outcome, key = self.outcome, self.key
             doc = build()
-            return ((None if doc is None else serialise(doc)),
+            return ((None if doc is None else compact.shrink(serialise(doc))),
                     None if self.outcome == outcome else self.outcome, None if self.key == key else self.key)
 
-        data, outcome, key = self.cached(("document", *key_parts), load, scope)
+        kept, outcome, key = self.cached(("document", *key_parts), load, scope)
         if outcome is not None:
             self.outcome = outcome
         if key is not None:
             self.key = key
-        return data
+        if kept is None:
+            return None
+        try:
+            return compact.expand(kept)
+        except ValueError as exc:  # only a last-good entry of another version of xmlcurl can be one
+            raise UnreadableAnswer(str(exc)) from exc
 
     def _rollback(self) -> None:
         self.open_session().rollback()
