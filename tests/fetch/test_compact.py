@@ -1,0 +1,73 @@
+"""Answers as the cache and the last-good store keep them: deflated against what answers share."""
+from __future__ import annotations
+
+import pickle
+
+import pytest
+from lxml import etree
+
+from tests.conftest import cluster_body
+from xmlcurl.fetch import compact
+from xmlcurl.fetch.cache import FetchCache, fetch_cache
+from xmlcurl.fetch.context import UnreadableAnswer
+from xmlcurl.fetch.lastgood import LastGoodStore
+
+
+def test_a_directory_user_answer_is_kept_in_a_fraction_of_its_size_and_comes_back_byte_for_byte(fetch):
+    answer = fetch(cluster_body("media-1_directory_sip_auth_acme-1000")).data
+    kept = compact.shrink(answer)
+    assert compact.expand(kept) == answer
+    assert len(answer) > 1400 and len(kept) < 200, (len(answer), len(kept))
+
+
+@pytest.mark.parametrize("body, node", [("media-1_sofia.conf", "media-1"), ("router-1_sofia.conf_profile-carrier",
+                                                                             "router-1"), ("router-1_acl.conf", "router-1")])
+def test_configuration_answers_come_back_byte_for_byte(fetch, body, node):
+    answer = fetch(cluster_body(body), node=node).data
+    assert answer.startswith(b"<document") and compact.expand(compact.shrink(answer)) == answer
+
+
+def test_an_answer_kept_whole_by_an_earlier_version_is_taken_as_it_is():
+    assert compact.expand(b"<document/>\n") == b"<document/>\n"
+
+
+@pytest.mark.parametrize("kept", [b"z9\x78\x9c", b"", b"gibberish", compact.shrink(b"<document/>")[:-4],
+                                  b"z1" + b"\x00" * 20])
+def test_a_kept_form_this_version_cannot_read_is_refused_not_guessed(kept):
+    with pytest.raises(ValueError):
+        compact.expand(kept)
+
+
+def test_the_cache_keeps_answers_shrunk_and_serves_them_whole(app, fetch):
+    body = cluster_body("media-1_directory_sip_auth_acme-1000")
+    first = fetch(body).data
+    cache = fetch_cache(app)
+    (kept, _outcome, _key), = [entry.value for key, entry in cache._entries.items() if "document" in key]
+    assert kept.startswith(b"z1") and compact.expand(kept) == first
+    assert fetch(body).data == first
+
+
+def test_during_an_outage_a_last_good_answer_this_version_cannot_read_gets_a_503_not_garbage(tmp_path):
+    from sqlalchemy.exc import OperationalError
+
+    from tests.fetch.test_cache import Clock, VersionSession, _context
+
+    clock, session = Clock(), VersionSession()
+    store = LastGoodStore(tmp_path)
+    one = FetchCache(100, 10**6, 0.5, clock=clock, store=store)
+    one.refresh(lambda: session)
+    built = _context(one).cached_document(("domain", "a.example"), lambda: etree.Element("document"))
+    assert built == b"<document/>\n"
+    # What another version of xmlcurl, with another dictionary, would have kept under the same key.
+    key = repr((1, "directory", "document", "domain", "a.example"))
+    store.flush()
+    store.put(key, one.epoch, one.version, ("*",), pickle.dumps((b"z9\x00\x01", None, None)))
+    store.flush()
+    session.down = True
+    restarted = FetchCache(100, 10**6, 0.5, clock=clock, store=LastGoodStore(tmp_path))
+
+    def failing():
+        raise OperationalError("SELECT", {}, Exception("gone"))
+
+    with pytest.raises(UnreadableAnswer):
+        _context(restarted).cached_document(("domain", "a.example"), failing)
