@@ -44,7 +44,7 @@ def machine_cpu_seconds() -> float | None:
 
 def _keys(count: int) -> list[str]:
     # Users of 50 tenants, in an order unrelated to their keys', as a spread of misses brings them.
-    return [repr((1, "directory", "document", "user", 1 + n % 50, str(1000 + n * 7919 % count), 0))
+    return [repr((1, "directory", "kept", "user", 1 + n % 50, str(1000 + n * 7919 % count), 0))
             for n in range(count)]
 
 

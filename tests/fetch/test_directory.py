@@ -363,12 +363,20 @@ def _dress_acme_users(app) -> None:
         sess.commit()
 
 
-@pytest.mark.parametrize("user", ["1001", "1002", "2004", "9999"])
+@pytest.mark.parametrize("user", ["1001", "1002", "1003", "2004", "9999"])
 def test_a_user_read_against_a_domain_the_worker_already_found_gets_the_cold_answer(app, fetch, user):
+    from tests.fetch.test_query_counts import statements
+
     _dress_acme_users(app)
+    with app.app_context():  # 1003 without a credential: never served
+        sess = db.session()
+        sess.execute(update(SipUser).where(SipUser.username == "1003", SipUser.tenant_id == 1).values(a1_hash=""))
+        sess.commit()
     body = _for("media-1", "acme", user, ACTIONS["sip_auth"])
     assert fetch(cluster_body("media-1_directory_sip_auth_acme-1000")).status_code == 200  # keeps acme's domain
-    kept = fetch(body)
+    with statements(app) as seen:
+        kept = fetch(body)
+    assert [s for s in seen if "sip_users" in s and "tenant_nodes" not in s], seen  # read with USER_QUERY
     app.extensions["xmlcurl.cache"] = None  # XMLCURL_CACHE=off: the statement that reads tenant and user
     cold = fetch(body)
     assert kept.status_code == cold.status_code == 200
@@ -382,7 +390,7 @@ def test_a_user_read_against_a_domain_the_worker_already_found_gets_the_cold_ans
         assert "api_hangup_hook" not in variables
     elif user == "2004":
         assert {v.get("name"): v.get("value") for v in _user(kept).find("variables")}["user_kind"] == "robot"
-    else:  # disabled, unknown
+    else:  # disabled, without a credential, unknown
         assert kept.data == NOT_FOUND
 
 
@@ -411,3 +419,16 @@ def test_a_kept_domain_is_dropped_when_its_tenant_is_disabled_or_loses_its_defau
         sess.execute(update(Tenant).where(Tenant.code == "acme").values(enabled=False))
         sess.commit()
     assert fetch(_for("media-1", "acme", "1003", ACTIONS["sip_auth"])).data == NOT_FOUND
+
+
+def test_while_the_worker_cannot_follow_changes_a_user_is_read_with_its_pinning(app, fetch):
+    from tests.fetch.test_query_counts import statements
+    from xmlcurl.fetch.cache import fetch_cache
+
+    assert fetch(cluster_body("media-1_directory_sip_auth_acme-1000")).status_code == 200
+    cache = fetch_cache(app)
+    cache._poll_due = float("inf")  # no poll clears what is set below
+    cache.degraded = True  # as after a failed poll: a change to the pinning could be missed
+    with statements(app) as seen:
+        assert fetch(_for("media-1", "acme", "1001", ACTIONS["sip_auth"])).status_code == 200
+    assert [s for s in seen if "tenant_nodes" in s], seen

@@ -241,7 +241,8 @@ class FetchCache:
 
     def get_or_load(self, key: Hashable, loader: Callable[[], T],
                     recover: Callable[[], None] | None = None,
-                    scope: Scope | Callable[[Any], Scope] = EVERYTHING, kind: str = "answer") -> T:
+                    scope: Scope | Callable[[Any], Scope] = EVERYTHING, kind: str = "answer",
+                    last_good: bool = True) -> T:
         """The value for `key`, loaded again when a scope it depends on changed since it was loaded.
 
         `scope` may be a function of the loaded value, for lookups whose tenant is known only from their
@@ -251,7 +252,8 @@ class FetchCache:
 
         If loading fails with a database error, the newest good value for the key that no known change
         superseded is served from the last-good store (and `recover` is called so the session can be
-        used again); with none, the error propagates.
+        used again); with none, the error propagates. With `last_good` False (a value that serves no
+        answer by itself during an outage) the store is neither written nor read.
         """
         version, epoch = self.version, self.epoch
         with self._lock:
@@ -269,7 +271,7 @@ class FetchCache:
             if recover is not None:
                 recover()
             self.degraded = True
-            good = self._last_good(key)
+            good = self._last_good(key) if last_good else _MISSING
             if good is _MISSING:
                 raise
             with self._lock:
@@ -285,7 +287,7 @@ class FetchCache:
             # One tuple per distinct scope, shared by its entries (a tenant's thousands of users).
             scope = self._scope_tuples.setdefault(scope, scope)
             self._store(key, Entry(version, scope, value, len(data) + ENTRY_OVERHEAD), epoch)
-            if self.store is not None:
+            if self.store is not None and last_good:
                 self.store.put(repr(key), epoch, version, scope, data)
         return value
 

@@ -23,7 +23,7 @@ def presentable_sql(*numbers: str, tenant_id: str = "t.id") -> dict[str, str]:
     """SQL for one column, `presentable`: which of these numbers the tenant's users may present, comma-separated,
     or NULL. One index range on presentable_numbers, the triggers' copy of the tenant's DIDs and approved
     caller IDs without their '+' (a presentable number is digits only, see callerid.is_number): a subquery
-    on each source table cost MariaDB twice as much."""
+    on each source table cost MariaDB twice as much. `tenant_id` is the SQL expression of the tenant's id."""
     return {"presentable": f"(SELECT GROUP_CONCAT(p.number) FROM presentable_numbers p "
                            f"WHERE p.tenant_id = {tenant_id} AND p.number IN ({', '.join(numbers)}))"}
 

@@ -1,15 +1,16 @@
 """Serialised answers as the fetch cache and the last-good store keep them: zlib with a preset dictionary.
 
 A directory user's answer is ~1.6 KB of which all but its names, a1-hash and variables is the same
-for every user: deflated against a dictionary holding that common text, it takes under 100 bytes
+for every user: deflated against a dictionary holding that common text, it takes about 100 bytes
 (12 us to shrink once per load, 2 us to expand per hit). So a worker's cache, bounded in bytes, holds
 several times as many answers (a worker meeting more users than it can keep hits more often), and
-each answer written to the last-good store costs SQLite a small row instead of a page of its own.
+each answer written to the last-good store is a row a tenth the size.
 
 The kept form is tagged: ``z1`` and the deflate stream made with `_dictionary()`. A change to the
-dictionary needs a new tag (an answer deflated against another dictionary cannot be expanded):
-a value this code cannot expand raises ValueError, and the fetch is answered as if the store held
-nothing for it (503). An answer kept whole (a store written before answers were shrunk) is taken as is.
+dictionary (to the directory skeleton it is built from) needs a new tag: an answer deflated against
+another dictionary cannot be expanded (tests/fetch/test_compact.py pins the dictionary's checksum).
+A value this code cannot expand raises ValueError, and the fetch is answered as if the store held
+nothing for it (503).
 """
 from __future__ import annotations
 
@@ -18,6 +19,7 @@ from functools import lru_cache
 
 from lxml import etree
 
+#: What every kept answer starts with: which dictionary it was deflated against.
 _TAG = b"z1"
 
 
@@ -48,8 +50,6 @@ def shrink(answer: bytes) -> bytes:
 
 def expand(kept: bytes) -> bytes:
     """The answer `shrink` kept; ValueError for a form this code does not know."""
-    if kept[:1] == b"<":  # kept whole, as a store written before answers were shrunk holds them
-        return kept
     if kept[:2] != _TAG:
         raise ValueError("not an answer kept by this version of xmlcurl")
     inflate = zlib.decompressobj(zlib.MAX_WBITS, _dictionary())
@@ -57,6 +57,6 @@ def expand(kept: bytes) -> bytes:
         answer = inflate.decompress(kept[2:])
     except zlib.error as exc:
         raise ValueError(f"kept answer cannot be expanded: {exc}") from exc
-    if not inflate.eof:
-        raise ValueError("kept answer is cut short")
+    if not inflate.eof or inflate.unused_data:
+        raise ValueError("kept answer is cut short or runs on")
     return answer

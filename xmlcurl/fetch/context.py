@@ -70,14 +70,15 @@ class FetchContext:
         return self.open_session()
 
     def cached(self, key_parts: tuple[Hashable, ...], loader: Callable[[], T], scope: ScopeOf = EVERYTHING,
-               kind: str = "answer") -> T:
+               kind: str = "answer", last_good: bool = True) -> T:
         """`loader()`'s plain, immutable result, remembered for this node and section until `scope` changes.
 
         `key_parts` must name everything the result depends on (e.g. the query's arguments); `scope`
         the data it was made from (scopes.py: a tenant, shared tables; by default every change);
-        `kind` what the lookup counts as in the metrics (metrics.CACHE_KINDS).
+        `kind` what the lookup counts as in the metrics (metrics.CACHE_KINDS); `last_good` False keeps
+        the result out of the last-good store (FetchCache.get_or_load).
         """
-        return self._lookup(self.node.id, key_parts, loader, scope, kind)
+        return self._lookup(self.node.id, key_parts, loader, scope, kind, last_good)
 
     def shared(self, key_parts: tuple[Hashable, ...], loader: Callable[[], T], scope: ScopeOf = EVERYTHING) -> T:
         """Like `cached`, for data that does not depend on the asking node, kept once for all nodes.
@@ -88,11 +89,12 @@ class FetchContext:
         return self._lookup(SHARED_NODE_ID, key_parts, loader, scope)
 
     def _lookup(self, owner: int, key_parts: tuple[Hashable, ...], loader: Callable[[], T], scope: ScopeOf,
-                kind: str = "answer") -> T:
+                kind: str = "answer", last_good: bool = True) -> T:
         if self.cache is None:
             return loader()
         key = (owner, self.request.section, *key_parts)
-        return self.cache.get_or_load(key, loader, recover=self._rollback, scope=scope, kind=kind)
+        return self.cache.get_or_load(key, loader, recover=self._rollback, scope=scope, kind=kind,
+                                      last_good=last_good)
 
     def cached_document(self, key_parts: tuple[Hashable, ...],
                         build: Callable[[], "etree._Element | None"], scope: ScopeOf = EVERYTHING) -> bytes | None:
@@ -112,7 +114,9 @@ class FetchContext:
             return ((None if doc is None else compact.shrink(serialise(doc))),
                     None if self.outcome == outcome else self.outcome, None if self.key == key else self.key)
 
-        kept, outcome, key = self.cached(("document", *key_parts), load, scope)
+        # "kept", not the "document" under which earlier versions stored answers whole: neither ever
+        # reads the other's form from the last-good store (one is put back, or both run side by side).
+        kept, outcome, key = self.cached(("kept", *key_parts), load, scope)
         if outcome is not None:
             self.outcome = outcome
         if key is not None:
@@ -121,7 +125,7 @@ class FetchContext:
             return None
         try:
             return compact.expand(kept)
-        except ValueError as exc:  # only a last-good entry of another version of xmlcurl can be one
+        except ValueError as exc:  # only a last-good entry kept with another dictionary can be one
             raise UnreadableAnswer(str(exc)) from exc
 
     def _rollback(self) -> None:

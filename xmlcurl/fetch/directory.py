@@ -117,9 +117,10 @@ LEFT JOIN sip_user_variables v ON v.user_id = u.id
 WHERE t.sip_domain = :domain AND t.enabled = 1
 """)
 
-#: A user of a tenant the worker already found pinned to the asking node (see `find_user`): its user
+#: A user of a tenant the worker already found pinned to the asking node (see `_find_user`): its user
 #: columns alone, with which of its own caller numbers the tenant may present. Without the tenant, its
-#: pinning and its default number, MariaDB spends about 150 us on it where DIRECTORY_QUERY costs 210.
+#: pinning and its default number, MariaDB spent 143-153 us on it where DIRECTORY_QUERY cost 197-290
+#: (docs/performance.md).
 USER_QUERY = PackedQuery(
     {
         **_USER_COLUMNS,
@@ -158,8 +159,8 @@ def load_directory(conn: Reads, node_id: int, sip_domain: str, username: str | N
     return DirectoryRows(tenant_id, domain, user, approved)
 
 
-def load_user(conn: Reads, pinned: DirectoryRows, username: str) -> DirectoryRows:
-    """`pinned` (a domain as `without_user` keeps it) with its enabled user `username`, when there is one."""
+def _load_user(conn: Reads, pinned: DirectoryRows, username: str) -> DirectoryRows:
+    """`pinned` (a domain as `_without_user` keeps it) with its enabled user `username`, when there is one."""
     rows = USER_QUERY.rows(conn, {"tenant_id": pinned.tenant_id, "username": username})
     if not rows:
         return pinned
@@ -168,7 +169,7 @@ def load_user(conn: Reads, pinned: DirectoryRows, username: str) -> DirectoryRow
                    approved=approved)
 
 
-def without_user(found: DirectoryRows) -> DirectoryRows:
+def _without_user(found: DirectoryRows) -> DirectoryRows:
     """The domain part of a lookup, to look its other users up with USER_QUERY: no user, and of the
     approved numbers only the tenant's default caller number (the user's own are the user's)."""
     default = found.domain.default_cid_number
@@ -380,7 +381,7 @@ def _domain_document(ctx: FetchContext, sip_domain: str, found_tenant: list[int]
 
 def _user_document(ctx: FetchContext, sip_domain: str, username: str, cacheable_ms: int,
                    found_tenant: list[int]) -> etree._Element | None:
-    found = find_user(ctx, sip_domain, username)
+    found = _find_user(ctx, sip_domain, username)
     if found is None:
         ctx.outcome = NOT_PINNED
         return None
@@ -391,22 +392,23 @@ def _user_document(ctx: FetchContext, sip_domain: str, username: str, cacheable_
     return build_directory(presentable_domain(found.domain, found.approved, (found.user,)), cacheable_ms)
 
 
-def find_user(ctx: FetchContext, sip_domain: str, username: str) -> DirectoryRows | None:
+def _find_user(ctx: FetchContext, sip_domain: str, username: str) -> DirectoryRows | None:
     """The pinned domain and its user, in one statement. With the cache on, a domain this worker has found
     pinned to the node is kept (until a change to its tenant) and only the user is read (USER_QUERY): a
-    worker meeting users it has not seen (more of them than its cache holds) reads a third less."""
-    if ctx.cache is None:
+    worker meeting users it has not seen (more of them than its cache holds) reads a third less.
+    While the worker cannot follow the changes (a failed poll), the pinning is read with every user."""
+    if ctx.cache is None or ctx.cache.degraded:
         return load_directory(ctx.session, ctx.node.id, sip_domain, username)
     loaded: list[DirectoryRows | None] = []
 
     def load_pinned() -> DirectoryRows | None:
         found = load_directory(ctx.session, ctx.node.id, sip_domain, username)
         loaded.append(found)
-        return None if found is None else without_user(found)
+        return None if found is None else _without_user(found)
 
     pinned = ctx.cached(("pinned", sip_domain), load_pinned,
                         scopes.found(lambda rows: rows.tenant_id, scopes.any_of("tenants", "tenant_nodes")),
-                        kind="domain")
+                        kind="domain", last_good=False)  # during an outage the user cannot be read anyway
     if loaded:  # this fetch's statement read the user too
         return loaded[0]
-    return None if pinned is None else load_user(ctx.session, pinned, username)
+    return None if pinned is None else _load_user(ctx.session, pinned, username)
