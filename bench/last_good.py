@@ -50,8 +50,7 @@ def _keys(count: int) -> list[str]:
 
 def _puts(keys: list[str], value: bytes) -> list[tuple]:
     """The writer's queued ops for `keys`, as `LastGoodStore.put` queues them."""
-    return [(lastgood._put, (key, "bench-epoch", 2, "\n".join(scopes.tenant(1 + n % 50)), value))
-            for n, key in enumerate(keys)]
+    return [lastgood.put_op(key, "bench-epoch", 2, scopes.tenant(1 + n % 50), value) for n, key in enumerate(keys)]
 
 
 class Timing:

@@ -112,7 +112,8 @@ class LastGoodStore:
 
     def put(self, key: str, epoch: str, version: int, scope: Iterable[str], value: bytes) -> None:
         """Record `value` (pickled) for `key`, built at (epoch, version); an older build never replaces a newer."""
-        self._submit(_put, key, epoch, version, "\n".join(scope), value)
+        op, args = put_op(key, epoch, version, scope, value)
+        self._submit(op, *args)
 
     def sync(self, epoch: str, position: int, changed: Mapping[str, int], reset: bool = False) -> None:
         """A worker read the database at `position`: note the scopes changed since; start over on a new
@@ -241,6 +242,11 @@ def _open_for_writing(owner: "weakref.ref[LastGoodStore]", pending: queue.Queue,
             return None
         time.sleep(delay)
         delay = min(delay * 2, IDLE_CHECK_SECONDS)
+
+
+def put_op(key: str, epoch: str, version: int, scope: Iterable[str], value: bytes) -> tuple:
+    """The writer's queued op for one `LastGoodStore.put`: (function, arguments); bench.last_good writes these."""
+    return _put, (key, epoch, version, "\n".join(scope), value)
 
 
 def _write_loop(owner: "weakref.ref[LastGoodStore]", pending: queue.Queue, path: Path) -> None:
