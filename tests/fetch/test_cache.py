@@ -252,6 +252,42 @@ def test_a_failed_poll_keeps_the_version_and_marks_the_cache_degraded_until_a_po
     assert not cache.degraded
 
 
+def test_what_a_worker_loads_after_a_failed_poll_is_served_but_not_kept_until_a_poll_succeeds(tmp_path):
+    clock, session = Clock(), VersionSession()
+    cache = FetchCache(100, 10**6, 0.5, clock=clock, store=LastGoodStore(tmp_path))
+    cache.refresh(lambda: session)
+    session.down = True
+    _polled(cache, clock, session)
+    # The poll failed, the statement right after it did not: the database may since have been created
+    # again, and what it returned would be filed under a version and an epoch it did not come from.
+    session.down = False
+    session.epoch, session.version, session.changes = "epoch-2", 1, []
+    assert cache.get_or_load("globex", lambda: "read after the failed poll", scope=scopes.tenant(2)) == \
+        "read after the failed poll"
+    assert cache.get_or_load("globex", lambda: "read again", scope=scopes.tenant(2)) == "read again"
+    cache.store.flush()
+    assert len(cache) == 0 and not cache.store.holds("epoch-1")
+    _polled(cache, clock, session)
+    assert not cache.unverified and cache.epoch == "epoch-2"
+    assert cache.get_or_load("globex", lambda: "kept", scope=scopes.tenant(2)) == "kept"
+    assert cache.get_or_load("globex", _failing_loader, scope=scopes.tenant(2)) == "kept"
+    cache.store.flush()
+    assert cache.store.holds("epoch-2")
+
+
+def test_a_failed_load_alone_does_not_stop_a_worker_keeping_what_it_loads():
+    clock, session = Clock(), VersionSession()
+    cache = FetchCache(100, 10**6, 0.5, clock=clock)
+    cache.refresh(lambda: session)
+    with pytest.raises(OperationalError):
+        cache.get_or_load("acme", _failing_loader)
+    # Its version is the one its last poll read: a statement timing out under load must not turn the
+    # cache off until the next poll.
+    assert cache.degraded and not cache.unverified
+    cache.get_or_load("acme", lambda: "kept")
+    assert cache.get_or_load("acme", lambda: "not read") == "kept"
+
+
 # --- the last-good store shared by the workers ---------------------------------------------------
 
 def _workers(tmp_path, count: int = 2):
@@ -382,6 +418,22 @@ def test_a_worker_with_an_empty_memory_can_still_serve_from_the_store(tmp_path):
     assert not restarted.can_serve()  # it knows no epoch yet
     restarted.refresh(lambda: session)
     assert len(restarted) == 0 and restarted.can_serve()
+
+
+def test_a_worker_that_has_not_seen_a_new_epoch_never_replaces_the_entry_another_wrote_for_it(tmp_path):
+    clock, session, (one, two) = _workers(tmp_path)
+    _flush(one, two)  # both workers' first polls are in the store before the database is created again
+    session.epoch, session.version, session.changes = "epoch-2", 1, []
+    _polled(two, clock, session)
+    two.get_or_load("acme", lambda: "epoch-2 answer", scope=scopes.tenant(1))
+    _flush(two)
+    # `one` polled just before the database was created again: its load reads the new database, filed
+    # under the epoch it knows. Its memory is its own, but the shared store keeps the new epoch's entry.
+    one.get_or_load("acme", lambda: "filed under epoch-1", scope=scopes.tenant(1))
+    _flush(one)
+    _outage(clock, session, one, two)
+    for cache in (one, two):
+        assert cache.get_or_load("acme", _failing_loader, scope=scopes.tenant(1)) == "epoch-2 answer"
 
 
 @pytest.mark.parametrize("reset", ["new epoch", "version went back"])

@@ -103,6 +103,10 @@ class FetchCache:
         self._scope_tuples: dict[Scope, Scope] = {}
         #: Set by a failed poll or load, cleared by the next successful poll.
         self.degraded = False
+        #: Set by a failed poll, cleared by the next successful one: until then this worker cannot tell
+        #: which version, or which database (a new epoch), a statement reads, so what it loads is served
+        #: and not kept (here or in the last-good store), never filed under a version it did not come from.
+        self.unverified = False
         self.hits = self.misses = self.stale = 0
         #: Times everything was dropped: a new epoch, or the version went back.
         self.resets = 0
@@ -143,12 +147,12 @@ class FetchCache:
         except SQLAlchemyError:
             if session is not None:
                 session.rollback()
-            self.degraded = True
+            self.degraded = self.unverified = True
             metrics.DATABASE_ERRORS.labels("version poll").inc()
             self._adopt_store()
             return
         if not rows:
-            self.degraded = True
+            self.degraded = self.unverified = True
             return
         version, epoch, changed_at = int(rows[0].version), rows[0].epoch, rows[0].changed_at
         changed: dict[str, int] = {}
@@ -167,7 +171,7 @@ class FetchCache:
             self._merge(changed)
             self.version, self.epoch, self.changed_at = version, epoch, changed_at
             self.polled_at = now
-            self.degraded = False
+            self.degraded = self.unverified = False
         if self.store is not None and (changed or first or reset):
             # The first poll of a worker may find the store ahead of the database in the same epoch
             # (the database was restored from a backup, and the store's entries are of the lost
@@ -253,9 +257,10 @@ class FetchCache:
         If loading fails with a database error, the newest good value for the key that no known change
         superseded is served from the last-good store (and `recover` is called so the session can be
         used again); with none, the error propagates. With `last_good` False (a value that serves no
-        answer by itself during an outage) the store is neither written nor read.
+        answer by itself during an outage) the store is neither written nor read. A value loaded while the
+        worker is `unverified` (its last poll failed) is returned and not kept.
         """
-        version, epoch = self.version, self.epoch
+        version, epoch, unverified = self.version, self.epoch, self.unverified
         with self._lock:
             entry = self._entries.get(key)
             if entry is not None and self._valid(entry):
@@ -279,7 +284,7 @@ class FetchCache:
             metrics.DATABASE_ERRORS.labels("load").inc()
             metrics.CACHE_STALE[kind].inc()
             return good  # type: ignore[return-value]
-        if version is not None and epoch is not None:
+        if version is not None and epoch is not None and not unverified:
             # Pickled once: its size bounds the memory, the bytes go to the last-good store.
             data = pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL)
             if callable(scope):

@@ -44,7 +44,12 @@ _SCHEMA = (
     "scope TEXT NOT NULL, value BLOB NOT NULL)",
     "INSERT OR IGNORE INTO meta (id, epoch, position) VALUES (1, NULL, NULL)",
 )
-_PUT = ("INSERT INTO entries (key, epoch, version, scope, value) VALUES (?, ?, ?, ?, ?) "
+#: An entry is taken only for the epoch the store is at: a worker that has not yet seen a new epoch
+#: (its polls fail, or it polled just before the database was created again) must not replace the
+#: entry a worker of the new epoch wrote for the same key. Within the epoch, an older build never
+#: replaces a newer one; an entry of another epoch left in the file is always replaced.
+_PUT = ("INSERT INTO entries (key, epoch, version, scope, value) "
+        "SELECT ?1, ?2, ?3, ?4, ?5 WHERE ?2 = (SELECT epoch FROM meta WHERE id = 1) "
         "ON CONFLICT (key) DO UPDATE SET epoch = excluded.epoch, version = excluded.version, "
         "scope = excluded.scope, value = excluded.value "
         "WHERE excluded.epoch <> entries.epoch OR excluded.version >= entries.version")
@@ -111,7 +116,8 @@ class LastGoodStore:
     # --- writes (behind the fetches) -----------------------------------------------------------
 
     def put(self, key: str, epoch: str, version: int, scope: Iterable[str], value: bytes) -> None:
-        """Record `value` (pickled) for `key`, built at (epoch, version); an older build never replaces a newer."""
+        """Record `value` (pickled) for `key`, built at (epoch, version); an older build never replaces a newer,
+        and nothing is recorded for an epoch the store is not at."""
         op, args = put_op(key, epoch, version, scope, value)
         self._submit(op, *args)
 
