@@ -47,14 +47,22 @@ class PrivateMariaDB:
     def url(self) -> str:
         return f"mysql+pymysql://root@127.0.0.1:{self.port}/xmlcurl"
 
-    def install(self) -> "PrivateMariaDB":
+    def install(self, attempts: int = 3) -> "PrivateMariaDB":
+        """Create the data directory. mariadbd's bootstrap now and then dies of a signal 11 on a busy
+        machine (seen with MariaDB 10.11, one run in a few with several at once): it is run again on
+        an empty directory, and the last failure's output is shown."""
         self.root.mkdir(parents=True, exist_ok=True)
-        subprocess.run(
-            [INSTALL_DB, "--no-defaults", f"--datadir={self.datadir}", "--user=root",
-             "--auth-root-authentication-method=normal", "--skip-test-db"],
-            check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, timeout=60,
-        )
-        return self
+        for attempt in range(1, attempts + 1):
+            shutil.rmtree(self.datadir, ignore_errors=True)
+            ran = subprocess.run(
+                [INSTALL_DB, "--no-defaults", f"--datadir={self.datadir}", "--user=root",
+                 "--auth-root-authentication-method=normal", "--skip-test-db"],
+                stdout=subprocess.PIPE, stderr=subprocess.STDOUT, timeout=60,
+            )
+            if ran.returncode == 0:
+                return self
+        raise RuntimeError(f"{INSTALL_DB} failed {attempts} times; last output:\n"
+                           f"{ran.stdout.decode(errors='replace')[-2000:]}")
 
     def start(self, timeout: float = 30) -> "PrivateMariaDB":
         with open(self.root / "server.log", "ab") as log:

@@ -8,6 +8,7 @@ from lxml import etree
 
 from tests.conftest import BASE_SETTINGS, basic_auth, cluster_body
 from tests.mariadb_server import PrivateMariaDB, require_binaries
+from tests.waiting import eventually
 from xmlcurl import create_app, db
 from xmlcurl.seed import DEMO_SQL, load_sql_file
 
@@ -62,14 +63,6 @@ def outbound_caller_id(client) -> str:
     return doc.find(".//variable[@name='outbound_caller_id_number']").get("value")
 
 
-def eventually(check, timeout: float = 5.0):
-    deadline = time.monotonic() + timeout
-    while True:
-        result = check()
-        if result or time.monotonic() > deadline:
-            return result
-        time.sleep(0.1)
-
 
 def test_two_instances_on_primary_and_replica_serve_a_change_once_replicated(primary_and_replica):
     primary, replica = primary_and_replica
@@ -88,7 +81,7 @@ def test_two_instances_on_primary_and_replica_serve_a_change_once_replicated(pri
         replica.execute("START SLAVE")
         wait_replicated(primary, replica)
         for client in instances:
-            assert eventually(lambda c=client: outbound_caller_id(c) == "8610000001")
+            assert eventually(lambda c=client: outbound_caller_id(c) == "8610000001", timeout=5.0)
     finally:
         for client in instances:
             client.application.extensions["xmlcurl.db"].dispose()

@@ -13,7 +13,7 @@ import signal
 import pytest
 
 from tests.conftest import BASE_SETTINGS, basic_auth, cluster_body, make_body
-from tests.reliability.test_outage import eventually
+from tests.waiting import eventually
 from tests.mariadb_server import PrivateMariaDB, require_binaries
 from xmlcurl import create_app, db
 from xmlcurl.fetch.cache import fetch_cache

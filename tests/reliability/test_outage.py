@@ -17,6 +17,7 @@ import pytest
 from tests.api.conftest import make_token_holders
 from tests.conftest import BASE_SETTINGS, basic_auth, cluster_body, make_body
 from tests.mariadb_server import PrivateMariaDB, require_binaries
+from tests.waiting import eventually
 from xmlcurl import create_app, db
 from xmlcurl.seed import DEMO_SQL, load_sql_file
 
@@ -82,15 +83,6 @@ def post(client, node: str, body: bytes):
                            content_type="application/x-www-form-urlencoded")
     return response, time.perf_counter() - started
 
-
-def eventually(check, timeout: float = 30.0, pause: float = 0.1):
-    """Call `check` until it returns something true, for at most `timeout` seconds; its last result."""
-    deadline = time.monotonic() + timeout
-    while True:
-        result = check()
-        if result or time.monotonic() > deadline:
-            return result
-        time.sleep(pause)
 
 
 @dataclass
