@@ -122,6 +122,16 @@ def test_gathered_fetches_reach_the_metrics_within_the_flush_interval_without_a_
     assert unflushed("xmlcurl_fetches_total", **labels) == before + 1
 
 
+def test_cache_lookups_of_a_fetch_are_gathered_and_added_by_result_and_kind():
+    labels = [("hit", "answer"), ("miss", "answer"), ("miss", "domain")]
+    metrics.TALLY.flush()
+    before = {(r, k): unflushed("xmlcurl_cache_lookups_total", result=r, kind=k) for r, k in labels}
+    metrics.TALLY.add_lookups({"answer": 2, "node": 0}, {"answer": 1, "domain": 3})
+    metrics.TALLY.flush()
+    added = {(r, k): unflushed("xmlcurl_cache_lookups_total", result=r, kind=k) - before[r, k] for r, k in labels}
+    assert added == {("hit", "answer"): 2, ("miss", "answer"): 1, ("miss", "domain"): 3}
+
+
 def test_batched_latencies_give_the_histogram_observe_would_give():
     values = [0.0, 0.0001, 0.0005, 0.00050001, 0.001, 0.0049, 0.025, 0.3, 1.0, 2.5, 2.6, 40.0]
     expected_registry, batched_registry = CollectorRegistry(), CollectorRegistry()
@@ -154,7 +164,7 @@ def test_the_flusher_goes_on_after_a_failed_flush(monkeypatch):
         done.set()
 
     monkeypatch.setattr(tally, "flush", flaky_flush)
-    tally.add_hits({"answer": 1})
+    tally.add_lookups({"answer": 1}, {})
     assert done.wait(5) and len(calls) >= 2
 
 

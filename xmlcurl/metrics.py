@@ -77,7 +77,8 @@ class FetchTally:
         self._lock = threading.Lock()
         #: (section, role, result) -> [count, sum of seconds, count per histogram bucket]
         self._fetches: dict[tuple[str, str, str], list] = {}
-        self._hits: dict[str, int] = {}
+        #: result ("hit" or "miss") -> kind -> count
+        self._lookups: dict[str, dict[str, int]] = {}
         self._flusher: threading.Thread | None = None
         self._bounds = tuple(FETCH_BUCKETS) + (float("inf"),)
 
@@ -94,11 +95,14 @@ class FetchTally:
         if self._flusher is None:
             self._start_flusher()
 
-    def add_hits(self, hits: dict[str, int]) -> None:
-        """Cache hits of one fetch, by kind (CACHE_KINDS)."""
+    def add_lookups(self, hits: dict[str, int], misses: dict[str, int]) -> None:
+        """Cache hits and misses of one fetch, by kind (CACHE_KINDS)."""
         with self._lock:
-            for kind, count in hits.items():
-                self._hits[kind] = self._hits.get(kind, 0) + count
+            for result, counts in (("hit", hits), ("miss", misses)):
+                pending = self._lookups.setdefault(result, {})
+                for kind, count in counts.items():
+                    if count:
+                        pending[kind] = pending.get(kind, 0) + count
         if self._flusher is None:
             self._start_flusher()
 
@@ -106,7 +110,7 @@ class FetchTally:
         """Add everything gathered so far to the metrics."""
         with self._lock:
             fetches, self._fetches = self._fetches, {}
-            hits, self._hits = self._hits, {}
+            lookups, self._lookups = self._lookups, {}
         for (section, role, result), (count, total, buckets) in fetches.items():
             FETCHES.labels(section, role, result).inc(count)
             histogram = FETCH_SECONDS.labels(section)
@@ -116,9 +120,10 @@ class FetchTally:
             for bucket, n in zip(histogram._buckets, buckets):
                 if n:
                     bucket.inc(n)
-        for kind, count in hits.items():
-            if count:
-                CACHE_HIT[kind].inc(count)
+        for result, counts in lookups.items():
+            bound = CACHE_HIT if result == "hit" else CACHE_MISS
+            for kind, count in counts.items():
+                bound[kind].inc(count)
 
     def _start_flusher(self) -> None:
         with self._lock:
@@ -138,7 +143,7 @@ class FetchTally:
     def forget_flusher(self) -> None:
         """In a forked child: the parent's thread did not come along, the next fetch starts one."""
         self._lock = threading.Lock()
-        self._fetches, self._hits, self._flusher = {}, {}, None
+        self._fetches, self._lookups, self._flusher = {}, {}, None
 
 
 TALLY = FetchTally()

@@ -110,8 +110,9 @@ class FetchCache:
         self.hits = self.misses = self.stale = 0
         #: Times everything was dropped: a new epoch, or the version went back.
         self.resets = 0
-        #: Hits not yet added to the metric: a fetch makes several lookups and reports them at once.
+        #: Hits and misses not yet added to the metric: a fetch makes several lookups and reports them at once.
         self._unreported_hits = {kind: 0 for kind in metrics.CACHE_KINDS}
+        self._unreported_misses = {kind: 0 for kind in metrics.CACHE_KINDS}
 
     # --- the version -------------------------------------------------------------------------
 
@@ -229,14 +230,15 @@ class FetchCache:
         except sqlite3.Error:
             return False
 
-    def report_hits(self) -> None:
-        """Add the hits counted since the last call to the lookup metric (once per fetch, not per lookup)."""
+    def report_lookups(self) -> None:
+        """Add the hits and misses counted since the last call to the lookup metric (once per fetch, not per lookup)."""
         with self._lock:
-            hits = self._unreported_hits
-            if not any(hits.values()):
+            hits, misses = self._unreported_hits, self._unreported_misses
+            if not any(hits.values()) and not any(misses.values()):
                 return
             self._unreported_hits = {kind: 0 for kind in metrics.CACHE_KINDS}
-        metrics.TALLY.add_hits(hits)
+            self._unreported_misses = {kind: 0 for kind in metrics.CACHE_KINDS}
+        metrics.TALLY.add_lookups(hits, misses)
 
     def seconds_since_poll(self) -> float | None:
         return None if self.polled_at is None else self._clock() - self.polled_at
@@ -269,7 +271,7 @@ class FetchCache:
                 self._unreported_hits[kind] += 1
                 return entry.value
             self.misses += 1
-        metrics.CACHE_MISS[kind].inc()
+            self._unreported_misses[kind] += 1
         try:
             value = loader()
         except SQLAlchemyError:

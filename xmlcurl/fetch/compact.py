@@ -1,8 +1,8 @@
 """Serialised answers as the fetch cache and the last-good store keep them: zlib with a preset dictionary.
 
 A directory user's answer is ~1.6 KB of which all but its names, a1-hash and variables is the same
-for every user: deflated against a dictionary holding that common text, it takes about 100 bytes
-(12 us to shrink once per load, 2 us to expand per hit). So a worker's cache, bounded in bytes, holds
+for every user: deflated against a dictionary holding that common text, it takes about 100-150 bytes
+(15 us to shrink once per load, 3 us to expand per hit). So a worker's cache, bounded in bytes, holds
 several times as many answers (a worker meeting more users than it can keep hits more often), and
 each answer written to the last-good store is a row a tenth the size.
 
@@ -21,6 +21,12 @@ from lxml import etree
 
 #: What every kept answer starts with: which dictionary it was deflated against.
 _TAG = b"z1"
+#: Deflate's window (8 KB, wider than any repeat an answer holds beside the 1.8 KB dictionary) and
+#: hash table (memLevel 4: 4 KB): zlib's defaults (32 KB, memLevel 9 here before) made every shrink
+#: clear a 128 KB table, which cost a miss 30-60 us in a worker (the table pushes the fetch's own
+#: data out of the CPU's caches) against 15 us alone; answers come out the same size. The window is
+#: written in each stream's header, so `expand` reads streams made either way.
+_WINDOW_BITS, _MEMORY_LEVEL = 13, 4
 
 
 @lru_cache(maxsize=1)
@@ -44,7 +50,7 @@ def _dictionary() -> bytes:
 
 def shrink(answer: bytes) -> bytes:
     """The answer in its kept form."""
-    deflate = zlib.compressobj(6, zlib.DEFLATED, zlib.MAX_WBITS, 9, zlib.Z_DEFAULT_STRATEGY, _dictionary())
+    deflate = zlib.compressobj(6, zlib.DEFLATED, _WINDOW_BITS, _MEMORY_LEVEL, zlib.Z_DEFAULT_STRATEGY, _dictionary())
     return _TAG + deflate.compress(answer) + deflate.flush()
 
 
@@ -52,7 +58,7 @@ def expand(kept: bytes) -> bytes:
     """The answer `shrink` kept; ValueError for a form this code does not know."""
     if kept[:2] != _TAG:
         raise ValueError("not an answer kept by this version of xmlcurl")
-    inflate = zlib.decompressobj(zlib.MAX_WBITS, _dictionary())
+    inflate = zlib.decompressobj(0, _dictionary())  # 0: the window the stream's header names
     try:
         answer = inflate.decompress(kept[2:])
     except zlib.error as exc:

@@ -108,10 +108,14 @@ class FetchContext:
             doc = build()
             return None if doc is None else serialise(doc)
 
+        built: list[bytes] = []  # what this fetch's own build serialised, sent as it is
+
         def load() -> tuple[bytes | None, str | None, str | None]:
             outcome, key = self.outcome, self.key
             doc = build()
-            return ((None if doc is None else compact.shrink(serialise(doc))),
+            if doc is not None:
+                built.append(serialise(doc))
+            return ((compact.shrink(built[0]) if built else None),
                     None if self.outcome == outcome else self.outcome, None if self.key == key else self.key)
 
         # "kept", not the "document" under which earlier versions stored answers whole: neither ever
@@ -123,6 +127,8 @@ class FetchContext:
             self.key = key
         if kept is None:
             return None
+        if built:
+            return built[0]
         try:
             return compact.expand(kept)
         except ValueError as exc:  # only a last-good entry kept with another dictionary can be one

@@ -84,7 +84,7 @@ def fetch() -> Response:
                      loggable(result, 256, spaces=True), elapsed * 1000, loggable(peer))
         metrics.observe_fetch(section, role, status, not_found, elapsed)
         if cache is not None:
-            cache.report_hits()
+            cache.report_lookups()
         if status != 200 or not_found:  # for the admin dashboard's recent fetch errors
             recent_failures(app.extensions).record(node, section, loggable(key, 128), status, result, peer)
         return response
