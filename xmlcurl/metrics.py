@@ -64,7 +64,7 @@ CONFIG_POLLED = Gauge("xmlcurl_config_polled_timestamp_seconds",
 
 
 class FetchTally:
-    """Fetch counts, latencies and cache hits gathered in the worker, added to the metrics in batches.
+    """Fetch counts, latencies and cache lookups gathered in the worker, added to the metrics in batches.
 
     In multiprocess mode each inc() or observe() writes a shared memory-mapped file under a lock;
     a warm fetch made four such writes, several per cent of its time. Here it updates one dict;
