@@ -105,7 +105,7 @@ def direct(entries: int, prefill: int, batch: int, value: bytes) -> tuple[float,
     with tempfile.TemporaryDirectory() as where:
         conn = lastgood._connect(Path(where) / "last-good.sqlite3")
         # The store takes entries only for the epoch it is at: a worker's first poll sets it.
-        lastgood._write_batch(conn, [(lastgood._sync, ("bench-epoch", 1, {}, False, ""))])
+        lastgood._write_batch(conn, [lastgood.sync_op("bench-epoch", 1, {}, False, "")])
         ops = _puts(_keys(prefill + entries), value)
         for start in range(0, prefill, 1000):
             lastgood._write_batch(conn, ops[start:min(start + 1000, prefill)])

@@ -124,7 +124,8 @@ class LastGoodStore:
     def sync(self, epoch: str, position: int, changed: Mapping[str, int], reset: bool = False) -> None:
         """A worker read the database at `position`: note the scopes changed since; start over on a new
         epoch, or when `reset` (the worker saw the version go back: the database was restored)."""
-        self._submit(_sync, epoch, position, dict(changed), reset, self.database)
+        op, args = sync_op(epoch, position, changed, reset, self.database)
+        self._submit(op, *args)
 
     # --- reads (only while the database fails) -------------------------------------------------
 
@@ -253,6 +254,11 @@ def _open_for_writing(owner: "weakref.ref[LastGoodStore]", pending: queue.Queue,
 def put_op(key: str, epoch: str, version: int, scope: Iterable[str], value: bytes) -> tuple:
     """The writer's queued op for one `LastGoodStore.put`: (function, arguments); bench.last_good writes these."""
     return _put, (key, epoch, version, "\n".join(scope), value)
+
+
+def sync_op(epoch: str, position: int, changed: Mapping[str, int], reset: bool, database: str) -> tuple:
+    """The writer's queued op for one `LastGoodStore.sync` of the store filled from `database` (its digest)."""
+    return _sync, (epoch, position, dict(changed), reset, database)
 
 
 def _write_loop(owner: "weakref.ref[LastGoodStore]", pending: queue.Queue, path: Path) -> None:
