@@ -110,17 +110,26 @@ def _uncut_aggregates(dbapi_connection: Any, _record: Any) -> None:
         cursor.close()
 
 
+#: Fetch connections estimate an IN list's rows from the index statistics instead of diving into the
+#: index for each value (MariaDB and MySQL: 1 turns the dives off). A router call's routes, two
+#: scopes by up to 16 prefixes, made 26-32 dives for a plan that is the same either way (a range on
+#: the routes' (tenant_scope, prefix) key): MariaDB spent 595-665 us on the call instead of 735-805.
+SKIP_INDEX_DIVES = "eq_range_index_dive_limit = 1"
+
+
 def _statement_limit(seconds: float):
-    """A connect hook setting the server's own per-statement time limit (MariaDB or MySQL)."""
+    """A connect hook setting the server's own per-statement time limit (MariaDB or MySQL), and
+    SKIP_INDEX_DIVES, in one round trip."""
 
     def apply(dbapi_connection: Any, _record: Any) -> None:
         cursor = dbapi_connection.cursor()
         try:
             if "mariadb" in dbapi_connection.get_server_info().lower():
-                cursor.execute(f"SET SESSION max_statement_time = {seconds:.3f}")
+                cursor.execute(f"SET SESSION max_statement_time = {seconds:.3f}, {SKIP_INDEX_DIVES}")
             else:
                 # MySQL 5.7.8+: read-only SELECTs only, which is all the fetch path runs.
-                cursor.execute(f"SET SESSION max_execution_time = {max(1, round(seconds * 1000))}")
+                cursor.execute(f"SET SESSION max_execution_time = {max(1, round(seconds * 1000))}, "
+                               f"{SKIP_INDEX_DIVES}")
         finally:
             cursor.close()
 

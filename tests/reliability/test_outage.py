@@ -219,12 +219,15 @@ def test_a_locked_table_costs_a_fetch_its_budget_not_a_hang(server):
     assert eventually(lambda: post(client, node, body)[0].status_code == 200, timeout=10)
 
 
-def test_fetch_engine_sets_the_servers_statement_limit(server):
+def test_fetch_engine_sets_the_servers_statement_limit_and_skips_index_dives(server):
     app = make_app(server)
+    query = "SELECT @@SESSION.max_statement_time, @@SESSION.eq_range_index_dive_limit"
     with app.app_context():
         with db.database().read_engine.connect() as conn:
-            limit = conn.exec_driver_sql("SELECT @@SESSION.max_statement_time").scalar()
+            limit, dives = conn.exec_driver_sql(query).one()
         with db.database().engine.connect() as conn:
-            admin_limit = conn.exec_driver_sql("SELECT @@SESSION.max_statement_time").scalar()
+            admin_limit, admin_dives = conn.exec_driver_sql(query).one()
     assert float(limit) == pytest.approx(db.FetchLimits.for_budget(BUDGET_MS).statement)
+    assert int(dives) == 1
     assert float(admin_limit) == 0  # admin writes and imports are never cut short
+    assert int(admin_dives) != 1  # the server's own setting
