@@ -805,6 +805,62 @@ def test_the_store_keeps_the_newest_build_of_a_key_whatever_order_a_batch_brings
     assert store.current("other", "e1", {}) == b"this epoch"
 
 
+def test_a_sync_read_before_the_store_started_over_for_a_new_epoch_never_takes_it_back(tmp_path):
+    # Each worker's writer gathers its syncs before writing them: a worker that polled the old database
+    # just before another polled the new one can have its sync written second. Taken, it emptied the
+    # store and took it back to the old epoch, where a worker whose database then failed adopted it.
+    store = LastGoodStore(tmp_path)
+    store.sync("old", 40, {}, polled=100.0)
+    store.put("acme", "old", 40, ("tenant:1",), b"before")
+    store.sync("new", 3, {"tenant:1": 2}, polled=101.5)  # the database created again, seen by one worker
+    store.put("acme", "new", 3, ("tenant:1",), b"after")
+    store.sync("old", 41, {"tenant:1": 41}, polled=101.0)  # another worker's poll, sent before that one
+    store.sync("new", 2, {"tenant:1": 2}, reset=True, polled=101.2)  # a reset read before it: let go too
+    store.flush()
+    epoch, position, changed = store.state(None)
+    assert (epoch, position, changed) == ("new", 3, {"tenant:1": 2})
+    assert store.current("acme", "new", {}) == b"after"
+    # A poll sent after the start-over is taken as before: the same epoch merges, another starts over.
+    store.sync("new", 5, {"tenant:2": 5}, polled=102.0)
+    store.flush()
+    assert store.state(None) == ("new", 5, {"tenant:1": 2, "tenant:2": 5})
+    store.sync("newer", 1, {}, polled=102.5)
+    store.flush()
+    assert store.state(None) == ("newer", 1, {}) and store.current("acme", "new", {}) is None
+
+
+def test_poll_times_of_an_earlier_boot_never_hold_back_a_sync(tmp_path, monkeypatch):
+    # The monotonic clock starts again at each boot, and the store outlives boots.
+    from xmlcurl.fetch import lastgood
+
+    store = LastGoodStore(tmp_path)
+    monkeypatch.setattr(lastgood, "BOOT", "boot-1")
+    store.sync("e1", 10, {}, polled=5000.0)
+    store.flush()
+    monkeypatch.setattr(lastgood, "BOOT", "boot-2")
+    store.sync("e2", 1, {}, polled=12.0)
+    store.flush()
+    assert store.state(None)[0] == "e2"
+
+
+def test_a_store_written_before_syncs_were_ordered_is_used_as_it_is(tmp_path):
+    import sqlite3
+
+    path = tmp_path / "last-good.sqlite3"
+    old = sqlite3.connect(path)
+    old.execute("CREATE TABLE meta (id INTEGER PRIMARY KEY CHECK (id = 1), epoch TEXT, position INTEGER, "
+                "database TEXT)")
+    old.execute("INSERT INTO meta VALUES (1, 'e1', 7, NULL)")
+    old.commit()
+    old.close()
+    store = LastGoodStore(tmp_path)
+    store.sync("e1", 8, {"tenant:1": 8}, polled=3.0)
+    store.put("acme", "e1", 8, ("tenant:1",), b"acme")
+    store.flush()
+    assert store.state(None) == ("e1", 8, {"tenant:1": 8})
+    assert store.current("acme", "e1", {}) == b"acme"
+
+
 def _flushed_within(store: LastGoodStore, seconds: float) -> bool:
     import threading
 

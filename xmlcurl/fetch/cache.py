@@ -179,7 +179,7 @@ class FetchCache:
             # future) or further behind than the ring reaches: it starts over. (A store of another
             # epoch starts over in any case.)
             went_back = first and changes_lost(store_epoch, store_position, epoch, version, seen)
-            self.store.sync(epoch, version, changed, reset=reset or went_back)
+            self.store.sync(epoch, version, changed, reset=reset or went_back, polled=now)
         metrics.observe_poll(version, changed_at)
 
     def _merge(self, changed: Mapping[str, int]) -> None:

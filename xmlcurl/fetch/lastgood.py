@@ -38,7 +38,7 @@ GATHER_SECONDS = 0.05
 
 _SCHEMA = (
     "CREATE TABLE IF NOT EXISTS meta (id INTEGER PRIMARY KEY CHECK (id = 1), epoch TEXT, position INTEGER, "
-    "database TEXT)",
+    "database TEXT, boot TEXT, started REAL)",
     "CREATE TABLE IF NOT EXISTS scopes (scope TEXT PRIMARY KEY, version INTEGER NOT NULL)",
     "CREATE TABLE IF NOT EXISTS entries (key TEXT PRIMARY KEY, epoch TEXT NOT NULL, version INTEGER NOT NULL, "
     "scope TEXT NOT NULL, value BLOB NOT NULL)",
@@ -121,10 +121,12 @@ class LastGoodStore:
         op, args = put_op(key, epoch, version, scope, value)
         self._submit(op, *args)
 
-    def sync(self, epoch: str, position: int, changed: Mapping[str, int], reset: bool = False) -> None:
+    def sync(self, epoch: str, position: int, changed: Mapping[str, int], reset: bool = False,
+             polled: float | None = None) -> None:
         """A worker read the database at `position`: note the scopes changed since; start over on a new
-        epoch, or when `reset` (the worker saw the version go back: the database was restored)."""
-        op, args = sync_op(epoch, position, changed, reset, self.database)
+        epoch, or when `reset` (the worker saw the version go back: the database was restored).
+        `polled` (time.monotonic() when the read was sent) orders the workers' syncs: see `_sync`."""
+        op, args = sync_op(epoch, position, changed, reset, self.database, polled)
         self._submit(op, *args)
 
     # --- reads (only while the database fails) -------------------------------------------------
@@ -200,11 +202,13 @@ def _connect(path: Path) -> sqlite3.Connection:
     conn.execute(f"PRAGMA wal_autocheckpoint={WAL_CHECKPOINT_PAGES}")
     for stmt in _SCHEMA:
         conn.execute(stmt)
-    if "database" not in {row[1] for row in conn.execute("PRAGMA table_info(meta)")}:
-        try:  # a store written by an older xmlcurl
-            conn.execute("ALTER TABLE meta ADD COLUMN database TEXT")
-        except sqlite3.OperationalError:
-            pass  # another worker added it first
+    columns = {row[1] for row in conn.execute("PRAGMA table_info(meta)")}
+    for column, kind in (("database", "TEXT"), ("boot", "TEXT"), ("started", "REAL")):
+        if column not in columns:
+            try:  # a store written by an older xmlcurl
+                conn.execute(f"ALTER TABLE meta ADD COLUMN {column} {kind}")
+            except sqlite3.OperationalError:
+                pass  # another worker added it first
     return conn
 
 
@@ -256,9 +260,22 @@ def put_op(key: str, epoch: str, version: int, scope: Iterable[str], value: byte
     return _put, (key, epoch, version, "\n".join(scope), value)
 
 
-def sync_op(epoch: str, position: int, changed: Mapping[str, int], reset: bool, database: str) -> tuple:
+def sync_op(epoch: str, position: int, changed: Mapping[str, int], reset: bool, database: str,
+            polled: float | None = None) -> tuple:
     """The writer's queued op for one `LastGoodStore.sync` of the store filled from `database` (its digest)."""
-    return _sync, (epoch, position, dict(changed), reset, database)
+    return _sync, (epoch, position, dict(changed), reset, database, polled, BOOT if polled is not None else None)
+
+
+def _boot_id() -> str | None:
+    """This boot of the machine (Linux): monotonic clock readings compare only within one boot."""
+    try:
+        return Path("/proc/sys/kernel/random/boot_id").read_text().strip() or None
+    except OSError:
+        return None
+
+
+#: The boot the workers' poll times belong to; without one, syncs are taken in the order they come.
+BOOT = _boot_id()
 
 
 def _write_loop(owner: "weakref.ref[LastGoodStore]", pending: queue.Queue, path: Path) -> None:
@@ -327,13 +344,23 @@ def _put(conn: sqlite3.Connection, entries: list[tuple]) -> None:
 
 
 def _sync(conn: sqlite3.Connection, epoch: str, position: int, changed: dict[str, int], reset: bool,
-          database: str) -> None:
-    stored_epoch, stored_database = conn.execute("SELECT epoch, database FROM meta WHERE id = 1").fetchone()
+          database: str, polled: float | None = None, boot: str | None = None) -> None:
+    stored_epoch, stored_database, stored_boot, started = conn.execute(
+        "SELECT epoch, database, boot, started FROM meta WHERE id = 1").fetchone()
+    if polled is not None and started is not None and boot is not None and boot == stored_boot and polled < started:
+        # Read before another worker's poll made the store start over (a new epoch, a restore): the
+        # database this worker saw is gone. Each worker's writer gathers its syncs for a while, so its
+        # sync can come after a newer one; taken, it would take the store back to the old epoch, empty.
+        return
     if reset or stored_epoch != epoch or (stored_database is not None and stored_database != database):
         # Another database (re-created, restored or another one): nothing stored belongs to it.
         conn.execute("DELETE FROM entries")
         conn.execute("DELETE FROM scopes")
-        conn.execute("UPDATE meta SET epoch = ?, position = ?, database = ? WHERE id = 1", (epoch, position, database))
+        conn.execute("UPDATE meta SET epoch = ?, position = ?, database = ?, boot = ?, started = ? WHERE id = 1",
+                     (epoch, position, database, boot, polled))
+        # What the poll saw change still holds in the new state: a worker's build of an older version
+        # may come after this.
+        conn.executemany(_NOTE_SCOPE, changed.items())
         return
     if stored_database is None:
         conn.execute("UPDATE meta SET database = ? WHERE id = 1", (database,))
