@@ -134,8 +134,11 @@ def main(argv: list[str] | None = None) -> None:
                **paired_ratios(floor_loads, loads)}
         if before is not None:
             after = cache_lookups(args.port)
-            hits, misses = after["hit"] - before["hit"], after["miss"] - before["miss"]
-            row["cache_hit_ratio"] = round(hits / (hits + misses), 4) if hits + misses else None
+            hits, shared, misses = (after[result] - before[result] for result in ("hit", "shared", "miss"))
+            total = hits + shared + misses
+            # A lookup the last-good store answered is a hit: the answer did not come from the database.
+            row["cache_hit_ratio"] = round((hits + shared) / total, 4) if total else None
+            row["cache_shared_ratio"] = round(shared / total, 4) if total else None
         if args.keepalive:
             row["keepalive_rps"] = load(args.port, case_requests, keepalive=True).requests_per_second
             floor_row["keepalive_rps"] = load(floor_port, case_requests, keepalive=True).requests_per_second
@@ -149,7 +152,7 @@ def main(argv: list[str] | None = None) -> None:
             if before is None:
                 return
             after = cache_lookups(port)
-            lookups = after["hit"] + after["miss"] - before["hit"] - before["miss"]
+            lookups = sum(after.values()) - sum(before.values())
             if lookups and (after["miss"] - before["miss"]) / lookups < 0.001:
                 return
 
@@ -251,12 +254,18 @@ def paired_ratios(floor_loads: list, loads: list) -> dict:
 
 
 def _line(row: dict) -> str:
-    hits = f" hits={row['cache_hit_ratio']:.1%}" if row.get("cache_hit_ratio") is not None else ""
+    hits = f" hits={_hits(row)}" if row.get("cache_hit_ratio") is not None else ""
     ratio = f" x{row['rps_vs_floor']}" if row["server"] != "floor" else ""
     return (f"{row['worker_class']:8} {row['server']:8} {row['cache']:13} {row['case']:20} "
             f"{row['requests_per_second']:8.0f} req/s{ratio} p50={row['p50_ms']:.2f} ms p99={row['p99_ms']:.2f} ms "
             f"cpu={row['cpu_ms_per_request']:.2f} ms/req (db {row['db_cpu_ms_per_request']:.2f}) "
             f"errors={row['errors']} rss={row['rss_mb']} MB{hits}")
+
+
+def _hits(row: dict) -> str:
+    """The hit rate, with the share the last-good store answered when it answered any."""
+    shared = row.get("cache_shared_ratio")
+    return f"{row['cache_hit_ratio']:.1%}" + (f" ({shared:.1%} shared)" if shared else "")
 
 
 def render_markdown(rows: list[dict], meta: dict) -> str:
@@ -277,7 +286,7 @@ def render_markdown(rows: list[dict], meta: dict) -> str:
     ]
     for r in rows:
         answered = f"{r['answered']:.0%}" if "answered" in r else "-"
-        hit_ratio = f"{r['cache_hit_ratio']:.1%}" if r.get("cache_hit_ratio") is not None else "-"
+        hit_ratio = _hits(r) if r.get("cache_hit_ratio") is not None else "-"
         lines.append(
             f"| {r['worker_class']} | {r['server']} | {r['cache']} | {r['case']} | {r['requests_per_second']:.0f} "
             f"| {r['p50_ms']:.2f} | {r['p99_ms']:.2f} | {r['errors']} | {r['rss_mb']} "

@@ -64,7 +64,7 @@ def cache_lookups(port: int) -> dict[str, float]:
     in multiprocess mode)."""
     with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5) as response:
         text = response.read().decode()
-    counts = {"hit": 0.0, "miss": 0.0}
+    counts = {"hit": 0.0, "shared": 0.0, "miss": 0.0}
     for line in text.splitlines():
         if line.startswith("xmlcurl_cache_lookups_total{") and 'kind="answer"' in line:
             labels, value = line.rsplit(" ", 1)

@@ -123,13 +123,13 @@ def test_gathered_fetches_reach_the_metrics_within_the_flush_interval_without_a_
 
 
 def test_cache_lookups_of_a_fetch_are_gathered_and_added_by_result_and_kind():
-    labels = [("hit", "answer"), ("miss", "answer"), ("miss", "domain")]
+    labels = [("hit", "answer"), ("miss", "answer"), ("miss", "domain"), ("shared", "answer")]
     metrics.TALLY.flush()
     before = {(r, k): unflushed("xmlcurl_cache_lookups_total", result=r, kind=k) for r, k in labels}
-    metrics.TALLY.add_lookups({"answer": 2, "node": 0}, {"answer": 1, "domain": 3})
+    metrics.TALLY.add_lookups({"answer": 2, "node": 0}, {"answer": 1, "domain": 3}, {"answer": 4})
     metrics.TALLY.flush()
     added = {(r, k): unflushed("xmlcurl_cache_lookups_total", result=r, kind=k) - before[r, k] for r, k in labels}
-    assert added == {("hit", "answer"): 2, ("miss", "answer"): 1, ("miss", "domain"): 3}
+    assert added == {("hit", "answer"): 2, ("miss", "answer"): 1, ("miss", "domain"): 3, ("shared", "answer"): 4}
 
 
 def test_batched_latencies_give_the_histogram_observe_would_give():

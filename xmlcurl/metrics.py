@@ -42,7 +42,8 @@ FETCHES = Counter("xmlcurl_fetches", "Fetches answered, by section, node role an
                   ["section", "role", "result"])
 FETCH_SECONDS = Histogram("xmlcurl_fetch_seconds", "Time to answer a fetch", ["section"],
                           buckets=FETCH_BUCKETS)
-CACHE_LOOKUPS = Counter("xmlcurl_cache_lookups", "Fetch cache lookups: hit, miss, or stale (served during a DB error); "
+CACHE_LOOKUPS = Counter("xmlcurl_cache_lookups", "Fetch cache lookups: hit, shared (a miss found current in the "
+                        "last-good store the workers share), miss, or stale (served during a DB error); "
                         "kind: answer (an answer or the data behind it), node (a node's credentials) or domain "
                         "(a pinned domain kept for reading its users one by one)",
                         ["result", "kind"])
@@ -51,8 +52,9 @@ CACHE_LOOKUPS = Counter("xmlcurl_cache_lookups", "Fetch cache lookups: hit, miss
 #: cached reads its user against: the last two are counted apart, so the answers' hit rate shows.
 CACHE_KINDS = ("answer", "node", "domain")
 # Bound once: a fetch counts a lookup several times, and labels() costs a dict lookup and a lock.
-CACHE_HIT, CACHE_MISS, CACHE_STALE = ({kind: CACHE_LOOKUPS.labels(result, kind) for kind in CACHE_KINDS}
-                                      for result in ("hit", "miss", "stale"))
+CACHE_HIT, CACHE_SHARED, CACHE_MISS, CACHE_STALE = ({kind: CACHE_LOOKUPS.labels(result, kind) for kind in CACHE_KINDS}
+                                                    for result in ("hit", "shared", "miss", "stale"))
+_LOOKUP_COUNTERS = {"hit": CACHE_HIT, "shared": CACHE_SHARED, "miss": CACHE_MISS}
 DATABASE_ERRORS = Counter("xmlcurl_database_errors", "Database errors on the fetch path", ["where"])
 AUTH_FAILURES = Counter("xmlcurl_auth_failures", "Fetches refused for their credentials or hostname", ["reason"])
 CONFIG_VERSION = Gauge("xmlcurl_config_version", "Configuration version the workers serve (highest)",
@@ -77,7 +79,7 @@ class FetchTally:
         self._lock = threading.Lock()
         #: (section, role, result) -> [count, sum of seconds, count per histogram bucket]
         self._fetches: dict[tuple[str, str, str], list] = {}
-        #: result ("hit" or "miss") -> kind -> count
+        #: result ("hit", "shared" or "miss") -> kind -> count
         self._lookups: dict[str, dict[str, int]] = {}
         self._flusher: threading.Thread | None = None
         self._bounds = tuple(FETCH_BUCKETS) + (float("inf"),)
@@ -95,10 +97,10 @@ class FetchTally:
         if self._flusher is None:
             self._start_flusher()
 
-    def add_lookups(self, hits: dict[str, int], misses: dict[str, int]) -> None:
-        """Cache hits and misses of one fetch, by kind (CACHE_KINDS)."""
+    def add_lookups(self, hits: dict[str, int], misses: dict[str, int], shared: dict[str, int] | None = None) -> None:
+        """Cache hits, misses and lookups answered from the shared last-good store of one fetch, by kind (CACHE_KINDS)."""
         with self._lock:
-            for result, counts in (("hit", hits), ("miss", misses)):
+            for result, counts in (("hit", hits), ("miss", misses), ("shared", shared or {})):
                 pending = self._lookups.setdefault(result, {})
                 for kind, count in counts.items():
                     if count:
@@ -121,7 +123,7 @@ class FetchTally:
                 if n:
                     bucket.inc(n)
         for result, counts in lookups.items():
-            bound = CACHE_HIT if result == "hit" else CACHE_MISS
+            bound = _LOOKUP_COUNTERS[result]
             for kind, count in counts.items():
                 bound[kind].inc(count)
 

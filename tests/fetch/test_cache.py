@@ -310,6 +310,57 @@ def _outage(clock: Clock, session: VersionSession, *caches: FetchCache) -> None:
         _polled(cache, clock, session)
 
 
+def test_a_worker_answers_a_miss_another_worker_loaded_from_the_store_without_the_database(tmp_path):
+    clock, session, (one, two) = _workers(tmp_path)
+    one.get_or_load("acme", lambda: "acme answer", scope=scopes.tenant(1))
+    _flush(one)
+    assert two.get_or_load("acme", _failing_loader, scope=scopes.tenant(1)) == "acme answer"
+    assert (two.shared, two.misses, two.stale, two.degraded) == (1, 0, 0, False)
+    # Kept in its own memory from then on, and superseded there like anything it loaded.
+    assert two.get_or_load("acme", _failing_loader, scope=scopes.tenant(1)) == "acme answer"
+    assert two.hits == 1
+    session.change("sip_users", 1)
+    _polled(two, clock, session)
+    assert two.get_or_load("acme", lambda: "acme changed", scope=scopes.tenant(1)) == "acme changed"
+
+
+def test_the_store_answers_no_miss_whose_entry_a_known_change_superseded(tmp_path):
+    clock, session, (one, two) = _workers(tmp_path)
+    one.get_or_load("acme", lambda: "limit 1", scope=scopes.tenant(1))
+    one.get_or_load("globex", lambda: "globex 1", scope=scopes.tenant(2))
+    _flush(one)
+    session.change("tenants", 1)
+    _polled(two, clock, session)  # a change this worker saw, whether or not the store has it yet
+    assert two.get_or_load("acme", lambda: "limit 100", scope=scopes.tenant(1)) == "limit 100"
+    session.change("tenants", 2)
+    _polled(one, clock, session)  # a change only the other worker saw: its note reaches the store
+    _flush(one)
+    assert two.get_or_load("globex", lambda: "globex 2", scope=scopes.tenant(2)) == "globex 2"
+    assert two.shared == 0 and two.misses == 2
+
+
+def test_the_store_answers_no_miss_with_an_entry_built_at_a_version_the_worker_has_not_reached(tmp_path):
+    # After a restore from a backup, entries of the lost future carry versions the database is now below.
+    clock, session, (one, two) = _workers(tmp_path)
+    session.change("tenants", 3)
+    _polled(one, clock, session)
+    one.get_or_load("initech", lambda: "built at 8", scope=scopes.tenant(3))
+    _flush(one)
+    assert two.version == 7
+    assert two.get_or_load("initech", lambda: "read at 7", scope=scopes.tenant(3)) == "read at 7"
+
+
+def test_a_worker_whose_poll_failed_loads_a_miss_instead_of_reading_the_store(tmp_path):
+    clock, session, (one, two) = _workers(tmp_path)
+    one.get_or_load("acme", lambda: "stored", scope=scopes.tenant(1))
+    _flush(one)
+    session.down = True
+    _polled(two, clock, session)
+    session.down = False  # the database answers statements again before the next poll
+    assert two.get_or_load("acme", lambda: "from the database", scope=scopes.tenant(1)) == "from the database"
+    assert two.shared == 0
+
+
 def test_during_an_outage_a_worker_serves_what_another_loaded_newest_first(tmp_path):
     clock, session, (one, two) = _workers(tmp_path)
     one.get_or_load("acme", lambda: "limit 1", scope=scopes.tenant(1))

@@ -107,12 +107,14 @@ class FetchCache:
         #: which version, or which database (a new epoch), a statement reads, so what it loads is served
         #: and not kept (here or in the last-good store), never filed under a version it did not come from.
         self.unverified = False
-        self.hits = self.misses = self.stale = 0
+        #: Lookups found here, found current in the last-good store (`shared`), loaded, served stale.
+        self.hits = self.shared = self.misses = self.stale = 0
         #: Times everything was dropped: a new epoch, or the version went back.
         self.resets = 0
         #: Hits and misses not yet added to the metric: a fetch makes several lookups and reports them at once.
         self._unreported_hits = {kind: 0 for kind in metrics.CACHE_KINDS}
         self._unreported_misses = {kind: 0 for kind in metrics.CACHE_KINDS}
+        self._unreported_shared = {kind: 0 for kind in metrics.CACHE_KINDS}
 
     # --- the version -------------------------------------------------------------------------
 
@@ -233,12 +235,13 @@ class FetchCache:
     def report_lookups(self) -> None:
         """Add the hits and misses counted since the last call to the lookup metric (once per fetch, not per lookup)."""
         with self._lock:
-            hits, misses = self._unreported_hits, self._unreported_misses
-            if not any(hits.values()) and not any(misses.values()):
+            hits, misses, shared = self._unreported_hits, self._unreported_misses, self._unreported_shared
+            if not any(hits.values()) and not any(misses.values()) and not any(shared.values()):
                 return
             self._unreported_hits = {kind: 0 for kind in metrics.CACHE_KINDS}
             self._unreported_misses = {kind: 0 for kind in metrics.CACHE_KINDS}
-        metrics.TALLY.add_lookups(hits, misses)
+            self._unreported_shared = {kind: 0 for kind in metrics.CACHE_KINDS}
+        metrics.TALLY.add_lookups(hits, misses, shared)
 
     def seconds_since_poll(self) -> float | None:
         return None if self.polled_at is None else self._clock() - self.polled_at
@@ -256,6 +259,11 @@ class FetchCache:
 
         `kind` (metrics.CACHE_KINDS) says what the lookup is counted as in xmlcurl_cache_lookups.
 
+        A miss is looked up in the last-good store before it is loaded: a value another worker (or an
+        earlier run) built at a version this worker has reached, that no change it or the store knows of
+        superseded, is served and kept here (counted as `shared`). The store outlives the workers'
+        memory, bounded only by the disk: a worker meeting more users than it can keep reads them there.
+
         If loading fails with a database error, the newest good value for the key that no known change
         superseded is served from the last-good store (and `recover` is called so the session can be
         used again); with none, the error propagates. With `last_good` False (a value that serves no
@@ -270,6 +278,14 @@ class FetchCache:
                 self.hits += 1
                 self._unreported_hits[kind] += 1
                 return entry.value
+        if last_good and self.store is not None and version is not None and epoch is not None and not unverified:
+            shared = self._shared(key, epoch, version)
+            if shared is not _MISSING:
+                with self._lock:
+                    self.shared += 1
+                    self._unreported_shared[kind] += 1
+                return shared  # type: ignore[return-value]
+        with self._lock:
             self.misses += 1
             self._unreported_misses[kind] += 1
         try:
@@ -304,6 +320,24 @@ class FetchCache:
             if changed.get(scope, 0) > entry.version:
                 return False
         return True
+
+    def _shared(self, key: Hashable, epoch: str, version: int) -> Any:
+        """A miss found current in the last-good store (another worker, or an earlier run, loaded it), kept
+        here under the version it was built at; _MISSING when it is not there."""
+        try:
+            found = self.store.shared(repr(key), epoch, version, self._changed)  # type: ignore[union-attr]
+        except sqlite3.Error:
+            return _MISSING
+        if found is None:
+            return _MISSING
+        built, scope, data = found
+        try:
+            value = pickle.loads(data)
+        except Exception:  # an entry this code cannot read (written by another version): load it afresh
+            return _MISSING
+        scope = self._scope_tuples.setdefault(scope, scope)
+        self._store(key, Entry(built, scope, value, len(data) + ENTRY_OVERHEAD), epoch)
+        return value
 
     def _last_good(self, key: Hashable) -> Any:
         """The store's newest value for `key` that no change known here or to any worker superseded."""

@@ -23,6 +23,8 @@ import weakref
 from pathlib import Path
 from typing import Iterable, Mapping
 
+from .scopes import Scope
+
 log = logging.getLogger("xmlcurl.lastgood")
 
 #: Writes waiting for the writer thread; beyond this, new entries are dropped (a fetch never waits).
@@ -156,22 +158,40 @@ class LastGoodStore:
         (recorded in the store by any worker, or in `known`, this worker's own view)."""
         self._ensure()
         with self._reader_lock:
-            reader = self._reading()
-            row = reader.execute(
-                "SELECT e.version, e.scope, e.value FROM entries e JOIN meta m ON m.id = 1 "
-                "WHERE e.key = ? AND e.epoch = ? AND m.epoch = ?", (key, epoch, epoch)).fetchone()
-            if row is None:
+            found = _current(self._reading(), key, epoch, known, None)
+        return None if found is None else found[2]
+
+    def shared(self, key: str, epoch: str, reached: int, known: Mapping[str, int]) -> tuple[int, Scope, bytes] | None:
+        """For a worker's cache miss: the entry for `key` as `current` finds it, if built at a version up to
+        `reached` (the worker's own), as (version, scope, pickled value). Only once the process's read
+        connection is open: a store that cannot be opened costs a miss nothing."""
+        self._ensure()
+        with self._reader_lock:
+            if self._reader is None:
                 return None
-            version, scope_text, value = row
-            scope = scope_text.split("\n")
-            marks = ",".join("?" * len(scope))
-            newest = reader.execute(f"SELECT max(version) FROM scopes WHERE scope IN ({marks})",
-                                    scope).fetchone()[0]
-        if newest is not None and newest > version:
-            return None
-        if any(known.get(s, 0) > version for s in scope):
-            return None
-        return value
+            return _current(self._reader, key, epoch, known, reached)
+
+
+def _current(reader: sqlite3.Connection, key: str, epoch: str, known: Mapping[str, int],
+             reached: int | None) -> tuple[int, Scope, bytes] | None:
+    """The entry for `key` of `epoch` (the store's), built at a version up to `reached` (any when None), that
+    no change to its scopes after its version superseded (recorded in the store, or in `known`)."""
+    row = reader.execute(
+        "SELECT e.version, e.scope, e.value FROM entries e JOIN meta m ON m.id = 1 "
+        "WHERE e.key = ? AND e.epoch = ? AND m.epoch = ?", (key, epoch, epoch)).fetchone()
+    if row is None:
+        return None
+    version, scope_text, value = row
+    if reached is not None and version > reached:
+        return None
+    scope = tuple(scope_text.split("\n"))
+    if any(known.get(s, 0) > version for s in scope):
+        return None
+    marks = ",".join("?" * len(scope))
+    newest = reader.execute(f"SELECT max(version) FROM scopes WHERE scope IN ({marks})", scope).fetchone()[0]
+    if newest is not None and newest > version:
+        return None
+    return version, scope, value
 
 
 #: How often, and how far apart, switching a new file to WAL is tried while other connections hold it.
