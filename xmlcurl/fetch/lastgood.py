@@ -1,9 +1,9 @@
 """The last-good store: the newest answer data of every key, shared by the workers of an instance.
 
-A SQLite file (WAL) on local disk, opened and written behind the fetches by a thread of each worker
-and read only while the database fails. Every entry is recorded with the epoch and version it was built at
-and the scopes it depends on; the store also keeps, per scope, the version of the newest change any
-worker has seen. An entry whose scope changed after it was built is never served, so every worker
+A SQLite file (WAL) on local disk, opened and written behind the fetches by a thread of each worker;
+read on a worker's cache miss (another worker may have built the answer) and while the database
+fails. Every entry is recorded with the epoch and version it was built at and the scopes it depends
+on; the store also keeps, per scope, the version of the newest change any worker has seen. An entry whose scope changed after it was built is never served, so every worker
 serves the same, newest good answer, or none.
 
 The store also names the database it was filled from (a digest of its URL): a worker that never
@@ -131,7 +131,7 @@ class LastGoodStore:
         op, args = sync_op(epoch, position, changed, reset, self.database, polled)
         self._submit(op, *args)
 
-    # --- reads (only while the database fails) -------------------------------------------------
+    # --- reads (a cache miss, or the database failing) -------------------------------------------
 
     def state(self, since: int | None) -> tuple[str | None, int | None, dict[str, int]]:
         """The store's epoch, position and the scopes changed after `since` (all of them when None);
