@@ -350,6 +350,24 @@ def test_the_store_answers_no_miss_with_an_entry_built_at_a_version_the_worker_h
     assert two.get_or_load("initech", lambda: "read at 7", scope=scopes.tenant(3)) == "read at 7"
 
 
+def test_a_worker_that_lost_track_of_changes_takes_only_later_builds_from_the_store(tmp_path, monkeypatch):
+    clock, session, (one, two) = _workers(tmp_path)
+    one.get_or_load("acme", lambda: "before", scope=scopes.tenant(1))
+    _flush(one)
+    # More changes than the ring holds: which tenants they touched, no worker can tell. The worker's
+    # writer empties the store a moment later; until it has, what the store holds is not taken.
+    monkeypatch.setattr(two.store, "sync", lambda *args, **kwargs: None)
+    session.version += 5
+    _polled(two, clock, session)
+    assert two.resets == 1
+    assert two.get_or_load("acme", lambda: "after", scope=scopes.tenant(1)) == "after"
+    _polled(one, clock, session)
+    one.get_or_load("globex", lambda: "built after", scope=scopes.tenant(2))
+    _flush(one)
+    assert two.get_or_load("globex", _failing_loader, scope=scopes.tenant(2)) == "built after"
+    assert two.shared == 1
+
+
 def test_a_worker_whose_poll_failed_loads_a_miss_instead_of_reading_the_store(tmp_path):
     clock, session, (one, two) = _workers(tmp_path)
     one.get_or_load("acme", lambda: "stored", scope=scopes.tenant(1))

@@ -101,6 +101,9 @@ class FetchCache:
         #: Per scope, the version of the newest change to it this worker knows of.
         self._changed: dict[str, int] = {}
         self._scope_tuples: dict[Scope, Scope] = {}
+        #: The version this worker last dropped everything at: store entries built before it are not taken
+        #: on a miss (see `_poll`).
+        self._shared_floor = 0
         #: Set by a failed poll or load, cleared by the next successful poll.
         self.degraded = False
         #: Set by a failed poll, cleared by the next successful one: until then this worker cannot tell
@@ -167,20 +170,25 @@ class FetchCache:
                 for scope in of_change(row.table_name, int(row.tenant_id), row.detail):
                     if changed.get(scope, 0) < at:
                         changed[scope] = at
+        # The first poll of a worker may find the store ahead of the database in the same epoch (the
+        # database was restored from a backup, and the store's entries are of the lost future) or
+        # further behind than the ring reaches: it starts over. (A store of another epoch starts over
+        # in any case.)
+        went_back = first and self.store is not None and changes_lost(store_epoch, store_position, epoch,
+                                                                      version, seen)
         with self._lock:
             reset = changes_lost(self.epoch, self.version, epoch, version, seen)
             if reset:
                 self._drop_all()
+            if reset or went_back:
+                # Until the writer has emptied the store, it still holds entries whose changes this
+                # worker cannot know (lost, or of the lost future): a miss takes only later builds.
+                self._shared_floor = version
             self._merge(changed)
             self.version, self.epoch, self.changed_at = version, epoch, changed_at
             self.polled_at = now
             self.degraded = self.unverified = False
         if self.store is not None and (changed or first or reset):
-            # The first poll of a worker may find the store ahead of the database in the same epoch
-            # (the database was restored from a backup, and the store's entries are of the lost
-            # future) or further behind than the ring reaches: it starts over. (A store of another
-            # epoch starts over in any case.)
-            went_back = first and changes_lost(store_epoch, store_position, epoch, version, seen)
             self.store.sync(epoch, version, changed, reset=reset or went_back, polled=now)
         metrics.observe_poll(version, changed_at)
 
@@ -279,7 +287,7 @@ class FetchCache:
                 self._unreported_hits[kind] += 1
                 return entry.value
         if last_good and self.store is not None and version is not None and epoch is not None and not unverified:
-            shared = self._shared(key, epoch, version)
+            shared = self._shared(key, epoch, version, self._shared_floor)
             if shared is not _MISSING:
                 with self._lock:
                     self.shared += 1
@@ -321,11 +329,11 @@ class FetchCache:
                 return False
         return True
 
-    def _shared(self, key: Hashable, epoch: str, version: int) -> Any:
-        """A miss found current in the last-good store (another worker, or an earlier run, loaded it), kept
-        here under the version it was built at; _MISSING when it is not there."""
+    def _shared(self, key: Hashable, epoch: str, version: int, floor: int) -> Any:
+        """A miss found current in the last-good store (another worker, or an earlier run, loaded it) and
+        built at `floor` or later, kept here under the version it was built at; _MISSING when there is none."""
         try:
-            found = self.store.shared(repr(key), epoch, version, self._changed)  # type: ignore[union-attr]
+            found = self.store.shared(repr(key), epoch, (floor, version), self._changed)  # type: ignore[union-attr]
         except sqlite3.Error:
             return _MISSING
         if found is None:

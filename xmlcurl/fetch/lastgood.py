@@ -161,28 +161,29 @@ class LastGoodStore:
             found = _current(self._reading(), key, epoch, known, None)
         return None if found is None else found[2]
 
-    def shared(self, key: str, epoch: str, reached: int, known: Mapping[str, int]) -> tuple[int, Scope, bytes] | None:
-        """For a worker's cache miss: the entry for `key` as `current` finds it, if built at a version up to
-        `reached` (the worker's own), as (version, scope, pickled value). Only once the process's read
-        connection is open: a store that cannot be opened costs a miss nothing."""
+    def shared(self, key: str, epoch: str, built: tuple[int, int],
+               known: Mapping[str, int]) -> tuple[int, Scope, bytes] | None:
+        """For a worker's cache miss: the entry for `key` as `current` finds it, if built at a version in the
+        range `built` (from, to: the worker's own version), as (version, scope, pickled value). Only once the
+        process's read connection is open: a store that cannot be opened costs a miss nothing."""
         self._ensure()
         with self._reader_lock:
             if self._reader is None:
                 return None
-            return _current(self._reader, key, epoch, known, reached)
+            return _current(self._reader, key, epoch, known, built)
 
 
 def _current(reader: sqlite3.Connection, key: str, epoch: str, known: Mapping[str, int],
-             reached: int | None) -> tuple[int, Scope, bytes] | None:
-    """The entry for `key` of `epoch` (the store's), built at a version up to `reached` (any when None), that
-    no change to its scopes after its version superseded (recorded in the store, or in `known`)."""
+             built: tuple[int, int] | None) -> tuple[int, Scope, bytes] | None:
+    """The entry for `key` of `epoch` (the store's), built at a version in the range `built` (any when None),
+    that no change to its scopes after its version superseded (recorded in the store, or in `known`)."""
     row = reader.execute(
         "SELECT e.version, e.scope, e.value FROM entries e JOIN meta m ON m.id = 1 "
         "WHERE e.key = ? AND e.epoch = ? AND m.epoch = ?", (key, epoch, epoch)).fetchone()
     if row is None:
         return None
     version, scope_text, value = row
-    if reached is not None and version > reached:
+    if built is not None and not built[0] <= version <= built[1]:
         return None
     scope = tuple(scope_text.split("\n"))
     if any(known.get(s, 0) > version for s in scope):
