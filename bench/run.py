@@ -264,8 +264,8 @@ def _line(row: dict) -> str:
 
 def _hits(row: dict) -> str:
     """The hit rate, with the share the last-good store answered when it answered any."""
-    shared = row.get("cache_shared_ratio")
-    return f"{row['cache_hit_ratio']:.1%}" + (f" ({shared:.1%} shared)" if shared else "")
+    shared = row.get("cache_shared_ratio") or 0
+    return f"{row['cache_hit_ratio']:.1%}" + (f" ({shared:.1%} shared)" if shared >= 0.0005 else "")
 
 
 def render_markdown(rows: list[dict], meta: dict) -> str:
