@@ -126,7 +126,8 @@ def test_cache_lookups_of_a_fetch_are_gathered_and_added_by_result_and_kind():
     labels = [("hit", "answer"), ("miss", "answer"), ("miss", "domain"), ("shared", "answer")]
     metrics.TALLY.flush()
     before = {(r, k): unflushed("xmlcurl_cache_lookups_total", result=r, kind=k) for r, k in labels}
-    metrics.TALLY.add_lookups({"answer": 2, "node": 0}, {"answer": 1, "domain": 3}, {"answer": 4})
+    metrics.TALLY.add_lookups({"hit": {"answer": 2, "node": 0}, "miss": {"answer": 1, "domain": 3},
+                               "shared": {"answer": 4}})
     metrics.TALLY.flush()
     added = {(r, k): unflushed("xmlcurl_cache_lookups_total", result=r, kind=k) - before[r, k] for r, k in labels}
     assert added == {("hit", "answer"): 2, ("miss", "answer"): 1, ("miss", "domain"): 3, ("shared", "answer"): 4}
@@ -164,7 +165,7 @@ def test_the_flusher_goes_on_after_a_failed_flush(monkeypatch):
         done.set()
 
     monkeypatch.setattr(tally, "flush", flaky_flush)
-    tally.add_lookups({"answer": 1}, {})
+    tally.add_lookups({"hit": {"answer": 1}, "miss": {}})
     assert done.wait(5) and len(calls) >= 2
 
 

@@ -97,10 +97,10 @@ class FetchTally:
         if self._flusher is None:
             self._start_flusher()
 
-    def add_lookups(self, hits: dict[str, int], misses: dict[str, int], shared: dict[str, int] | None = None) -> None:
-        """Cache hits, misses and lookups answered from the shared last-good store of one fetch, by kind (CACHE_KINDS)."""
+    def add_lookups(self, lookups: dict[str, dict[str, int]]) -> None:
+        """The cache lookups of one fetch: result ("hit", "shared" or "miss") -> kind (CACHE_KINDS) -> count."""
         with self._lock:
-            for result, counts in (("hit", hits), ("miss", misses), ("shared", shared or {})):
+            for result, counts in lookups.items():
                 pending = self._lookups.setdefault(result, {})
                 for kind, count in counts.items():
                     if count:

@@ -66,6 +66,11 @@ def changes_lost(known_epoch: str | None, known_version: int | None, epoch: str,
     return known_version is not None and (version < known_version or changes_seen < version - known_version)
 
 
+def _no_lookups() -> dict[str, dict[str, int]]:
+    """Lookup counts by result and kind, all at zero (the shape metrics.FetchTally.add_lookups takes)."""
+    return {result: {kind: 0 for kind in metrics.CACHE_KINDS} for result in ("hit", "shared", "miss")}
+
+
 @dataclass(frozen=True, slots=True)
 class Entry:
     version: int
@@ -114,10 +119,9 @@ class FetchCache:
         self.hits = self.shared = self.misses = self.stale = 0
         #: Times everything was dropped: a new epoch, or the version went back.
         self.resets = 0
-        #: Hits and misses not yet added to the metric: a fetch makes several lookups and reports them at once.
-        self._unreported_hits = {kind: 0 for kind in metrics.CACHE_KINDS}
-        self._unreported_misses = {kind: 0 for kind in metrics.CACHE_KINDS}
-        self._unreported_shared = {kind: 0 for kind in metrics.CACHE_KINDS}
+        #: Lookups not yet added to the metric, result -> kind -> count: a fetch makes several lookups and
+        #: reports them at once.
+        self._unreported = _no_lookups()
 
     # --- the version -------------------------------------------------------------------------
 
@@ -243,13 +247,11 @@ class FetchCache:
     def report_lookups(self) -> None:
         """Add the hits and misses counted since the last call to the lookup metric (once per fetch, not per lookup)."""
         with self._lock:
-            hits, misses, shared = self._unreported_hits, self._unreported_misses, self._unreported_shared
-            if not any(hits.values()) and not any(misses.values()) and not any(shared.values()):
+            lookups = self._unreported
+            if not any(any(counts.values()) for counts in lookups.values()):
                 return
-            self._unreported_hits = {kind: 0 for kind in metrics.CACHE_KINDS}
-            self._unreported_misses = {kind: 0 for kind in metrics.CACHE_KINDS}
-            self._unreported_shared = {kind: 0 for kind in metrics.CACHE_KINDS}
-        metrics.TALLY.add_lookups(hits, misses, shared)
+            self._unreported = _no_lookups()
+        metrics.TALLY.add_lookups(lookups)
 
     def seconds_since_poll(self) -> float | None:
         return None if self.polled_at is None else self._clock() - self.polled_at
@@ -284,18 +286,20 @@ class FetchCache:
             if entry is not None and self._valid(entry):
                 self._entries.move_to_end(key)
                 self.hits += 1
-                self._unreported_hits[kind] += 1
+                self._unreported["hit"][kind] += 1
                 return entry.value
-        if last_good and self.store is not None and version is not None and epoch is not None and not unverified:
-            shared = self._shared(key, epoch, version, self._shared_floor)
+        # Whether what is loaded now is of a known version of a known database, and so may be kept.
+        current = version is not None and epoch is not None and not unverified
+        if current and last_good and self.store is not None:
+            shared = self._shared(key, epoch, version, self._shared_floor)  # type: ignore[arg-type]
             if shared is not _MISSING:
                 with self._lock:
                     self.shared += 1
-                    self._unreported_shared[kind] += 1
+                    self._unreported["shared"][kind] += 1
                 return shared  # type: ignore[return-value]
         with self._lock:
             self.misses += 1
-            self._unreported_misses[kind] += 1
+            self._unreported["miss"][kind] += 1
         try:
             value = loader()
         except SQLAlchemyError:
@@ -310,14 +314,12 @@ class FetchCache:
             metrics.DATABASE_ERRORS.labels("load").inc()
             metrics.CACHE_STALE[kind].inc()
             return good  # type: ignore[return-value]
-        if version is not None and epoch is not None and not unverified:
+        if current:
             # Pickled once: its size bounds the memory, the bytes go to the last-good store.
             data = pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL)
             if callable(scope):
                 scope = scope(value)
-            # One tuple per distinct scope, shared by its entries (a tenant's thousands of users).
-            scope = self._scope_tuples.setdefault(scope, scope)
-            self._store(key, Entry(version, scope, value, len(data) + ENTRY_OVERHEAD), epoch)
+            scope = self._store(key, version, scope, value, len(data), epoch)  # type: ignore[arg-type]
             if self.store is not None and last_good:
                 self.store.put(repr(key), epoch, version, scope, data)
         return value
@@ -343,8 +345,7 @@ class FetchCache:
             value = pickle.loads(data)
         except Exception:  # an entry this code cannot read (written by another version): load it afresh
             return _MISSING
-        scope = self._scope_tuples.setdefault(scope, scope)
-        self._store(key, Entry(built, scope, value, len(data) + ENTRY_OVERHEAD), epoch)
+        self._store(key, built, scope, value, len(data), epoch)
         return value
 
     def _last_good(self, key: Hashable) -> Any:
@@ -362,20 +363,25 @@ class FetchCache:
             return _MISSING
         return _MISSING if data is None else pickle.loads(data)
 
-    def _store(self, key: Hashable, entry: Entry, epoch: str) -> None:
+    def _store(self, key: Hashable, version: int, scope: Scope, value: Any, pickled_size: int, epoch: str) -> Scope:
+        """Keep `value`, built at (epoch, version), whose pickled form takes `pickled_size` bytes; the scope
+        tuple kept with it (one per distinct scope, shared by its entries: a tenant's thousands of users)."""
+        scope = self._scope_tuples.setdefault(scope, scope)
+        entry = Entry(version, scope, value, pickled_size + ENTRY_OVERHEAD)
         with self._lock:
             if epoch != self.epoch:  # built before a reset: its version means nothing now
-                return
+                return scope
             old = self._entries.pop(key, None)
             if old is not None:
                 self._bytes -= old.size
             if entry.size > self.max_bytes:
-                return
+                return scope
             self._entries[key] = entry
             self._bytes += entry.size
             while len(self._entries) > self.max_entries or self._bytes > self.max_bytes:
                 _, evicted = self._entries.popitem(last=False)
                 self._bytes -= evicted.size
+        return scope
 
     def clear(self) -> None:
         with self._lock:

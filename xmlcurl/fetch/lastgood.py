@@ -3,8 +3,9 @@
 A SQLite file (WAL) on local disk, opened and written behind the fetches by a thread of each worker;
 read on a worker's cache miss (another worker may have built the answer) and while the database
 fails. Every entry is recorded with the epoch and version it was built at and the scopes it depends
-on; the store also keeps, per scope, the version of the newest change any worker has seen. An entry whose scope changed after it was built is never served, so every worker
-serves the same, newest good answer, or none.
+on; the store also keeps, per scope, the version of the newest change any worker has seen. An entry
+whose scope changed after it was built is never served, so every worker serves the same, newest good
+answer, or none.
 
 The store also names the database it was filled from (a digest of its URL): a worker that never
 reached its database takes on the store's epoch only if it is configured for that same database,
