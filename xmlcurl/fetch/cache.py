@@ -48,7 +48,7 @@ POLL = text(
 ).columns(version=BigInteger, epoch=String, changed_at=DateTime, table_name=String, tenant_id=Integer,
           detail=String, change_version=BigInteger)
 #: `since` for a poll that needs no changes (the first one, with nothing cached).
-_NONE_SINCE = 2**62
+NOTHING_SINCE = 2**62
 _MISSING = object()
 
 
@@ -64,6 +64,36 @@ def changes_lost(known_epoch: str | None, known_version: int | None, epoch: str,
     if epoch != known_epoch:
         return True
     return known_version is not None and (version < known_version or changes_seen < version - known_version)
+
+
+@dataclass(frozen=True)
+class Poll:
+    """What one POLL read: the version, its epoch and when it changed, the newest change to each scope
+    after the version asked from, and how many change rows were found (see `changes_lost`)."""
+
+    version: int
+    epoch: str
+    changed_at: dt.datetime | None
+    changed: dict[str, int]
+    seen: int
+
+
+def read_changes(conn: Any, since: int) -> Poll | None:
+    """The version and the scopes changed after `since` (POLL, on a session or connection); None when the
+    database holds no version row."""
+    rows = conn.execute(POLL, {"since": since}).all()
+    if not rows:
+        return None
+    changed: dict[str, int] = {}
+    seen = 0
+    for row in rows:
+        if row.table_name is not None:
+            seen += 1
+            at = int(row.change_version)
+            for scope in of_change(row.table_name, int(row.tenant_id), row.detail):
+                if changed.get(scope, 0) < at:
+                    changed[scope] = at
+    return Poll(int(rows[0].version), rows[0].epoch, rows[0].changed_at, changed, seen)
 
 
 def _no_lookups() -> dict[str, dict[str, int]]:
@@ -148,12 +178,12 @@ class FetchCache:
         store_epoch = store_position = None
         if first and self.store is not None:
             # Learn what changed since the store (a previous run, the other workers) last looked.
-            store_epoch, store_position, _ = self._store_state(_NONE_SINCE)
-        since = self.version if not first else (store_position if store_position is not None else _NONE_SINCE)
+            store_epoch, store_position, _ = self._store_state(NOTHING_SINCE)
+        since = self.version if not first else (store_position if store_position is not None else NOTHING_SINCE)
         session: Session | None = None
         try:
             session = open_session()
-            rows = session.execute(POLL, {"since": since}).all()
+            poll = read_changes(session, since)
         except SQLAlchemyError:
             if session is not None:
                 session.rollback()
@@ -161,19 +191,10 @@ class FetchCache:
             metrics.DATABASE_ERRORS.labels("version poll").inc()
             self._adopt_store()
             return
-        if not rows:
+        if poll is None:
             self.degraded = self.unverified = True
             return
-        version, epoch, changed_at = int(rows[0].version), rows[0].epoch, rows[0].changed_at
-        changed: dict[str, int] = {}
-        seen = 0
-        for row in rows:
-            if row.table_name is not None:
-                seen += 1
-                at = int(row.change_version)
-                for scope in of_change(row.table_name, int(row.tenant_id), row.detail):
-                    if changed.get(scope, 0) < at:
-                        changed[scope] = at
+        version, epoch, changed_at, changed, seen = poll.version, poll.epoch, poll.changed_at, poll.changed, poll.seen
         # The first poll of a worker may find the store ahead of the database in the same epoch (the
         # database was restored from a backup, and the store's entries are of the lost future) or
         # further behind than the ring reaches: it starts over. (A store of another epoch starts over
@@ -405,15 +426,20 @@ def create_cache(settings: Mapping[str, Any], instance_path: str | None = None) 
     """The cache the settings ask for, or None when XMLCURL_CACHE is off."""
     if not settings["CACHE"]:
         return None
-    where = settings.get("LAST_GOOD_DIR", "")
-    store = None
-    if where != "off" and (where or instance_path):
-        url = settings.get("DATABASE_URL")
-        # The database by its URL without the password (a new password is the same database).
-        database = make_url(url).render_as_string(hide_password=True) if url else "embedded"
-        store = LastGoodStore(where or Path(instance_path) / "last-good", database)  # type: ignore[arg-type]
     return FetchCache(settings["CACHE_MAX_ENTRIES"], settings["CACHE_MAX_BYTES"], settings["CACHE_POLL_SECONDS"],
-                      store=store)
+                      store=last_good_store(settings, instance_path))
+
+
+def last_good_store(settings: Mapping[str, Any], instance_path: str | None = None) -> LastGoodStore | None:
+    """The instance's last-good store as the settings place it (XMLCURL_LAST_GOOD_DIR, else the instance
+    folder's last-good/), or None when it is off."""
+    where = settings.get("LAST_GOOD_DIR", "")
+    if where == "off" or not (where or instance_path):
+        return None
+    url = settings.get("DATABASE_URL")
+    # The database by its URL without the password (a new password is the same database).
+    database = make_url(url).render_as_string(hide_password=True) if url else "embedded"
+    return LastGoodStore(where or Path(instance_path) / "last-good", database)  # type: ignore[arg-type]
 
 
 def fetch_cache(app: Flask | None = None) -> FetchCache | None:

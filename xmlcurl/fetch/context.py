@@ -37,6 +37,16 @@ class UnreadableAnswer(SQLAlchemyError):
 SHARED_NODE_ID = 0
 
 
+def kept_key(node_id: int, section: str, key_parts: tuple[Hashable, ...]) -> tuple[Hashable, ...]:
+    """The cache key of the answer `cached_document` keeps for a node under `key_parts`."""
+    return (node_id, section, "kept", *key_parts)
+
+
+def kept_answer(answer: bytes) -> tuple[bytes, None, None]:
+    """The value `cached_document` keeps for an answer whose build set neither the fetch's outcome nor its key."""
+    return (compact.shrink(answer), None, None)
+
+
 @dataclass(frozen=True)
 class NodeIdentity:
     """The authenticated node, as plain data."""
@@ -92,7 +102,7 @@ class FetchContext:
                 kind: str = "answer", last_good: bool = True) -> T:
         if self.cache is None:
             return loader()
-        key = (owner, self.request.section, *key_parts)
+        key = (owner, self.request.section, *key_parts)  # kept_key's form, for cached_document's keys
         return self.cache.get_or_load(key, loader, recover=self._rollback, scope=scope, kind=kind,
                                       last_good=last_good)
 

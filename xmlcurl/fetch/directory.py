@@ -6,6 +6,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any, Callable, Collection
 
 from lxml import etree
+from sqlalchemy import text
 
 from .. import callerid
 from ..logging_setup import loggable
@@ -133,6 +134,35 @@ WHERE u.tenant_id = :tenant_id AND u.username = :username AND u.enabled = 1
 """)
 
 
+#: Each enabled tenant with the media nodes it is pinned to, one row per node (filling the last-good
+#: store, fill.py): a media node is asked about its own tenants' domains only.
+PINNED_TENANTS_QUERY = text("""
+SELECT t.id AS tenant_id, t.code, t.context, t.sip_domain, tn.node_id
+FROM tenants t
+JOIN tenant_nodes tn ON tn.tenant_id = t.id
+JOIN nodes n ON n.id = tn.node_id AND n.role = 'media'
+WHERE t.enabled = 1
+ORDER BY t.id, tn.node_id
+""")
+
+#: Every enabled user of one enabled tenant, with the tenant's columns and which caller numbers each user
+#: may present: what DIRECTORY_QUERY reads for one user, for all of them at once (filling the last-good
+#: store, fill.py). One row per user and variable, in no order.
+TENANT_USERS_QUERY = PackedQuery(
+    {
+        "tenant_id": "t.id", "code": "t.code", "context": "t.context", "sip_domain": "t.sip_domain",
+        "default_cid_name": "t.default_cid_name", "default_cid_number": "t.default_cid_number",
+        **_USER_COLUMNS,
+        **presentable_sql("u.cid_number", "u.outbound_cid_number", "t.default_cid_number"),
+    },
+    """
+FROM tenants t
+JOIN sip_users u ON u.tenant_id = t.id AND u.enabled = 1
+LEFT JOIN sip_user_variables v ON v.user_id = u.id
+WHERE t.id = :tenant_id AND t.enabled = 1
+""")
+
+
 @dataclass(frozen=True)
 class DirectoryRows:
     """What the directory query found, as plain data: the pinned tenant's domain and, if asked, the user."""
@@ -157,6 +187,24 @@ def load_directory(conn: Reads, node_id: int, sip_domain: str, username: str | N
     if first.username is not None:
         user = _directory_user(first, _variables(rows), tenant_id, approved)
     return DirectoryRows(tenant_id, domain, user, approved)
+
+
+def load_tenant_users(conn: Reads, tenant_id: int) -> list[DirectoryRows]:
+    """Each enabled user of the tenant (none when it is disabled or has none) as `load_directory` finds it
+    by name: the domain, the user and the numbers it may present."""
+    by_user: dict[str, list[Any]] = {}
+    for row in TENANT_USERS_QUERY.rows(conn, {"tenant_id": tenant_id}):
+        by_user.setdefault(row.username, []).append(row)
+    found = []
+    for rows in by_user.values():
+        first = rows[0]
+        domain = DirectoryDomain(name=first.sip_domain, tenant_code=first.code, context=first.context,
+                                 default_cid_name=first.default_cid_name,
+                                 default_cid_number=first.default_cid_number)
+        approved = presentable_numbers(first)
+        found.append(DirectoryRows(tenant_id, domain, _directory_user(first, _variables(rows), tenant_id, approved),
+                                   approved))
+    return found
 
 
 def _load_user(conn: Reads, pinned: DirectoryRows, username: str) -> DirectoryRows:
@@ -355,10 +403,10 @@ def directory(ctx: FetchContext) -> bytes | None:
             ctx.outcome = f"sip_auth refused: {reason}"
     found_tenant: list[int] = []  # set by the statement, for the answer's scope
     if not username:
-        return ctx.cached_document(("domain", sip_domain), lambda: _domain_document(ctx, sip_domain, found_tenant),
+        return ctx.cached_document(domain_key(sip_domain), lambda: _domain_document(ctx, sip_domain, found_tenant),
                                    _answer_scope(found_tenant))
     cacheable_ms = ctx.settings["DIRECTORY_CACHEABLE_MS"]
-    return ctx.cached_document(("user", sip_domain, username, cacheable_ms),
+    return ctx.cached_document(user_key(sip_domain, username, cacheable_ms),
                                lambda: _user_document(ctx, sip_domain, username, cacheable_ms, found_tenant),
                                _answer_scope(found_tenant))
 
@@ -368,6 +416,21 @@ def _answer_scope(found_tenant: list[int]) -> Callable[[Any], scopes.Scope]:
     before that, any tenant row or pinning (a new or re-enabled tenant could take the domain)."""
     return lambda _answer: (scopes.tenant(found_tenant[0]) if found_tenant
                             else scopes.any_of("tenants", "tenant_nodes"))
+
+
+def domain_key(sip_domain: str) -> tuple[str, ...]:
+    """What a domain lookup's answer is kept under (FetchContext.cached_document), here and in fill.py."""
+    return ("domain", sip_domain)
+
+
+def user_key(sip_domain: str, username: str, cacheable_ms: int) -> tuple[Any, ...]:
+    """What a user lookup's answer is kept under (FetchContext.cached_document), here and in fill.py."""
+    return ("user", sip_domain, username, cacheable_ms)
+
+
+def user_document(found: DirectoryRows, cacheable_ms: int) -> etree._Element:
+    """The answer to a lookup of the user `found` holds (not None)."""
+    return build_directory(presentable_domain(found.domain, found.approved, (found.user,)), cacheable_ms)
 
 
 def _domain_document(ctx: FetchContext, sip_domain: str, found_tenant: list[int]) -> etree._Element | None:
@@ -389,7 +452,7 @@ def _user_document(ctx: FetchContext, sip_domain: str, username: str, cacheable_
     if found.user is None:
         ctx.outcome = "user unknown or disabled"
         return None
-    return build_directory(presentable_domain(found.domain, found.approved, (found.user,)), cacheable_ms)
+    return user_document(found, cacheable_ms)
 
 
 def _find_user(ctx: FetchContext, sip_domain: str, username: str) -> DirectoryRows | None:

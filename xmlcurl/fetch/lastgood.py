@@ -111,6 +111,11 @@ class LastGoodStore:
         with self._reader_lock:
             self._reading()
 
+    def connect(self) -> sqlite3.Connection:
+        """A connection of the caller's own to the store file, for `write_ops` (a job filling the store,
+        fill.py); sqlite3.Error when it cannot be opened."""
+        return _connect(self.path)
+
     def flush(self) -> None:
         """Wait until every write submitted by this process is on disk (tests, shutdown)."""
         self._ensure()
@@ -341,9 +346,18 @@ def _write_loop(owner: "weakref.ref[LastGoodStore]", pending: queue.Queue, path:
 def _write_batch(conn: sqlite3.Connection, batch: list[tuple]) -> None:
     """Carry out queued ops, in their order, in one transaction; a failure is logged and rolled back."""
     try:
-        conn.execute("BEGIN IMMEDIATE")
+        write_ops(conn, batch)
+    except sqlite3.Error as exc:
+        log.error("last-good store write failed: %s", exc)
+
+
+def write_ops(conn: sqlite3.Connection, ops: list[tuple]) -> None:
+    """Carry out ops (put_op, sync_op) in their order in one transaction, on a connection to the store
+    (`LastGoodStore.connect`); on any error nothing is written and the error is raised."""
+    conn.execute("BEGIN IMMEDIATE")
+    try:
         puts: list[tuple] = []
-        for op, args in batch:
+        for op, args in ops:
             if op is _put:  # consecutive entries go in one executemany: less Python per entry
                 puts.append(args)
                 continue
@@ -351,10 +365,10 @@ def _write_batch(conn: sqlite3.Connection, batch: list[tuple]) -> None:
             op(conn, *args)
         _put(conn, puts)
         conn.execute("COMMIT")
-    except sqlite3.Error as exc:
-        log.error("last-good store write failed: %s", exc)
+    except BaseException:
         if conn.in_transaction:
             conn.execute("ROLLBACK")
+        raise
 
 
 def _put(conn: sqlite3.Connection, entries: list[tuple]) -> None:

@@ -24,6 +24,12 @@ def tenant(tenant_id: int) -> Scope:
     return (f"t:{tenant_id}", _EVERY_TENANT)
 
 
+def changed_tenants(changed: Iterable[str]) -> tuple[set[int], bool]:
+    """The tenants whose rows these changed scopes name, and whether they name every tenant's."""
+    tenants = {int(scope[2:]) for scope in changed if scope.startswith("t:") and scope != _EVERY_TENANT}
+    return tenants, _EVERY_TENANT in changed
+
+
 def shared(*tables: str) -> Scope:
     """Rows of these tables that belong to no tenant: nodes, gateways, routes for all tenants."""
     return tuple(f"s:{table}" for table in tables)
