@@ -8,6 +8,7 @@
     push.py        push, esl-password
     dispatcher.py  dispatcher show
     monitor.py     monitor, status
+    store.py       fill-store
 
 A plain click group, not Flask's: `xmlcurl --help` lists these commands and nothing of Flask's
 (--app, --env-file, --debug). Each command builds the app only when it runs (`with_appcontext`).
@@ -20,10 +21,11 @@ import click
 from flask import Flask
 from flask.cli import ScriptInfo
 
-from . import admin, data, dispatcher, monitor, push, render, routing, serve
+from . import admin, data, dispatcher, monitor, push, render, routing, serve, store
 
 COMMANDS: tuple[click.Command, ...] = (
     serve.serve, serve.dev_server, data.init_db, data.load_fixtures, data.generate, data.presentable_numbers,
+    store.fill_store,
     admin.create_admin,
     render.render, routing.route_test, push.push, push.esl_password, dispatcher.dispatcher,
     monitor.monitor, monitor.status,
