@@ -14,7 +14,10 @@ import platform
 import secrets
 import shutil
 import statistics
+import subprocess
+import sys
 import tempfile
+import time
 from contextlib import nullcontext
 from dataclasses import asdict
 from pathlib import Path
@@ -46,12 +49,15 @@ MODES = {
     "churn-tenants": ("on", ("tenants", 10.0)),
     "churn-routes": ("on", ("routes", 1.0)),
     "spread": ("on", None),
+    "spread-filled": ("on", None),
     "one-select": ("off", None),
 }
 #: Modes that measure another server than xmlcurl, on the directory case only (bench/one_select.py).
 REFERENCE_APPS = {"one-select": "bench.one_select:app"}
+#: Modes that draw their bodies from the whole data set (--spread-users).
+SPREAD = {"spread", "spread-filled"}
 #: Modes that run only the directory case.
-DIRECTORY_ONLY = {"spread", *REFERENCE_APPS}
+DIRECTORY_ONLY = {*SPREAD, *REFERENCE_APPS}
 
 
 def served_cases(requested: list[str]) -> tuple[list[str], list[str]]:
@@ -112,7 +118,7 @@ def main(argv: list[str] | None = None) -> None:
         """Rounds of floor then xmlcurl, back to back: a slower or faster spell of the machine hits both."""
         cache, writer = MODES[mode]
         cached = cache != "off"
-        warm_up(args.port, case_requests, cached and mode != "spread")
+        warm_up(args.port, case_requests, cached and mode not in SPREAD)
         load(floor_port, case_requests, args.warmup)
         before = cache_lookups(args.port) if cached else None
         floor_loads, loads = [], []
@@ -165,7 +171,7 @@ def main(argv: list[str] | None = None) -> None:
     if unknown:
         raise SystemExit(f"unknown modes: {', '.join(unknown)} (known: {', '.join(MODES)})")
     spread = None
-    if "spread" in modes:
+    if SPREAD & set(modes):
         from sqlalchemy import create_engine
 
         engine = create_engine(args.database_url)
@@ -180,7 +186,7 @@ def main(argv: list[str] | None = None) -> None:
                           log) as floor_process:
                 case_modes = [m for m in modes if m not in DIRECTORY_ONLY or case == "directory sip_auth"]
                 for index, mode in enumerate(case_modes):
-                    case_requests = spread if mode == "spread" else requests[case]
+                    case_requests = spread if mode in SPREAD else requests[case]
                     if mode == "churn-tenants":
                         # Half the tenants are asked about; the writer changes the other half's rows.
                         case_requests = [r for r in case_requests if r.tenant_id % 2 == 0]
@@ -189,9 +195,12 @@ def main(argv: list[str] | None = None) -> None:
                            "XMLCURL_CACHE_MAX_BYTES": str(args.cache_max_mb * 1024 * 1024)}
                     with gunicorn(REFERENCE_APPS.get(mode, "wsgi:app"), args.port, worker_class, args.workers,
                                   args.threads, env, log) as process:
+                        filled = fill_store({**base_env, **env}) if mode == "spread-filled" else None
                         answered, problem = check_answers(args.port, case_requests)
                         floor_row, row = measure(worker_class, case, mode, case_requests, floor_process, process)
                     row.update(answered=answered, problem=problem)
+                    if filled is not None:
+                        row["fill_seconds"] = filled
                     if index == 0:  # the table shows the floor measured beside the first setting
                         print(_line(floor_row), flush=True)
                         rows.append(floor_row)
@@ -215,6 +224,18 @@ def main(argv: list[str] | None = None) -> None:
     print(markdown)
     # wrk's scripts and rows, the metrics files and the last-good store (hundreds of MB after a spread).
     shutil.rmtree(workdir, ignore_errors=True)
+
+
+def fill_store(env: dict) -> float:
+    """Run `xmlcurl fill-store` for the running server's database and store, as a deployment does; its seconds."""
+    began = time.perf_counter()
+    done = subprocess.run([sys.executable, "-m", "xmlcurl.cli", "fill-store", "--quiet"], env={**os.environ, **env},
+                          capture_output=True, text=True)
+    if done.returncode != 0:
+        raise SystemExit(f"xmlcurl fill-store failed: {done.stderr.strip() or done.stdout.strip()}")
+    seconds = time.perf_counter() - began
+    print(f"{done.stdout.strip()} ({seconds:.0f} s with the start)", flush=True)
+    return round(seconds, 1)
 
 
 def _cpu(cpu: dict) -> dict:
