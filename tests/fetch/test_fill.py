@@ -329,3 +329,22 @@ def _sql(app, statement: str) -> None:
         session = db.session()
         session.execute(text(statement))
         session.commit()
+
+
+def test_an_interrupted_refill_of_every_tenant_is_done_again_next_round(app, monkeypatch):
+    with _filler(app) as filler:
+        filler.fill()
+        _sql(app, "INSERT INTO approved_caller_ids (tenant_id, number) VALUES (1, '+15550009999')")
+        _sql(app, "UPDATE approved_caller_ids SET tenant_id = 2 WHERE number = '+15550009999'")
+        writes, calls = fill.write_ops, []
+
+        def second_fails(conn, ops):
+            calls.append(len(ops))
+            if len(calls) == 2:
+                raise sqlite3.OperationalError("disk I/O error")
+            writes(conn, ops)
+
+        monkeypatch.setattr(fill, "write_ops", second_fails)
+        with pytest.raises(sqlite3.OperationalError):
+            filler.follow(3600)
+        assert filler.follow(3600).tenants == 3

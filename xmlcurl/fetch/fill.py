@@ -25,7 +25,6 @@ from typing import Any, Callable, Collection
 from sqlalchemy import text
 
 from . import scopes
-from .scopes import changed_tenants
 from .cache import NOTHING_SINCE, Poll, changes_lost, read_changes
 from .context import kept_answer, kept_key
 from .directory import (PINNED_TENANTS_QUERY, DirectoryDomain, build_directory, domain_key, load_tenant_users,
@@ -127,26 +126,34 @@ class StoreFiller:
             self._job.close()
             self._job = None
 
-    def fill(self, codes: Collection[str] = (), ids: Collection[int] | None = None,
-             progress: Callable[[int, int], None] | None = None) -> FillSummary:
-        """Write the directory answers of the pinned tenants (all, those `codes` names or those of `ids`), a tenant
-        per transaction; `progress` is called after each with the number of tenants to fill and its users."""
-        began = time.monotonic()
-        summary = FillSummary()
+    def fill(self, codes: Collection[str] = (), progress: Callable[[int, int], None] | None = None) -> FillSummary:
+        """Write the directory answers of the pinned tenants (all, or those `codes` names), a tenant per
+        transaction; `progress` is called after each with the number of tenants to fill and its users."""
         if self._job is None:
             self._job = self.store.connect()
-        tenants = pinned_tenants(self.conn, codes, ids)
+        tenants = pinned_tenants(self.conn, codes)
         if self.epoch is None:
             self._sync_store()
-        if ids is None and not codes:
-            self.every_tenant_changed = False
-        for tenant in tenants:
-            users, answers = self._fill_tenant(tenant)
-            summary.tenants += 1
-            summary.users += users
-            summary.answers += answers
-            if progress is not None:
-                progress(len(tenants), users)
+        return self._fill_tenants(tenants, progress, everything=not codes)
+
+    def _fill_tenants(self, tenants: list[PinnedTenant], progress: Callable[[int, int], None] | None,
+                      everything: bool = False) -> FillSummary:
+        began = time.monotonic()
+        summary = FillSummary()
+        if everything:
+            self.every_tenant_changed = False  # a change to all of them seen from here on sets it again
+        try:
+            for tenant in tenants:
+                users, answers = self._fill_tenant(tenant)
+                summary.tenants += 1
+                summary.users += users
+                summary.answers += answers
+                if progress is not None:
+                    progress(len(tenants), users)
+        except BaseException:
+            if everything:  # not all filled: all of them again
+                self.every_tenant_changed = True
+            raise
         summary.seconds = time.monotonic() - began
         return summary
 
@@ -169,9 +176,10 @@ class StoreFiller:
         due = {tenant for tenant, at in self.changed_at.items() if now - at >= settle_seconds}
         if not due:
             return FillSummary()
-        for gone in due - {tenant.id for tenant in pinned_tenants(self.conn, ids=due)}:
+        tenants = pinned_tenants(self.conn, ids=due)
+        for gone in due - {tenant.id for tenant in tenants}:
             del self.changed_at[gone]  # disabled, unpinned or deleted: its answers stay superseded
-        return self.fill(ids=due, progress=progress)
+        return self._fill_tenants(tenants, progress)
 
     def _sync_store(self) -> None:
         """Bring the store up to the database as a worker's first poll does (starting it over for another
@@ -194,7 +202,7 @@ class StoreFiller:
         poll = read_changes(self.conn, self.since)  # type: ignore[arg-type]
         if poll is None or changes_lost(self.epoch, self.since, poll.epoch, poll.version, poll.seen):
             raise Recreated()
-        tenants, every_tenant = changed_tenants(poll.changed)
+        tenants, every_tenant = scopes.changed_tenants(poll.changed)
         now = self.clock()
         for tenant in tenants:
             self.changed_at[tenant] = now
