@@ -1,8 +1,14 @@
 """The last-good store filled ahead of the fetches (xmlcurl/fetch/fill.py, `xmlcurl fill-store`)."""
 from __future__ import annotations
 
+import os
+import shutil
+import signal
 import sqlite3
+import subprocess
+import sys
 import threading
+import time
 from contextlib import contextmanager
 
 import pytest
@@ -13,9 +19,10 @@ from prometheus_client import REGISTRY
 
 from xmlcurl import db, metrics
 from xmlcurl.fetch import fill
-from xmlcurl.fetch.cache import fetch_cache
+from xmlcurl.fetch.cache import create_cache, fetch_cache
 from xmlcurl.fetch.fill import FillError, StoreFiller, fill_store
 from xmlcurl.fetch.lastgood import LastGoodStore, put_op, sync_op, write_ops
+from xmlcurl.fetch.xmldoc import NOT_FOUND
 
 SIP_AUTH = "media-1_directory_sip_auth_acme-1000"
 
@@ -99,10 +106,28 @@ def test_a_filled_store_answers_every_user_and_domain_of_each_media_node_as_the_
 
 def test_a_node_is_never_filled_with_another_nodes_tenants(app, fetch):
     _fill(app)
-    globex_on_media_1 = _sip_auth("media-1", "globex.example.com", "1000")
-    assert fetch(globex_on_media_1, node="media-1").data == fetch(globex_on_media_1, node="media-1").data
-    assert b"globex" not in fetch(globex_on_media_1, node="media-1").data
+    for node, domain in (("media-1", "globex.example.com"), ("media-2", "acme.example.com")):
+        assert fetch(_sip_auth(node, domain, "1000"), node=node).data == NOT_FOUND
+        assert fetch(_domain_lookup(node, domain), node=node).data == NOT_FOUND
     assert fetch_cache(app).shared == 0
+
+
+def test_a_pinning_removed_while_filling_never_leaves_the_node_its_old_tenants_answers(app, fetch, monkeypatch):
+    listed = fill.pinned_tenants
+
+    def then_unpinned(conn, *args, **kwargs):
+        tenants = listed(conn, *args, **kwargs)  # initech is on media-1 and media-2 when the fill lists it
+        _sql(app, "DELETE FROM tenant_nodes WHERE tenant_id = (SELECT id FROM tenants WHERE code = 'initech') "
+                  "AND node_id = (SELECT id FROM nodes WHERE name = 'media-1')")
+        return tenants
+
+    monkeypatch.setattr(fill, "pinned_tenants", then_unpinned)
+    _fill(app)
+    shared = fetch_cache(app).shared
+    assert fetch(_sip_auth("media-1", "initech.example.com", "1000"), node="media-1").data == NOT_FOUND
+    assert fetch(_domain_lookup("media-1", "initech.example.com"), node="media-1").data == NOT_FOUND
+    assert fetch_cache(app).shared == shared
+    _answered_from_the_store(app, fetch, _sip_auth("media-2", "initech.example.com", "1000"), "media-2")
 
 
 def _acme_1000_a1(app, value: str) -> None:
@@ -271,7 +296,37 @@ def test_following_fills_every_tenant_again_after_a_change_to_all_of_them(app):
         filler.fill()
         _sql(app, "INSERT INTO approved_caller_ids (tenant_id, number) VALUES (1, '+15550009999')")
         _sql(app, "UPDATE approved_caller_ids SET tenant_id = 2 WHERE number = '+15550009999'")
-        assert filler.follow(3600).tenants == 3
+        assert filler.follow(10).tenants == 0  # settling, as a single tenant's changes do
+        filler.clock.now += 10
+        assert filler.follow(10).tenants == 3
+
+
+def test_a_tenant_that_never_stops_changing_is_filled_again_at_the_latest_after_longest_wait(app):
+    clock = Clock()
+    with _filler(app, clock) as filler:
+        filler.fill()
+        filled = []
+        # Changed again 9 s after each change, never settling for 10 s: filled once the first change not
+        # filled is LONGEST_WAIT settles old.
+        rounds = -(-fill.LONGEST_WAIT * 10 // 9) + 1
+        for round_ in range(rounds):
+            _acme_1000_a1(app, f"{round_:032x}")
+            filled.append(filler.follow(10).tenants)
+            clock.now += 9
+        assert filled == [0] * (rounds - 1) + [1]
+
+
+def test_a_worker_started_after_a_follow_round_knows_every_change_the_filler_read(app, fetch):
+    clock = Clock()
+    with _filler(app, clock) as filler:
+        filler.fill()
+        _sql(app, "UPDATE sip_users SET enabled = 0 WHERE username = '1000' AND tenant_id = 1")
+        assert filler.follow(10).tenants == 0  # read, not yet filled again: no worker has polled since
+        clock.now += 10
+        assert filler.follow(10).tenants == 1  # acme again, without its disabled user
+    # A worker starting now reads the changes from the store's position on.
+    app.extensions["xmlcurl.cache"] = create_cache(app.config["XMLCURL"], app.instance_path)
+    assert fetch(_sip_auth("media-1", "acme.example.com", "1000"), node="media-1").data == NOT_FOUND
 
 
 def test_following_a_re_created_database_fills_it_again_for_its_new_epoch(app, fetch):
@@ -324,6 +379,62 @@ def test_following_reports_each_round_that_filled_something_until_stopped(app, c
     assert f"filled again: {_acme_users(app)} users of 1 tenants" in out and "stopped following" in out
 
 
+def test_following_goes_on_after_a_database_error_on_a_new_connection(app, capsys, monkeypatch):
+    from sqlalchemy.exc import OperationalError
+
+    from xmlcurl.cli import store as store_command
+
+    class Rounds(threading.Event):
+        def __init__(self, count: int) -> None:
+            super().__init__()
+            self.count = count
+
+        def wait(self, timeout=None) -> bool:
+            self.count -= 1
+            return self.count < 0
+
+    with _filler(app) as filler:
+        filler.fill()
+        follow, failures, connections = filler.follow, [OperationalError("SELECT", {}, Exception("gone"))], []
+
+        def fails_once(*args):
+            if failures:
+                raise failures.pop()
+            return follow(*args)
+
+        monkeypatch.setattr(filler, "follow", fails_once)
+        conn = filler.conn
+        _acme_1000_a1(app, "9" * 32)
+        store_command._follow(filler, lambda: connections.append(1) or conn, 0.0, 0.1, Rounds(2))
+    captured = capsys.readouterr()
+    assert "reading the database failed, trying again" in captured.err and connections == [1]
+    assert f"filled again: {_acme_users(app)} users of 1 tenants" in captured.out
+
+
+def test_fill_store_follow_stops_cleanly_on_sigterm(sqlite_template, tmp_path):
+    database = tmp_path / "xmlcurl.sqlite3"
+    shutil.copy(sqlite_template, database)
+    env = {**os.environ, "XMLCURL_DATABASE_URL": f"sqlite:///{database}", "XMLCURL_LAST_GOOD_DIR": str(tmp_path / "lg"),
+           "XMLCURL_ENV": "development"}
+    follower = subprocess.Popen([sys.executable, "-m", "xmlcurl.cli", "fill-store", "--follow", "--quiet",
+                                 "--interval", "0.2"], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                text=True)
+    try:
+        lines = []
+        for line in follower.stdout:  # the fill, then "following the changes ..."
+            lines.append(line)
+            if line.startswith("following the changes"):
+                break
+        time.sleep(0.5)
+        follower.send_signal(signal.SIGTERM)
+        out, err = follower.communicate(timeout=30)
+    finally:
+        follower.kill()
+    assert follower.returncode == 0, err
+    assert lines[0].startswith("filled ") and "users of 3 tenants" in lines[0]
+    assert "stopped following" in out
+
+
 def _sql(app, statement: str) -> None:
     with app.app_context():
         session = db.session()
@@ -346,5 +457,5 @@ def test_an_interrupted_refill_of_every_tenant_is_done_again_next_round(app, mon
 
         monkeypatch.setattr(fill, "write_ops", second_fails)
         with pytest.raises(sqlite3.OperationalError):
-            filler.follow(3600)
-        assert filler.follow(3600).tenants == 3
+            filler.follow(0)
+        assert filler.follow(0).tenants == 3

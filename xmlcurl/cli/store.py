@@ -32,8 +32,9 @@ def fill_store(codes: tuple[str, ...], follow: bool, settle: float, interval: fl
 
     The workers then answer a user their memory does not hold from the store instead of the database,
     and answer every user during a database outage. Run it after deploying an instance, or keep it running
-    with --follow (deploy/xmlcurl-fill-store.service). Without --follow a change supersedes the tenant's
-    stored answers, and each is built again by the first fetch that asks for it. Safe while the workers run.
+    with --follow beside gunicorn (README, "Filling the store"). Without --follow a change supersedes the
+    tenant's stored answers, and each is built again by the first fetch that asks for it. Safe while the
+    workers run.
     """
     from ..fetch.cache import last_good_store
     from ..fetch.fill import FillError, StoreFiller
@@ -46,7 +47,10 @@ def fill_store(codes: tuple[str, ...], follow: bool, settle: float, interval: fl
     if codes and follow:
         raise click.UsageError("--follow keeps every tenant filled: give no --tenant with it")
     engine = db.database().engine.execution_options(isolation_level="AUTOCOMMIT")
-    conn = engine.connect()
+    try:
+        conn = engine.connect()
+    except SQLAlchemyError as exc:
+        raise click.ClickException(f"cannot reach the database: {exc}") from None
     filler = StoreFiller(conn, store, settings["DIRECTORY_CACHEABLE_MS"])
     try:
         with tqdm(desc="tenants", unit="tenants", file=sys.stderr, disable=quiet) as bar:
@@ -74,7 +78,12 @@ def fill_store(codes: tuple[str, ...], follow: bool, settle: float, interval: fl
             stop = threading.Event()
             for signum in (signal.SIGTERM, signal.SIGINT):
                 signal.signal(signum, lambda *_: stop.set())
-            _follow(filler, engine, settle, interval or settings["CACHE_POLL_SECONDS"], stop)
+
+            def reconnect():
+                filler.conn.close()
+                return engine.connect()
+
+            _follow(filler, reconnect, settle, interval or settings["CACHE_POLL_SECONDS"], stop)
     finally:
         filler.close()
         filler.conn.close()
@@ -84,9 +93,13 @@ class _Stopped(Exception):
     pass
 
 
-def _follow(filler, engine, settle: float, interval: float, stop: threading.Event) -> None:
-    """Fill again what changes supersede, every `interval` seconds, until `stop` is set (between two tenants);
-    a failure is reported and the next round tries again (on a new database connection)."""
+def _follow(filler, reconnect, settle: float, interval: float, stop: threading.Event) -> None:
+    """Fill again what changes supersede, every `interval` seconds, until `stop` is set (between two tenants).
+    A failure is reported and the next round tries again: on a new database connection (`reconnect()` gives
+    one) after a database error, on a new store connection after a store error, from the start after a
+    FillError (a re-created database caught while filling, tables not created yet)."""
+    from ..fetch.fill import FillError
+
     click.echo(f"following the changes every {interval:g} s (a tenant is filled again {settle:g} s after "
                "its last change; Ctrl-C stops)")
 
@@ -99,15 +112,22 @@ def _follow(filler, engine, settle: float, interval: float, stop: threading.Even
         stamp = dt.datetime.now().isoformat(timespec="seconds")
         try:
             if broken:
-                filler.conn.close()
-                filler.conn = engine.connect()
+                filler.conn = reconnect()
                 broken = False
             summary = filler.follow(settle, stop_between_tenants)
         except _Stopped:
             break
-        except (SQLAlchemyError, sqlite3.Error) as exc:
-            click.echo(f"{stamp} filling failed, trying again: {exc}", err=True)
+        except SQLAlchemyError as exc:
+            click.echo(f"{stamp} reading the database failed, trying again: {exc}", err=True)
             broken = True
+            continue
+        except sqlite3.Error as exc:
+            click.echo(f"{stamp} writing the store failed, trying again: {exc}", err=True)
+            filler.close()
+            continue
+        except FillError as exc:
+            click.echo(f"{stamp} {exc}; filling everything again", err=True)
+            filler.epoch = None
             continue
         if summary.tenants:
             click.echo(f"{stamp} filled again: {summary.users} users of {summary.tenants} tenants, "

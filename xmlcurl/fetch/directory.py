@@ -134,16 +134,17 @@ WHERE u.tenant_id = :tenant_id AND u.username = :username AND u.enabled = 1
 """)
 
 
-#: Each enabled tenant with the media nodes it is pinned to, one row per node (filling the last-good
-#: store, fill.py): a media node is asked about its own tenants' domains only.
-PINNED_TENANTS_QUERY = text("""
+_PINNED = """
 SELECT t.id AS tenant_id, t.code, t.context, t.sip_domain, tn.node_id
 FROM tenants t
 JOIN tenant_nodes tn ON tn.tenant_id = t.id
 JOIN nodes n ON n.id = tn.node_id AND n.role = 'media'
-WHERE t.enabled = 1
-ORDER BY t.id, tn.node_id
-""")
+WHERE t.enabled = 1"""
+#: Each enabled tenant with the media nodes it is pinned to, one row per node (filling the last-good
+#: store, fill.py): a media node is asked about its own tenants' domains only.
+PINNED_TENANTS_QUERY = text(_PINNED + "\nORDER BY t.id, tn.node_id")
+#: The same for one tenant (no rows: disabled, or pinned to no media node).
+TENANT_PINNING_QUERY = text(_PINNED + " AND t.id = :tenant_id\nORDER BY tn.node_id")
 
 #: Every enabled user of one enabled tenant, with the tenant's columns and which caller numbers each user
 #: may present: what DIRECTORY_QUERY reads for one user, for all of them at once (filling the last-good

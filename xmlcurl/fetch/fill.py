@@ -5,15 +5,19 @@ worker that meets more users than its memory keeps (a platform of a million robo
 through two workers) from local disk, and during a database outage it answers every user, not only
 those some worker fetched since the store began.
 
-Each tenant's answers are tagged with the version read before its rows, and written in one store
-transaction together with every change the database recorded up to a version read after them: a
-change made while filling supersedes them as it would a worker's own build, and an entry a worker
-built later is never replaced by them (lastgood._PUT). A database re-created or restored while
-filling stops the fill; nothing it wrote is served for the new data.
+Each tenant's answers are tagged with the version read before its rows (its pinning, domain and
+users), and written once the store has been told of every change the database recorded up to a
+version read after them: a change made while filling supersedes them as it would a worker's own
+build, and an entry a worker built later is never replaced by them (lastgood._PUT). Every change
+the filler reads is written to the store before it reads on, so the store's position never passes
+a change it was not told of. A database re-created or restored while filling stops the fill;
+nothing it wrote is served for the new data.
 
 Followed (`xmlcurl fill-store --follow`), the store stays filled: a tenant whose rows changed is
-filled again once its changes have settled (a bulk import is one refill, not one per row), every
-tenant after a change to all of them, and everything when the database is re-created or restored.
+filled again once its changes have settled (a bulk import is one refill, not one per row; a tenant
+that never stops changing, at the latest LONGEST_WAIT settles after its first change), every tenant
+after a change to all of them, and everything when the database is re-created or restored (or the
+filler fell further behind than the change ring reaches).
 """
 from __future__ import annotations
 
@@ -27,13 +31,16 @@ from sqlalchemy import text
 from . import scopes
 from .cache import NOTHING_SINCE, Poll, changes_lost, read_changes
 from .context import kept_answer, kept_key
-from .directory import (PINNED_TENANTS_QUERY, DirectoryDomain, build_directory, domain_key, load_tenant_users,
+from .directory import (PINNED_TENANTS_QUERY, TENANT_PINNING_QUERY, DirectoryDomain, build_directory, domain_key, load_tenant_users,
                         user_document, user_key)
 from .lastgood import LastGoodStore, put_op, sync_op, write_ops
 from .xmldoc import serialise
 
 #: The version the rows read next are at least as new as (read before them).
 VERSION = text("SELECT version, epoch FROM config_version WHERE id = 1")
+#: A tenant that keeps changing is filled again at the latest this many settle periods after the first
+#: change not yet filled.
+LONGEST_WAIT = 6
 
 
 class FillError(Exception):
@@ -41,10 +48,11 @@ class FillError(Exception):
 
 
 class Recreated(FillError):
-    """The database was re-created or restored since the filler last read it."""
+    """The database was re-created or restored, or the filler fell behind its change ring, since it last read."""
 
     def __init__(self) -> None:
-        super().__init__("the database was re-created or restored while filling: run the fill again")
+        super().__init__("the database was re-created or restored, or changed more than its change ring holds, "
+                         "while filling: fill again")
 
 
 @dataclass
@@ -66,15 +74,19 @@ class PinnedTenant:
     nodes: tuple[int, ...]
 
 
-def pinned_tenants(conn: Any, codes: Collection[str] = (), ids: Collection[int] | None = None) -> list[PinnedTenant]:
-    """The enabled tenants pinned to a media node, with those nodes: all of them, those `codes` names (FillError
-    naming any code that is not such a tenant) or those of `ids` that still are such tenants."""
+def _pinned(rows: Any) -> list[PinnedTenant]:
     found: dict[int, PinnedTenant] = {}
-    for row in conn.execute(PINNED_TENANTS_QUERY):
+    for row in rows:
         tenant = found.get(row.tenant_id)
         nodes = (tenant.nodes if tenant else ()) + (int(row.node_id),)
         found[row.tenant_id] = PinnedTenant(int(row.tenant_id), row.code, row.context, row.sip_domain, nodes)
-    tenants = list(found.values())
+    return list(found.values())
+
+
+def pinned_tenants(conn: Any, codes: Collection[str] = (), ids: Collection[int] | None = None) -> list[PinnedTenant]:
+    """The enabled tenants pinned to a media node, with those nodes: all of them, those `codes` names (FillError
+    naming any code that is not such a tenant) or those of `ids` that still are such tenants."""
+    tenants = _pinned(conn.execute(PINNED_TENANTS_QUERY))
     if ids is not None:
         tenants = [t for t in tenants if t.id in ids]
     if codes:
@@ -84,6 +96,12 @@ def pinned_tenants(conn: Any, codes: Collection[str] = (), ids: Collection[int] 
         if unknown:
             raise FillError(f"not an enabled tenant pinned to a media node: {', '.join(sorted(unknown))}")
     return tenants
+
+
+def tenant_pinning(conn: Any, tenant_id: int) -> PinnedTenant | None:
+    """The tenant as `pinned_tenants` finds it, read now; None when it is disabled or pinned to no media node."""
+    found = _pinned(conn.execute(TENANT_PINNING_QUERY, {"tenant_id": tenant_id}))
+    return found[0] if found else None
 
 
 def tenant_answers(conn: Any, tenant: PinnedTenant, cacheable_ms: int) -> tuple[list[tuple[tuple, bytes]], int]:
@@ -105,6 +123,10 @@ def _pickled(doc: Any) -> bytes:
     return pickle.dumps(kept_answer(serialise(doc)), protocol=pickle.HIGHEST_PROTOCOL)
 
 
+#: When the first and the last change not yet filled were seen (the filler's clock).
+Seen = tuple[float, float]
+
+
 class StoreFiller:
     """Fills one store from one database connection (in autocommit: each tenant is read afresh), and
     remembers which tenants changed since, to fill them again (`follow`)."""
@@ -115,52 +137,36 @@ class StoreFiller:
         self.conn, self.store, self.cacheable_ms, self.clock = conn, store, cacheable_ms, clock
         self.epoch: str | None = None
         self.since: int | None = None
-        #: Tenant id -> when a change to its rows was last seen (clock), until it is filled again.
-        self.changed_at: dict[int, float] = {}
-        #: A change to every tenant's rows was seen: everything is filled again.
-        self.every_tenant_changed = False
+        #: Tenant id -> when changes to its rows were seen, until it is filled again.
+        self.changed: dict[int, Seen] = {}
+        #: When changes to every tenant's rows were seen, until everything is filled again.
+        self.every_tenant_changed: Seen | None = None
         self._job: Any = None
 
     def close(self) -> None:
+        """Close the connection to the store (the next write opens another)."""
         if self._job is not None:
             self._job.close()
             self._job = None
 
+    def _store_connection(self) -> Any:
+        if self._job is None:
+            self._job = self.store.connect()
+        return self._job
+
     def fill(self, codes: Collection[str] = (), progress: Callable[[int, int], None] | None = None) -> FillSummary:
         """Write the directory answers of the pinned tenants (all, or those `codes` names), a tenant per
         transaction; `progress` is called after each with the number of tenants to fill and its users."""
-        if self._job is None:
-            self._job = self.store.connect()
+        self._store_connection()
         tenants = pinned_tenants(self.conn, codes)
         if self.epoch is None:
             self._sync_store()
-        return self._fill_tenants(tenants, progress, everything=not codes)
-
-    def _fill_tenants(self, tenants: list[PinnedTenant], progress: Callable[[int, int], None] | None,
-                      everything: bool = False) -> FillSummary:
-        began = time.monotonic()
-        summary = FillSummary()
-        if everything:
-            self.every_tenant_changed = False  # a change to all of them seen from here on sets it again
-        try:
-            for tenant in tenants:
-                users, answers = self._fill_tenant(tenant)
-                summary.tenants += 1
-                summary.users += users
-                summary.answers += answers
-                if progress is not None:
-                    progress(len(tenants), users)
-        except BaseException:
-            if everything:  # not all filled: all of them again
-                self.every_tenant_changed = True
-            raise
-        summary.seconds = time.monotonic() - began
-        return summary
+        return self._fill_tenants([t.id for t in tenants], progress, everything=not codes)
 
     def follow(self, settle_seconds: float, progress: Callable[[int, int], None] | None = None) -> FillSummary:
         """One round of following the database: note what changed since the last read, and fill again the
-        tenants whose changes settled for `settle_seconds` (everything after a change to every tenant, or
-        in a re-created or restored database); `progress` as for `fill`."""
+        tenants whose changes settled for `settle_seconds` (everything after a change to every tenant; all
+        over again in a re-created or restored database); `progress` as for `fill`."""
         if self.epoch is not None:
             try:
                 return self._fill_changed(settle_seconds, progress)
@@ -170,16 +176,40 @@ class StoreFiller:
 
     def _fill_changed(self, settle_seconds: float, progress: Callable[[int, int], None] | None) -> FillSummary:
         self._poll()
-        if self.every_tenant_changed:
-            return self.fill(progress=progress)
         now = self.clock()
-        due = {tenant for tenant, at in self.changed_at.items() if now - at >= settle_seconds}
-        if not due:
-            return FillSummary()
-        tenants = pinned_tenants(self.conn, ids=due)
-        for gone in due - {tenant.id for tenant in tenants}:
-            del self.changed_at[gone]  # disabled, unpinned or deleted: its answers stay superseded
-        return self._fill_tenants(tenants, progress)
+
+        def settled(seen: Seen) -> bool:
+            first, last = seen
+            return now - last >= settle_seconds or now - first >= LONGEST_WAIT * settle_seconds
+
+        if self.every_tenant_changed is not None and settled(self.every_tenant_changed):
+            return self.fill(progress=progress)
+        due = [tenant for tenant, seen in self.changed.items() if settled(seen)]
+        return self._fill_tenants(due, progress) if due else FillSummary()
+
+    def _fill_tenants(self, tenant_ids: list[int], progress: Callable[[int, int], None] | None,
+                      everything: bool = False) -> FillSummary:
+        began = time.monotonic()
+        summary = FillSummary()
+        noted = self.every_tenant_changed
+        if everything:
+            self.every_tenant_changed = None  # a change to all of them seen from here on notes it again
+        try:
+            for tenant_id in tenant_ids:
+                users, answers = self._fill_tenant(tenant_id)
+                if answers:
+                    summary.tenants += 1
+                    summary.users += users
+                    summary.answers += answers
+                if progress is not None:
+                    progress(len(tenant_ids), users)
+        except BaseException:
+            if everything and self.every_tenant_changed is None:  # not all filled: all of them again
+                now = self.clock()
+                self.every_tenant_changed = noted or (now, now)
+            raise
+        summary.seconds = time.monotonic() - began
+        return summary
 
     def _sync_store(self) -> None:
         """Bring the store up to the database as a worker's first poll does (starting it over for another
@@ -190,45 +220,56 @@ class StoreFiller:
         if poll is None:
             raise FillError("the database holds no configuration version: create its tables first (xmlcurl init-db)")
         reset = changes_lost(store_epoch, position, poll.epoch, poll.version, poll.seen)
-        write_ops(self._job, [sync_op(poll.epoch, poll.version, poll.changed, reset, self.store.database, polled)])
+        write_ops(self._store_connection(),
+                  [sync_op(poll.epoch, poll.version, poll.changed, reset, self.store.database, polled)])
         self.epoch, self.since = poll.epoch, poll.version
-        self.changed_at.clear()
-        self.every_tenant_changed = False
+        self.changed.clear()
+        self.every_tenant_changed = None
 
-    def _poll(self) -> tuple[Poll, float]:
-        """The changes since the last read (noted for `follow`) and when they were asked for (time.monotonic:
-        the store orders syncs by it); Recreated if they cannot be followed."""
-        polled = time.monotonic()
+    def _poll(self) -> Poll:
+        """The changes since the last read, written to the store and noted for `follow`; Recreated if they
+        cannot be followed. Read on only once the store has them: its position must never pass a change
+        it was not told of (a worker starting later reads the changes from there)."""
+        polled = time.monotonic()  # orders the store's syncs (lastgood._sync), whatever self.clock is
         poll = read_changes(self.conn, self.since)  # type: ignore[arg-type]
         if poll is None or changes_lost(self.epoch, self.since, poll.epoch, poll.version, poll.seen):
             raise Recreated()
+        if poll.changed:
+            write_ops(self._store_connection(),
+                      [sync_op(self.epoch, poll.version, poll.changed, False, self.store.database, polled)])
         tenants, every_tenant = scopes.changed_tenants(poll.changed)
         now = self.clock()
         for tenant in tenants:
-            self.changed_at[tenant] = now
-        self.every_tenant_changed = self.every_tenant_changed or every_tenant
+            self.changed[tenant] = (self.changed.get(tenant, (now, now))[0], now)
+        if every_tenant:
+            self.every_tenant_changed = ((self.every_tenant_changed or (now, now))[0], now)
         self.since = poll.version
-        return poll, polled
+        return poll
 
-    def _fill_tenant(self, tenant: PinnedTenant) -> tuple[int, int]:
-        """One tenant's answers, read at a version and written with the changes up to a later one: its users
-        and answers written."""
-        noted = self.changed_at.pop(tenant.id, None)  # a change seen from here on is noted again by _poll
+    def _fill_tenant(self, tenant_id: int) -> tuple[int, int]:
+        """One tenant's answers, read at a version and written once the store knows the changes up to a later
+        one: its users and the answers written (none when it is no longer enabled and pinned)."""
+        noted = self.changed.pop(tenant_id, None)  # a change seen from here on is noted again by _poll
         try:
             row = self.conn.execute(VERSION).one()
             if row.epoch != self.epoch:
                 raise Recreated()
             built = int(row.version)
-            answers, users = tenant_answers(self.conn, tenant, self.cacheable_ms)
+            # Read after the version, as the users are: a change to the pinning, the domain or the
+            # tenant's state made after this read supersedes what is written.
+            tenant = tenant_pinning(self.conn, tenant_id)
+            answers, users = tenant_answers(self.conn, tenant, self.cacheable_ms) if tenant else ([], 0)
+            self._poll()
+            if tenant is None:
+                return 0, 0
             scope = scopes.tenant(tenant.id)
             ops = [put_op(repr(kept_key(node, "directory", parts)), self.epoch, built, scope, value)
                    for parts, value in answers for node in tenant.nodes]
-            poll, polled = self._poll()
-            write_ops(self._job, [sync_op(self.epoch, poll.version, poll.changed, False, self.store.database,
-                                          polled), *ops])
+            write_ops(self._store_connection(), ops)
         except BaseException:
             if noted is not None:  # not filled: still to be filled again
-                self.changed_at.setdefault(tenant.id, noted)
+                first, last = self.changed.get(tenant_id, noted)
+                self.changed[tenant_id] = (min(first, noted[0]), max(last, noted[1]))
             raise
         return users, len(ops)
 
