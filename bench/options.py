@@ -77,7 +77,8 @@ def build_parser() -> argparse.ArgumentParser:
                              "(cache on, 10 changes/s to tenants no fetch asks about), churn-routes (cache on, "
                              "1 change/s to a route for all tenants), spread (cache on, sip_auth for users drawn "
                              "uniformly from the whole data set), spread-filled (spread after `xmlcurl fill-store` filled the "
-                             "instance's last-good store, as a deployment does), one-select (not xmlcurl: a Flask app answering "
+                             "instance's last-good store, as a deployment does; the run keeps one store, so "
+                             "list spread before it), one-select (not xmlcurl: a Flask app answering "
                              "the directory case with one SELECT, bench/one_select.py)")
     server.add_argument("--cache", help="the former spelling of --modes: on is warm, off is cold (e.g. --cache on,off)")
     server.add_argument("--spread-users", type=int, default=200_000,

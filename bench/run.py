@@ -170,6 +170,9 @@ def main(argv: list[str] | None = None) -> None:
     unknown = [m for m in modes if m not in MODES]
     if unknown:
         raise SystemExit(f"unknown modes: {', '.join(unknown)} (known: {', '.join(MODES)})")
+    if {"spread", "spread-filled"} <= set(modes) and modes.index("spread-filled") < modes.index("spread"):
+        raise SystemExit("list spread before spread-filled: the run keeps one last-good store, and spread after "
+                         "the fill would measure a filled store too")
     spread = None
     if SPREAD & set(modes):
         from sqlalchemy import create_engine
