@@ -37,14 +37,27 @@ class UnreadableAnswer(SQLAlchemyError):
 SHARED_NODE_ID = 0
 
 
+#: What the keys of `cached_document`'s answers start with, after the node and section: "kept", not the
+#: "document" under which earlier versions stored answers whole, so neither ever reads the other's form
+#: from the last-good store (one is put back, or both run side by side).
+KEPT = "kept"
+
+
+def cache_key(owner: int, section: str, key_parts: tuple[Hashable, ...]) -> tuple[Hashable, ...]:
+    """The fetch cache's key for what `owner` (a node id, or SHARED_NODE_ID) looked up in `section`."""
+    return (owner, section, *key_parts)
+
+
 def kept_key(node_id: int, section: str, key_parts: tuple[Hashable, ...]) -> tuple[Hashable, ...]:
     """The cache key of the answer `cached_document` keeps for a node under `key_parts`."""
-    return (node_id, section, "kept", *key_parts)
+    return cache_key(node_id, section, (KEPT, *key_parts))
 
 
-def kept_answer(answer: bytes) -> tuple[bytes, None, None]:
-    """The value `cached_document` keeps for an answer whose build set neither the fetch's outcome nor its key."""
-    return (compact.shrink(answer), None, None)
+def kept_answer(answer: bytes | None, outcome: str | None = None,
+                key: str | None = None) -> tuple[bytes | None, str | None, str | None]:
+    """The value `cached_document` keeps: the answer shrunk (None stays None), with the fetch log's outcome
+    and key when its build set them."""
+    return (None if answer is None else compact.shrink(answer), outcome, key)
 
 
 @dataclass(frozen=True)
@@ -102,8 +115,7 @@ class FetchContext:
                 kind: str = "answer", last_good: bool = True) -> T:
         if self.cache is None:
             return loader()
-        key = (owner, self.request.section, *key_parts)  # kept_key's form, for cached_document's keys
-        return self.cache.get_or_load(key, loader, recover=self._rollback, scope=scope, kind=kind,
+        return self.cache.get_or_load(cache_key(owner, self.request.section, key_parts), loader, recover=self._rollback, scope=scope, kind=kind,
                                       last_good=last_good)
 
     def cached_document(self, key_parts: tuple[Hashable, ...],
@@ -125,12 +137,10 @@ class FetchContext:
             doc = build()
             if doc is not None:
                 built.append(serialise(doc))
-            return ((compact.shrink(built[0]) if built else None),
-                    None if self.outcome == outcome else self.outcome, None if self.key == key else self.key)
+            return kept_answer(built[0] if built else None, None if self.outcome == outcome else self.outcome,
+                               None if self.key == key else self.key)
 
-        # "kept", not the "document" under which earlier versions stored answers whole: neither ever
-        # reads the other's form from the last-good store (one is put back, or both run side by side).
-        kept, outcome, key = self.cached(("kept", *key_parts), load, scope)
+        kept, outcome, key = self.cached((KEPT, *key_parts), load, scope)
         if outcome is not None:
             self.outcome = outcome
         if key is not None:

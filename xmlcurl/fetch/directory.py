@@ -177,8 +177,12 @@ class DirectoryRows:
 def load_directory(conn: Reads, node_id: int, sip_domain: str, username: str | None) -> DirectoryRows | None:
     """The domain if its tenant is enabled and pinned to the node, with the user when `username` is given."""
     rows = DIRECTORY_QUERY.rows(conn, {"node_id": node_id, "domain": sip_domain, "username": username})
-    if not rows:
-        return None
+    return _found(rows, sip_domain) if rows else None
+
+
+def _found(rows: list[Any], sip_domain: str) -> DirectoryRows:
+    """A tenant's domain and, when the rows hold one (all of them its), a user: DIRECTORY_QUERY's rows, or
+    one user's rows of TENANT_USERS_QUERY."""
     first = rows[0]
     domain = DirectoryDomain(name=sip_domain, tenant_code=first.code, context=first.context,
                              default_cid_name=first.default_cid_name, default_cid_number=first.default_cid_number)
@@ -196,16 +200,7 @@ def load_tenant_users(conn: Reads, tenant_id: int) -> list[DirectoryRows]:
     by_user: dict[str, list[Any]] = {}
     for row in TENANT_USERS_QUERY.rows(conn, {"tenant_id": tenant_id}):
         by_user.setdefault(row.username, []).append(row)
-    found = []
-    for rows in by_user.values():
-        first = rows[0]
-        domain = DirectoryDomain(name=first.sip_domain, tenant_code=first.code, context=first.context,
-                                 default_cid_name=first.default_cid_name,
-                                 default_cid_number=first.default_cid_number)
-        approved = presentable_numbers(first)
-        found.append(DirectoryRows(tenant_id, domain, _directory_user(first, _variables(rows), tenant_id, approved),
-                                   approved))
-    return found
+    return [_found(rows, rows[0].sip_domain) for rows in by_user.values()]
 
 
 def _load_user(conn: Reads, pinned: DirectoryRows, username: str) -> DirectoryRows:

@@ -273,12 +273,3 @@ class StoreFiller:
             raise
         return users, len(ops)
 
-
-def fill_store(conn: Any, store: LastGoodStore, cacheable_ms: int, codes: Collection[str] = (),
-               progress: Callable[[int, int], None] | None = None) -> FillSummary:
-    """Fill the store once with the directory answers of the pinned tenants (all, or those `codes` names)."""
-    filler = StoreFiller(conn, store, cacheable_ms)
-    try:
-        return filler.fill(codes, progress=progress)
-    finally:
-        filler.close()
