@@ -20,7 +20,7 @@ from prometheus_client import REGISTRY
 from xmlcurl import db, metrics
 from xmlcurl.fetch import fill
 from xmlcurl.fetch.cache import create_cache, fetch_cache
-from xmlcurl.fetch.fill import FillError, StoreFiller, fill_store
+from xmlcurl.fetch.fill import FillError, StoreFiller
 from xmlcurl.fetch.lastgood import LastGoodStore, put_op, sync_op, write_ops
 from xmlcurl.fetch.xmldoc import NOT_FOUND
 
@@ -40,10 +40,28 @@ def _reading(app):
             yield conn
 
 
-def _fill(app, codes=()):
-    cache = fetch_cache(app)
+class Clock:
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+@contextmanager
+def _filler(app, clock=None):
     with _reading(app) as conn:
-        return fill_store(conn, cache.store, app.config["XMLCURL"]["DIRECTORY_CACHEABLE_MS"], codes)
+        filler = StoreFiller(conn, fetch_cache(app).store, app.config["XMLCURL"]["DIRECTORY_CACHEABLE_MS"],
+                             clock or Clock())
+        try:
+            yield filler
+        finally:
+            filler.close()
+
+
+def _fill(app, codes=()):
+    with _filler(app) as filler:
+        return filler.fill(codes)
 
 
 def _pinned_users(app) -> list[tuple[str, str, str]]:
@@ -254,25 +272,6 @@ def test_fill_store_command_says_why_the_store_cannot_be_written(app, tmp_path):
 
 # --- following the changes (--follow) -----------------------------------------------------------
 
-class Clock:
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def __call__(self) -> float:
-        return self.now
-
-
-@contextmanager
-def _filler(app, clock=None):
-    with _reading(app) as conn:
-        filler = StoreFiller(conn, fetch_cache(app).store, app.config["XMLCURL"]["DIRECTORY_CACHEABLE_MS"],
-                             clock or Clock())
-        try:
-            yield filler
-        finally:
-            filler.close()
-
-
 def _acme_users(app) -> int:
     return len([1 for node, domain, _ in _pinned_users(app) if domain == "acme.example.com"])
 
@@ -357,19 +356,20 @@ def test_a_tenant_whose_fill_failed_is_filled_again_next_round(app, monkeypatch)
         assert filler.follow(10).tenants == 1
 
 
+class Rounds(threading.Event):
+    """A stop event for `--follow` that is set after `count` rounds (their waits return at once)."""
+
+    def __init__(self, count: int) -> None:
+        super().__init__()
+        self.count = count
+
+    def wait(self, timeout=None) -> bool:
+        self.count -= 1
+        return self.count < 0
+
+
 def test_following_reports_each_round_that_filled_something_until_stopped(app, capsys):
     from xmlcurl.cli import store as store_command
-
-    class Rounds(threading.Event):
-        """Stops after `count` rounds (their waits return at once)."""
-
-        def __init__(self, count: int) -> None:
-            super().__init__()
-            self.count = count
-
-        def wait(self, timeout=None) -> bool:
-            self.count -= 1
-            return self.count < 0
 
     with _filler(app) as filler:
         filler.fill()
@@ -383,15 +383,6 @@ def test_following_goes_on_after_a_database_error_on_a_new_connection(app, capsy
     from sqlalchemy.exc import OperationalError
 
     from xmlcurl.cli import store as store_command
-
-    class Rounds(threading.Event):
-        def __init__(self, count: int) -> None:
-            super().__init__()
-            self.count = count
-
-        def wait(self, timeout=None) -> bool:
-            self.count -= 1
-            return self.count < 0
 
     with _filler(app) as filler:
         filler.fill()
