@@ -56,7 +56,7 @@ class PrivateMariaDB:
             shutil.rmtree(self.datadir, ignore_errors=True)
             ran = subprocess.run(
                 [INSTALL_DB, "--no-defaults", f"--datadir={self.datadir}", "--user=root",
-                 "--auth-root-authentication-method=normal", "--skip-test-db"],
+                 "--auth-root-authentication-method=normal", "--skip-test-db", f"--tmpdir={self.tmpdir}"],
                 stdout=subprocess.PIPE, stderr=subprocess.STDOUT, timeout=60,
             )
             if ran.returncode == 0:
@@ -78,11 +78,21 @@ class PrivateMariaDB:
                 time.sleep(0.2)
         raise RuntimeError("mariadbd did not become ready")
 
+    @property
+    def tmpdir(self) -> Path:
+        # A temporary table's file is named after the server's pid. The shared server may run in
+        # another pid namespace (started outside the test run) with the same pid as this one: in
+        # a shared /tmp one server then deletes the other's files ("Error on delete of
+        # '/tmp/#sql-temptable-...'"), so each private server keeps its own.
+        path = self.root / "tmp"
+        path.mkdir(parents=True, exist_ok=True)
+        return path
+
     def _spawn(self, log) -> subprocess.Popen:
         return subprocess.Popen(
             [MARIADBD, "--no-defaults", f"--datadir={self.datadir}", f"--port={self.port}",
              "--bind-address=127.0.0.1", f"--socket={self.root / 'sock'}", "--user=root",
-             f"--pid-file={self.root / 'pid'}", f"--server-id={self.server_id}",
+             f"--pid-file={self.root / 'pid'}", f"--server-id={self.server_id}", f"--tmpdir={self.tmpdir}",
              f"--log-bin={self.root / 'binlog'}", "--innodb-buffer-pool-size=32M",
              "--innodb-log-file-size=16M", "--skip-name-resolve=0"],
             stdout=log, stderr=log,
