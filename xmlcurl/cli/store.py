@@ -21,7 +21,7 @@ from .. import db
               help="only this tenant (repeatable); default: every enabled tenant pinned to a media node")
 @click.option("--follow", is_flag=True,
               help="then keep the store filled, until stopped: fill again each tenant whose rows changed")
-@click.option("--settle", default=10.0, show_default=True, type=click.FloatRange(0),
+@click.option("--settle", default=2.0, show_default=True, type=click.FloatRange(0),
               help="with --follow: seconds a tenant's changes must have stopped for before it is filled again")
 @click.option("--interval", type=click.FloatRange(0.1),
               help="with --follow: seconds between reads of the changes (default: XMLCURL_CACHE_POLL_SECONDS)")
