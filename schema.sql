@@ -420,7 +420,7 @@ CREATE TABLE config_changes (
   version BIGINT NOT NULL,
   table_name VARCHAR(32) NOT NULL,
   tenant_id INT NOT NULL,
-  detail VARCHAR(40) NULL,
+  detail VARCHAR(80) NULL,
   changed_at DATETIME(6) NOT NULL,
   CONSTRAINT pk_config_changes PRIMARY KEY (slot)
 ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_unicode_ci;
@@ -469,27 +469,27 @@ CREATE TRIGGER trg_tenant_nodes_ad_scope AFTER DELETE ON tenant_nodes FOR EACH R
   ON DUPLICATE KEY UPDATE version = VALUES(version), table_name = VALUES(table_name), tenant_id = VALUES(tenant_id), detail = VALUES(detail), changed_at = VALUES(changed_at);
 CREATE TRIGGER trg_sip_users_ai_scope AFTER INSERT ON sip_users FOR EACH ROW FOLLOWS trg_sip_users_ai
   INSERT INTO config_changes (slot, version, table_name, tenant_id, detail, changed_at)
-  SELECT v.version MOD 65536, v.version, 'sip_users', COALESCE(NEW.tenant_id, 0), NULL, v.changed_at FROM config_version v WHERE v.id = 1
+  SELECT v.version MOD 65536, v.version, 'sip_users', COALESCE(NEW.tenant_id, 0), CASE WHEN LENGTH(NEW.username) = LENGTH(RTRIM(REPLACE(NEW.username, CHAR(10), ''))) THEN CONCAT('=', NEW.username) END, v.changed_at FROM config_version v WHERE v.id = 1
   ON DUPLICATE KEY UPDATE version = VALUES(version), table_name = VALUES(table_name), tenant_id = VALUES(tenant_id), detail = VALUES(detail), changed_at = VALUES(changed_at);
 CREATE TRIGGER trg_sip_users_au_scope AFTER UPDATE ON sip_users FOR EACH ROW FOLLOWS trg_sip_users_au
   INSERT INTO config_changes (slot, version, table_name, tenant_id, detail, changed_at)
-  SELECT v.version MOD 65536, v.version, 'sip_users', CASE WHEN NEW.tenant_id = OLD.tenant_id THEN NEW.tenant_id WHEN NEW.tenant_id IS NULL AND OLD.tenant_id IS NULL THEN 0 ELSE -1 END, NULL, v.changed_at FROM config_version v WHERE v.id = 1
+  SELECT v.version MOD 65536, v.version, 'sip_users', CASE WHEN NEW.tenant_id = OLD.tenant_id THEN NEW.tenant_id WHEN NEW.tenant_id IS NULL AND OLD.tenant_id IS NULL THEN 0 ELSE -1 END, CASE WHEN HEX(NEW.username) = HEX(OLD.username) THEN CASE WHEN LENGTH(NEW.username) = LENGTH(RTRIM(REPLACE(NEW.username, CHAR(10), ''))) THEN CONCAT('=', NEW.username) END END, v.changed_at FROM config_version v WHERE v.id = 1
   ON DUPLICATE KEY UPDATE version = VALUES(version), table_name = VALUES(table_name), tenant_id = VALUES(tenant_id), detail = VALUES(detail), changed_at = VALUES(changed_at);
 CREATE TRIGGER trg_sip_users_ad_scope AFTER DELETE ON sip_users FOR EACH ROW FOLLOWS trg_sip_users_ad
   INSERT INTO config_changes (slot, version, table_name, tenant_id, detail, changed_at)
-  SELECT v.version MOD 65536, v.version, 'sip_users', COALESCE(OLD.tenant_id, 0), NULL, v.changed_at FROM config_version v WHERE v.id = 1
+  SELECT v.version MOD 65536, v.version, 'sip_users', COALESCE(OLD.tenant_id, 0), CASE WHEN LENGTH(OLD.username) = LENGTH(RTRIM(REPLACE(OLD.username, CHAR(10), ''))) THEN CONCAT('=', OLD.username) END, v.changed_at FROM config_version v WHERE v.id = 1
   ON DUPLICATE KEY UPDATE version = VALUES(version), table_name = VALUES(table_name), tenant_id = VALUES(tenant_id), detail = VALUES(detail), changed_at = VALUES(changed_at);
 CREATE TRIGGER trg_sip_user_variables_ai_scope AFTER INSERT ON sip_user_variables FOR EACH ROW FOLLOWS trg_sip_user_variables_ai
   INSERT INTO config_changes (slot, version, table_name, tenant_id, detail, changed_at)
-  SELECT v.version MOD 65536, v.version, 'sip_user_variables', COALESCE((SELECT u.tenant_id FROM sip_users u WHERE u.id = NEW.user_id), 0), NULL, v.changed_at FROM config_version v WHERE v.id = 1
+  SELECT v.version MOD 65536, v.version, 'sip_user_variables', COALESCE((SELECT u.tenant_id FROM sip_users u WHERE u.id = NEW.user_id), 0), (SELECT CASE WHEN LENGTH(u.username) = LENGTH(RTRIM(REPLACE(u.username, CHAR(10), ''))) THEN CONCAT('=', u.username) END FROM sip_users u WHERE u.id = NEW.user_id), v.changed_at FROM config_version v WHERE v.id = 1
   ON DUPLICATE KEY UPDATE version = VALUES(version), table_name = VALUES(table_name), tenant_id = VALUES(tenant_id), detail = VALUES(detail), changed_at = VALUES(changed_at);
 CREATE TRIGGER trg_sip_user_variables_au_scope AFTER UPDATE ON sip_user_variables FOR EACH ROW FOLLOWS trg_sip_user_variables_au
   INSERT INTO config_changes (slot, version, table_name, tenant_id, detail, changed_at)
-  SELECT v.version MOD 65536, v.version, 'sip_user_variables', CASE WHEN NEW.user_id = OLD.user_id THEN COALESCE((SELECT u.tenant_id FROM sip_users u WHERE u.id = NEW.user_id), 0) ELSE -1 END, NULL, v.changed_at FROM config_version v WHERE v.id = 1
+  SELECT v.version MOD 65536, v.version, 'sip_user_variables', CASE WHEN NEW.user_id = OLD.user_id THEN COALESCE((SELECT u.tenant_id FROM sip_users u WHERE u.id = NEW.user_id), 0) ELSE -1 END, CASE WHEN NEW.user_id = OLD.user_id THEN (SELECT CASE WHEN LENGTH(u.username) = LENGTH(RTRIM(REPLACE(u.username, CHAR(10), ''))) THEN CONCAT('=', u.username) END FROM sip_users u WHERE u.id = NEW.user_id) END, v.changed_at FROM config_version v WHERE v.id = 1
   ON DUPLICATE KEY UPDATE version = VALUES(version), table_name = VALUES(table_name), tenant_id = VALUES(tenant_id), detail = VALUES(detail), changed_at = VALUES(changed_at);
 CREATE TRIGGER trg_sip_user_variables_ad_scope AFTER DELETE ON sip_user_variables FOR EACH ROW FOLLOWS trg_sip_user_variables_ad
   INSERT INTO config_changes (slot, version, table_name, tenant_id, detail, changed_at)
-  SELECT v.version MOD 65536, v.version, 'sip_user_variables', COALESCE((SELECT u.tenant_id FROM sip_users u WHERE u.id = OLD.user_id), 0), NULL, v.changed_at FROM config_version v WHERE v.id = 1
+  SELECT v.version MOD 65536, v.version, 'sip_user_variables', COALESCE((SELECT u.tenant_id FROM sip_users u WHERE u.id = OLD.user_id), 0), (SELECT CASE WHEN LENGTH(u.username) = LENGTH(RTRIM(REPLACE(u.username, CHAR(10), ''))) THEN CONCAT('=', u.username) END FROM sip_users u WHERE u.id = OLD.user_id), v.changed_at FROM config_version v WHERE v.id = 1
   ON DUPLICATE KEY UPDATE version = VALUES(version), table_name = VALUES(table_name), tenant_id = VALUES(tenant_id), detail = VALUES(detail), changed_at = VALUES(changed_at);
 CREATE TRIGGER trg_gateways_ai_scope AFTER INSERT ON gateways FOR EACH ROW FOLLOWS trg_gateways_ai
   INSERT INTO config_changes (slot, version, table_name, tenant_id, detail, changed_at)

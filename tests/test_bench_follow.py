@@ -29,6 +29,16 @@ def test_coverage_counts_answers_no_later_change_to_their_tenant_superseded(stor
     assert follow.coverage(store.path) == (0, 10)
 
 
+def test_coverage_counts_a_users_answer_superseded_only_by_a_change_to_that_user_or_its_tenant(store):
+    store, conn = store
+    write_ops(conn, [sync_op("e1", 5, {}, True, "db", None)]
+              + [put_op(f"user {name}", "e1", 5, scopes.user(1, name), b"answer") for name in ("a", "b")])
+    write_ops(conn, [sync_op("e1", 6, {"u:1:a": 6, "t:1": 6}, False, "db", None)])  # a change to user a
+    assert follow.coverage(store.path) == (1, 2)
+    write_ops(conn, [sync_op("e1", 7, {"w:1": 7, "t:1": 7}, False, "db", None)])  # to the tenant's own row
+    assert follow.coverage(store.path) == (0, 2)
+
+
 def test_coverage_leaves_out_answers_of_another_epoch(store):
     store, conn = store
     write_ops(conn, [sync_op("e1", 5, {}, True, "db", None), put_op("user", "e1", 5, scopes.tenant(1), b"old")])

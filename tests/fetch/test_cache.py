@@ -106,6 +106,8 @@ def _load_all(cache: FetchCache, entries: dict, value: str) -> dict:
 
 ENTRIES = {
     "acme user": scopes.tenant(1),
+    "acme 1000": scopes.user(1, "1000"),
+    "acme domain": scopes.tenant_rows(1),
     "globex user": scopes.tenant(2),
     "routers": scopes.shared("nodes"),
     "router dialplan": scopes.tenant(1) + scopes.shared("routes", "gateways"),
@@ -118,7 +120,13 @@ ENTRIES = {
 
 
 @pytest.mark.parametrize(("table", "tenant_id", "detail", "dropped"), [
-    ("sip_users", 1, None, {"acme user", "router dialplan", "unscoped"}),
+    # A user's row without its name (renamed, or written by older triggers): every user answer of the tenant.
+    ("sip_users", 1, None, {"acme user", "acme 1000", "acme domain", "router dialplan", "unscoped"}),
+    # One user's row or variable: that user's answers, and the answers made from any row of the tenant.
+    ("sip_users", 1, "=1000", {"acme user", "acme 1000", "router dialplan", "unscoped"}),
+    ("sip_users", 1, "=1001", {"acme user", "router dialplan", "unscoped"}),
+    ("sip_user_variables", 1, "=1000", {"acme user", "acme 1000", "router dialplan", "unscoped"}),
+    ("dids", 1, None, {"acme user", "acme 1000", "acme domain", "router dialplan", "did lookup", "unscoped"}),
     ("sip_user_variables", 2, None, {"globex user", "unscoped"}),
     ("dids", 2, None, {"globex user", "did lookup", "unscoped"}),
     ("tenant_nodes", 2, None, {"globex user", "sofia.conf", "unscoped"}),
@@ -130,12 +138,12 @@ ENTRIES = {
     ("routes", 0, "+33", {"routed prefixes", "unscoped"}),
     ("routes", 0, "+", {"routes of 44", "routed prefixes", "unscoped"}),
     # A tenant's own route is its tenant's row, whatever its prefix.
-    ("routes", 1, "=44", {"acme user", "router dialplan", "unscoped"}),
+    ("routes", 1, "=44", {"acme user", "acme 1000", "acme domain", "router dialplan", "unscoped"}),
     ("gateways", 0, None, {"router dialplan", "routes of 44", "sofia.conf", "unscoped"}),
     ("nodes", 0, None, {"routers", "sofia.conf", "unscoped"}),
     # A row moved from one tenant to another: every tenant's answers, and the table's shared ones.
-    ("routes", -1, None, {"acme user", "globex user", "router dialplan", "routes of 44", "routed prefixes",
-                          "unscoped"}),
+    ("routes", -1, None, {"acme user", "acme 1000", "acme domain", "globex user", "router dialplan", "routes of 44",
+                          "routed prefixes", "unscoped"}),
 ], ids=lambda v: str(v) if not isinstance(v, set) else "")
 def test_a_change_drops_only_the_entries_that_depend_on_it(table, tenant_id, detail, dropped):
     clock, session = Clock(), VersionSession()
@@ -1012,3 +1020,100 @@ def test_the_store_lets_its_wal_grow_past_sqlites_default_before_copying_it_into
     pages = (tmp_path / "last-good.sqlite3-wal").stat().st_size // 4096
     assert 1000 < pages <= lastgood.WAL_CHECKPOINT_PAGES
     assert store.current("user-42", "e1", {}) == value
+
+
+# --- changes to single users ------------------------------------------------------------------
+
+def test_a_username_the_triggers_record_no_change_by_depends_on_any_row_of_its_tenant():
+    assert scopes.user(1, "1000") == ("w:1", "t:*", "u:1:1000")
+    assert scopes.user(1, "1000 ") == scopes.user(1, "10\n00") == scopes.tenant(1)
+
+
+def test_the_triggers_name_the_user_a_change_to_its_row_or_variables_touches(app):
+    long_name = "x" * 64
+    _sql(app, "UPDATE sip_users SET enabled = enabled WHERE tenant_id = 1 AND username = '1000'")
+    assert _last_change(app) == ("sip_users", 1, "=1000")
+    _sql(app, f"INSERT INTO sip_user_variables (user_id, name, value) VALUES ({ACME_1000}, 'test_var', 'x')")
+    assert _last_change(app) == ("sip_user_variables", 1, "=1000")
+    _sql(app, f"UPDATE sip_user_variables SET value = 'y' WHERE name = 'test_var'")
+    assert _last_change(app) == ("sip_user_variables", 1, "=1000")
+    _sql(app, f"DELETE FROM sip_user_variables WHERE name = 'test_var'")
+    assert _last_change(app) == ("sip_user_variables", 1, "=1000")
+    _sql(app, "INSERT INTO sip_users (tenant_id, username, a1_hash) VALUES (1, :name, :hash)", name=long_name,
+         hash="0" * 32)
+    assert _last_change(app) == ("sip_users", 1, "=" + long_name)
+    # Renamed, even only in case (the collation takes one for the other): every user of the tenant.
+    _sql(app, "UPDATE sip_users SET username = :new WHERE username = :old", new="X" + long_name[1:], old=long_name)
+    assert _last_change(app) == ("sip_users", 1, None)
+    _sql(app, "DELETE FROM sip_users WHERE username = :name", name="X" + long_name[1:])
+    assert _last_change(app) == ("sip_users", 1, "=X" + long_name[1:])
+    for odd in ("3000 ", "30\n00"):
+        _sql(app, "INSERT INTO sip_users (tenant_id, username, a1_hash) VALUES (1, :name, :hash)", name=odd,
+             hash="0" * 32)
+        assert _last_change(app) == ("sip_users", 1, None)
+
+
+def _acme_user_auth(user: str) -> bytes:
+    return retarget(cluster_body(SIP_AUTH), user=user, sip_auth_username=user)
+
+
+def test_a_change_to_one_user_costs_only_that_users_cached_answers(app, fetch):
+    dialplan = cluster_body("media-1_dialplan_acme-outbound")
+    first, _ = _misses(app, fetch, _acme_user_auth("1000"))
+    other, _ = _misses(app, fetch, _acme_user_auth("1001"))
+    _misses(app, fetch, dialplan)
+    _misses(app, fetch, dialplan)
+    new_hash = sip_a1_hash("1000", "acme.example.com", "changed")
+    _sql(app, "UPDATE sip_users SET a1_hash = :h WHERE username = '1000' AND tenant_id = 1", h=new_hash)
+    again, misses = _misses(app, fetch, _acme_user_auth("1001"))
+    assert again.data == other.data and misses == 0
+    fresh, misses = _misses(app, fetch, _acme_user_auth("1000"))
+    assert misses > 0 and _a1(fresh) == new_hash != _a1(first)
+    _, misses = _misses(app, fetch, dialplan)  # made from any row of the tenant (the caller's user among them)
+    assert misses > 0
+
+
+def test_a_user_not_found_is_found_once_created_whatever_changed_in_between(app, fetch):
+    missing, _ = _misses(app, fetch, _acme_user_auth("3000"))
+    assert missing.data == NOT_FOUND
+    _sql(app, "INSERT INTO sip_users (tenant_id, username, a1_hash) VALUES (1, '3000', :h)",
+         h=sip_a1_hash("3000", "acme.example.com", "robot"))
+    created, misses = _misses(app, fetch, _acme_user_auth("3000"))
+    assert misses > 0 and created.data != NOT_FOUND
+    _sql(app, "UPDATE sip_users SET enabled = 0 WHERE username = '3000'")
+    disabled, misses = _misses(app, fetch, _acme_user_auth("3000"))
+    assert disabled.data == NOT_FOUND
+
+
+def test_a_worker_forgets_single_users_changes_once_many_and_serves_nothing_they_superseded(monkeypatch, tmp_path):
+    from xmlcurl.fetch import cache as cache_module
+
+    monkeypatch.setattr(cache_module, "USER_CHANGES_KEPT", 3)
+    clock, session = Clock(), VersionSession()
+    cache = FetchCache(100, 10**6, 0.5, clock=clock, store=LastGoodStore(tmp_path, ""))
+    cache.refresh(lambda: session)
+    assert cache.get_or_load("u0", lambda: "old u0", scope=scopes.user(1, "u0")) == "old u0"
+    assert cache.get_or_load("u9", lambda: "u9", scope=scopes.user(1, "u9")) == "u9"
+    for n in range(5):
+        session.change("sip_users", 1, f"=u{n}")
+    _polled(cache, clock, session)
+    assert not [scope for scope in cache._changed if scope.startswith("u:")]
+    assert cache.get_or_load("u0", lambda: "new u0", scope=scopes.user(1, "u0")) == "new u0"
+    assert cache.get_or_load("u9", lambda: "reloaded", scope=scopes.user(1, "u9")) == "u9"  # still current
+    # The store keeps the changes forgotten here: what it holds for u0 from before is not current.
+    cache.store.flush()
+    assert cache.store.current(repr("u0"), "epoch-1", {}) is not None  # rebuilt just now, after them
+    cache.store.put(repr("u1"), "epoch-1", 7, scopes.user(1, "u1"), b"built before")
+    cache.store.flush()
+    assert cache.store.current(repr("u1"), "epoch-1", {}) is None
+
+    # An answer loaded while the changes that supersede it are forgotten is served, and not kept.
+    def changed_while_loading():
+        for n in range(5, 9):
+            session.change("sip_users", 1, f"=u{n}")
+        _polled(cache, clock, session)
+        return "loaded before"
+
+    assert cache.get_or_load("u5", changed_while_loading, scope=scopes.user(1, "u5")) == "loaded before"
+    assert not [scope for scope in cache._changed if scope.startswith("u:")]
+    assert cache.get_or_load("u5", lambda: "loaded after", scope=scopes.user(1, "u5")) == "loaded after"

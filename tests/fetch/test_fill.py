@@ -168,8 +168,8 @@ def test_a_change_after_the_fill_supersedes_the_tenants_filled_answers(app, fetc
 def test_rows_read_before_a_change_the_fill_wrote_after_are_never_served_as_current(app, fetch, monkeypatch):
     answers = fill.tenant_answers
 
-    def then_changed(conn, tenant, cacheable_ms):
-        found = answers(conn, tenant, cacheable_ms)
+    def then_changed(conn, tenant, cacheable_ms, usernames=None):
+        found = answers(conn, tenant, cacheable_ms, usernames)
         if tenant.code == "acme":  # a change committed between the tenant's read and its write
             _acme_1000_a1(app, "e" * 32)
         return found
@@ -230,8 +230,8 @@ def test_only_the_named_tenants_are_filled_and_an_unknown_one_fills_nothing(app)
 def test_the_fill_stops_when_the_database_is_re_created_under_it(app, monkeypatch):
     answers = fill.tenant_answers
 
-    def recreated(conn, tenant, cacheable_ms):
-        found = answers(conn, tenant, cacheable_ms)
+    def recreated(conn, tenant, cacheable_ms, usernames=None):
+        found = answers(conn, tenant, cacheable_ms, usernames)
         with app.app_context():
             session = db.session()
             session.execute(text("UPDATE config_version SET epoch = 'another-epoch' WHERE id = 1"))
@@ -276,7 +276,25 @@ def _acme_users(app) -> int:
     return len([1 for node, domain, _ in _pinned_users(app) if domain == "acme.example.com"])
 
 
+def _acme_default_cid(app, value: str) -> None:
+    """A change to the tenant's own row: every answer of the tenant."""
+    _sql(app, f"UPDATE tenants SET default_cid_name = '{value}' WHERE code = 'acme'")
+
+
 def test_following_fills_a_changed_tenant_again_once_its_changes_settle(app, fetch):
+    clock = Clock()
+    with _filler(app, clock) as filler:
+        filler.fill()
+        _acme_default_cid(app, "Acme Again")
+        assert filler.follow(10).tenants == 0  # changed just now: more changes may follow
+        clock.now += 10
+        summary = filler.follow(10)
+        assert (summary.tenants, summary.users) == (1, _acme_users(app))
+        assert filler.follow(10).tenants == 0
+    _answered_from_the_store(app, fetch, _sip_auth("media-1", "acme.example.com", "1001"), "media-1")
+
+
+def test_following_fills_again_only_the_answers_of_a_changed_user(app, fetch):
     clock = Clock()
     with _filler(app, clock) as filler:
         filler.fill()
@@ -284,10 +302,40 @@ def test_following_fills_a_changed_tenant_again_once_its_changes_settle(app, fet
         assert filler.follow(10).tenants == 0  # changed just now: more changes may follow
         clock.now += 10
         summary = filler.follow(10)
-        assert (summary.tenants, summary.users) == (1, _acme_users(app))
+        assert (summary.tenants, summary.users, summary.answers) == (1, 1, 1)  # acme is on media-1 alone
         assert filler.follow(10).tenants == 0
     answer = _answered_from_the_store(app, fetch, _sip_auth("media-1", "acme.example.com", "1000"), "media-1")
     assert b'value="' + b"c" * 32 + b'"' in answer
+    # The tenant's other users and its domain were never superseded.
+    _answered_from_the_store(app, fetch, _sip_auth("media-1", "acme.example.com", "1001"), "media-1")
+    _answered_from_the_store(app, fetch, _domain_lookup("media-1", "acme.example.com"), "media-1")
+
+
+def test_a_renamed_user_fills_its_tenant_again(app, fetch):
+    clock = Clock()
+    with _filler(app, clock) as filler:
+        filler.fill()
+        _sql(app, "UPDATE sip_users SET username = '1999' WHERE username = '1000' AND tenant_id = 1")
+        clock.now += 10
+        filler.follow(10)  # noted
+        clock.now += 10
+        summary = filler.follow(10)
+        assert (summary.tenants, summary.users) == (1, _acme_users(app))
+    assert fetch(_sip_auth("media-1", "acme.example.com", "1000"), node="media-1").data == NOT_FOUND
+    _answered_from_the_store(app, fetch, _sip_auth("media-1", "acme.example.com", "1999"), "media-1")
+
+
+def test_a_user_change_is_filled_with_its_tenant_when_the_tenant_changed_too(app):
+    clock = Clock()
+    with _filler(app, clock) as filler:
+        filler.fill()
+        _acme_1000_a1(app, "7" * 32)
+        _acme_default_cid(app, "Acme Both")
+        filler.follow(10)
+        clock.now += 10
+        summary = filler.follow(10)
+        assert (summary.tenants, summary.users) == (1, _acme_users(app))
+        assert filler.changed_users == {} and filler.changed == {}
 
 
 def test_following_fills_every_tenant_again_after_a_change_to_all_of_them(app):
@@ -322,7 +370,7 @@ def test_a_worker_started_after_a_follow_round_knows_every_change_the_filler_rea
         _sql(app, "UPDATE sip_users SET enabled = 0 WHERE username = '1000' AND tenant_id = 1")
         assert filler.follow(10).tenants == 0  # read, not yet filled again: no worker has polled since
         clock.now += 10
-        assert filler.follow(10).tenants == 1  # acme again, without its disabled user
+        assert filler.follow(10).users == 0  # the disabled user has no answer to fill
     # A worker starting now reads the changes from the store's position on.
     app.extensions["xmlcurl.cache"] = create_cache(app.config["XMLCURL"], app.instance_path)
     assert fetch(_sip_auth("media-1", "acme.example.com", "1000"), node="media-1").data == NOT_FOUND
@@ -373,7 +421,7 @@ def test_following_reports_each_round_that_filled_something_until_stopped(app, c
 
     with _filler(app) as filler:
         filler.fill()
-        _acme_1000_a1(app, "a" * 32)
+        _acme_default_cid(app, "Acme Reported")
         store_command._follow(filler, None, 0.0, 0.1, Rounds(2))
     out = capsys.readouterr().out
     assert f"filled again: {_acme_users(app)} users of 1 tenants" in out and "stopped following" in out
@@ -395,7 +443,7 @@ def test_following_goes_on_after_a_database_error_on_a_new_connection(app, capsy
 
         monkeypatch.setattr(filler, "follow", fails_once)
         conn = filler.conn
-        _acme_1000_a1(app, "9" * 32)
+        _acme_default_cid(app, "Acme After Error")
         store_command._follow(filler, lambda: connections.append(1) or conn, 0.0, 0.1, Rounds(2))
     captured = capsys.readouterr()
     assert "reading the database failed, trying again" in captured.err and connections == [1]

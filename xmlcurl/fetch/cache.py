@@ -29,7 +29,7 @@ from sqlalchemy.orm import Session
 
 from .. import metrics
 from .lastgood import LastGoodStore
-from .scopes import EVERYTHING, Scope, of_change
+from .scopes import EVERYTHING, Scope, names_user, of_change
 
 T = TypeVar("T")
 
@@ -38,6 +38,11 @@ T = TypeVar("T")
 #: (strings of their own, parsed from each fetch) add about 130. Kept answers are small (compact.py), so
 #: this is most of an entry's memory: counted any lower, the cache outgrows XMLCURL_CACHE_MAX_BYTES.
 ENTRY_OVERHEAD = 500
+#: What a user's answer costs besides: its scope is its own (a tuple, and the user's scope string).
+USER_SCOPE_OVERHEAD = 120
+#: Changes to single users (scopes.user) a worker remembers before it forgets them (`_forget_user_changes`):
+#: a busy platform changes thousands of users a day, each a scope of its own.
+USER_CHANGES_KEPT = 20_000
 
 #: The poll: the version, its epoch, and the (table, tenant) of every change after the version last
 #: seen, in one round trip (the index on config_changes.version makes it read only what changed).
@@ -135,6 +140,10 @@ class FetchCache:
         self._poll_due = float("-inf")
         #: Per scope, the version of the newest change to it this worker knows of.
         self._changed: dict[str, int] = {}
+        #: How many of `_changed` are single users' changes, and the version they were last forgotten at:
+        #: an answer of a user built before it may be superseded by a change forgotten, and is not kept.
+        self._user_changes = 0
+        self._user_changes_forgotten = 0
         self._scope_tuples: dict[Scope, Scope] = {}
         #: The version this worker last dropped everything at: store entries built before it are not taken
         #: on a miss (see `_poll`).
@@ -215,18 +224,49 @@ class FetchCache:
             self.degraded = self.unverified = False
         if self.store is not None and (changed or first or reset):
             self.store.sync(epoch, version, changed, reset=reset or went_back, polled=now)
+        if self._user_changes > USER_CHANGES_KEPT:
+            self._forget_user_changes(now)
         metrics.observe_poll(version, changed_at)
+
+    def _forget_user_changes(self, polled: float) -> None:
+        """Forget the single users' changes (they grow with every user changed): the entries they superseded
+        are dropped first, so every entry kept was built after them, and an answer of a user built before
+        now is not kept (`_store`). The last-good store records them for its readers: they are written to it
+        again first, and forgotten only once it has them."""
+        with self._lock:
+            epoch, version = self.epoch, self.version
+            users = {scope: at for scope, at in self._changed.items() if scope.startswith("u:")}
+        if epoch is None or version is None:
+            return
+        if self.store is not None:
+            dropped = self.store.dropped
+            self.store.sync(epoch, version, users, polled=polled)
+            self.store.flush()
+            if self.store.dropped != dropped:  # its queue is full: not written
+                return
+        with self._lock:
+            if (self.epoch, self.version) != (epoch, version):  # a poll came in between (a reset, say)
+                return
+            for key in [key for key, entry in self._entries.items() if not self._valid(entry)]:
+                self._bytes -= self._entries.pop(key).size
+            self._changed = {scope: at for scope, at in self._changed.items() if not scope.startswith("u:")}
+            self._user_changes = 0
+            self._user_changes_forgotten = version
 
     def _merge(self, changed: Mapping[str, int]) -> None:
         known = self._changed
         for scope, at in changed.items():
-            if known.get(scope, 0) < at:
+            before = known.get(scope)
+            if before is None and scope.startswith("u:"):
+                self._user_changes += 1
+            if (before or 0) < at:
                 known[scope] = at
 
     def _drop_all(self) -> None:
         self._entries.clear()
         self._bytes = 0
         self._changed = {}
+        self._user_changes = self._user_changes_forgotten = 0
         self._scope_tuples = {}
         self.resets += 1
 
@@ -386,11 +426,16 @@ class FetchCache:
 
     def _store(self, key: Hashable, version: int, scope: Scope, value: Any, pickled_size: int, epoch: str) -> Scope:
         """Keep `value`, built at (epoch, version), whose pickled form takes `pickled_size` bytes; the scope
-        tuple kept with it (one per distinct scope, shared by its entries: a tenant's thousands of users)."""
-        scope = self._scope_tuples.setdefault(scope, scope)
-        entry = Entry(version, scope, value, pickled_size + ENTRY_OVERHEAD)
+        tuple kept with it (one per distinct scope, shared by its entries: a tenant's thousands of answers;
+        a user's answer has one of its own)."""
+        user = names_user(scope)
+        if not user:
+            scope = self._scope_tuples.setdefault(scope, scope)
+        entry = Entry(version, scope, value, pickled_size + ENTRY_OVERHEAD + (USER_SCOPE_OVERHEAD if user else 0))
         with self._lock:
             if epoch != self.epoch:  # built before a reset: its version means nothing now
+                return scope
+            if user and version < self._user_changes_forgotten:  # a change forgotten may supersede it
                 return scope
             old = self._entries.pop(key, None)
             if old is not None:

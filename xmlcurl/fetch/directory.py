@@ -149,19 +149,21 @@ TENANT_PINNING_QUERY = text(_PINNED + " AND t.id = :tenant_id\nORDER BY tn.node_
 #: Every enabled user of one enabled tenant, with the tenant's columns and which caller numbers each user
 #: may present: what DIRECTORY_QUERY reads for one user, for all of them at once (filling the last-good
 #: store, fill.py). One row per user and variable, in no order.
-TENANT_USERS_QUERY = PackedQuery(
-    {
-        "tenant_id": "t.id", "code": "t.code", "context": "t.context", "sip_domain": "t.sip_domain",
-        "default_cid_name": "t.default_cid_name", "default_cid_number": "t.default_cid_number",
-        **_USER_COLUMNS,
-        **presentable_sql("u.cid_number", "u.outbound_cid_number", "t.default_cid_number"),
-    },
-    """
+_TENANT_USER_COLUMNS = {
+    "tenant_id": "t.id", "code": "t.code", "context": "t.context", "sip_domain": "t.sip_domain",
+    "default_cid_name": "t.default_cid_name", "default_cid_number": "t.default_cid_number",
+    **_USER_COLUMNS,
+    **presentable_sql("u.cid_number", "u.outbound_cid_number", "t.default_cid_number"),
+}
+_TENANT_USERS = """
 FROM tenants t
 JOIN sip_users u ON u.tenant_id = t.id AND u.enabled = 1
 LEFT JOIN sip_user_variables v ON v.user_id = u.id
 WHERE t.id = :tenant_id AND t.enabled = 1
-""")
+"""
+TENANT_USERS_QUERY = PackedQuery(_TENANT_USER_COLUMNS, _TENANT_USERS)
+#: The same for the users of one name (filling again the answers a change to a user superseded).
+TENANT_USER_QUERY = PackedQuery(_TENANT_USER_COLUMNS, _TENANT_USERS.rstrip() + " AND u.username = :username\n")
 
 
 @dataclass(frozen=True)
@@ -194,11 +196,13 @@ def _found(rows: list[Any], sip_domain: str) -> DirectoryRows:
     return DirectoryRows(tenant_id, domain, user, approved)
 
 
-def load_tenant_users(conn: Reads, tenant_id: int) -> list[DirectoryRows]:
-    """Each enabled user of the tenant (none when it is disabled or has none) as `load_directory` finds it
-    by name: the domain, the user and the numbers it may present."""
+def load_tenant_users(conn: Reads, tenant_id: int, username: str | None = None) -> list[DirectoryRows]:
+    """Each enabled user of the tenant (none when it is disabled or has none), or those named `username`,
+    as `load_directory` finds it by name: the domain, the user and the numbers it may present."""
     by_user: dict[str, list[Any]] = {}
-    for row in TENANT_USERS_QUERY.rows(conn, {"tenant_id": tenant_id}):
+    rows = (TENANT_USERS_QUERY.rows(conn, {"tenant_id": tenant_id}) if username is None
+            else TENANT_USER_QUERY.rows(conn, {"tenant_id": tenant_id, "username": username}))
+    for row in rows:
         by_user.setdefault(row.username, []).append(row)
     return [_found(rows, rows[0].sip_domain) for rows in by_user.values()]
 
@@ -397,21 +401,31 @@ def directory(ctx: FetchContext) -> bytes | None:
             # and does not fall back to its static files.
             username = None
             ctx.outcome = f"sip_auth refused: {reason}"
-    found_tenant: list[int] = []  # set by the statement, for the answer's scope
+    # Set by the statement, for the answer's scope: the tenant, and the user found (its stored name).
+    found: list[tuple[int, str | None]] = []
     if not username:
-        return ctx.cached_document(domain_key(sip_domain), lambda: _domain_document(ctx, sip_domain, found_tenant),
-                                   _answer_scope(found_tenant))
+        return ctx.cached_document(domain_key(sip_domain), lambda: _domain_document(ctx, sip_domain, found),
+                                   _answer_scope(found, user_lookup=False))
     cacheable_ms = ctx.settings["DIRECTORY_CACHEABLE_MS"]
     return ctx.cached_document(user_key(sip_domain, username, cacheable_ms),
-                               lambda: _user_document(ctx, sip_domain, username, cacheable_ms, found_tenant),
-                               _answer_scope(found_tenant))
+                               lambda: _user_document(ctx, sip_domain, username, cacheable_ms, found),
+                               _answer_scope(found, user_lookup=True))
 
 
-def _answer_scope(found_tenant: list[int]) -> Callable[[Any], scopes.Scope]:
-    """The scope of an answer found by domain: its tenant's rows once the statement found the tenant;
-    before that, any tenant row or pinning (a new or re-enabled tenant could take the domain)."""
-    return lambda _answer: (scopes.tenant(found_tenant[0]) if found_tenant
-                            else scopes.any_of("tenants", "tenant_nodes"))
+def _answer_scope(found: list[tuple[int, str | None]], user_lookup: bool) -> Callable[[Any], scopes.Scope]:
+    """The scope of an answer found by domain: before the statement found the tenant, any tenant row or
+    pinning (a new or re-enabled tenant could take the domain); a domain's, the tenant's rows but its
+    users'; a user's, those and the user's own (a change to another user leaves it). A user not found
+    (unknown, disabled) depends on any row of the tenant: the user who takes the name may be stored
+    under another spelling the collation takes for it."""
+    def scope(_answer: Any) -> scopes.Scope:
+        if not found:
+            return scopes.any_of("tenants", "tenant_nodes")
+        tenant_id, stored_name = found[0]
+        if not user_lookup:
+            return scopes.tenant_rows(tenant_id)
+        return scopes.tenant(tenant_id) if stored_name is None else scopes.user(tenant_id, stored_name)
+    return scope
 
 
 def domain_key(sip_domain: str) -> tuple[str, ...]:
@@ -429,22 +443,23 @@ def user_document(found: DirectoryRows, cacheable_ms: int) -> etree._Element:
     return build_directory(presentable_domain(found.domain, found.approved, (found.user,)), cacheable_ms)
 
 
-def _domain_document(ctx: FetchContext, sip_domain: str, found_tenant: list[int]) -> etree._Element | None:
+def _domain_document(ctx: FetchContext, sip_domain: str,
+                     found_rows: list[tuple[int, str | None]]) -> etree._Element | None:
     found = load_directory(ctx.session, ctx.node.id, sip_domain, None)
     if found is None:
         ctx.outcome = NOT_PINNED
         return None
-    found_tenant.append(found.tenant_id)
+    found_rows.append((found.tenant_id, None))
     return build_directory(found.domain)
 
 
 def _user_document(ctx: FetchContext, sip_domain: str, username: str, cacheable_ms: int,
-                   found_tenant: list[int]) -> etree._Element | None:
+                   found_rows: list[tuple[int, str | None]]) -> etree._Element | None:
     found = _find_user(ctx, sip_domain, username)
     if found is None:
         ctx.outcome = NOT_PINNED
         return None
-    found_tenant.append(found.tenant_id)
+    found_rows.append((found.tenant_id, None if found.user is None else found.user.username))
     if found.user is None:
         ctx.outcome = "user unknown or disabled"
         return None

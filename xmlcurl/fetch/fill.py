@@ -13,11 +13,12 @@ the filler reads is written to the store before it reads on, so the store's posi
 a change it was not told of. A database re-created or restored while filling stops the fill;
 nothing it wrote is served for the new data.
 
-Followed (`xmlcurl fill-store --follow`), the store stays filled: a tenant whose rows changed is
-filled again once its changes have settled (a bulk import is one refill, not one per row; a tenant
-that never stops changing, at the latest LONGEST_WAIT settles after its first change), every tenant
-after a change to all of them, and everything when the database is re-created or restored (or the
-filler fell further behind than the change ring reaches).
+Followed (`xmlcurl fill-store --follow`), the store stays filled: a user whose rows changed has its
+answers filled again once its changes have settled, a tenant whose other rows changed all of its
+answers (a bulk import is one refill, not one per row; a user or tenant that never stops changing,
+at the latest LONGEST_WAIT settles after its first change), every tenant after a change to all of
+them, and everything when the database is re-created or restored (or the filler fell further
+behind than the change ring reaches).
 """
 from __future__ import annotations
 
@@ -64,6 +65,13 @@ class FillSummary:
     answers: int = 0
     seconds: float = 0.0
 
+    def add(self, other: "FillSummary") -> None:
+        """Count `other`'s fill in this one."""
+        self.tenants += other.tenants
+        self.users += other.users
+        self.answers += other.answers
+        self.seconds += other.seconds
+
 
 @dataclass(frozen=True)
 class PinnedTenant:
@@ -104,17 +112,30 @@ def tenant_pinning(conn: Any, tenant_id: int) -> PinnedTenant | None:
     return found[0] if found else None
 
 
-def tenant_answers(conn: Any, tenant: PinnedTenant, cacheable_ms: int) -> tuple[list[tuple[tuple, bytes]], int]:
-    """The tenant's directory answers as the fetch path keeps them: (key parts, pickled kept value) for its
-    domain and each user with a credential, and how many users that is."""
-    domain = DirectoryDomain(name=tenant.sip_domain, tenant_code=tenant.code, context=tenant.context)
-    answers = [(domain_key(tenant.sip_domain), _pickled(build_directory(domain)))]
+#: One answer to write: its key parts, its scope and the pickled kept value.
+Answer = tuple[tuple, scopes.Scope, bytes]
+
+
+def tenant_answers(conn: Any, tenant: PinnedTenant, cacheable_ms: int,
+                   usernames: Collection[str] | None = None) -> tuple[list[Answer], int]:
+    """The tenant's directory answers as the fetch path keeps them (key parts, scope, pickled kept value):
+    its domain's and each user's with a credential, or only those of the users `usernames` names; and how
+    many users that is."""
+    answers: list[Answer] = []
+    if usernames is None:
+        domain = DirectoryDomain(name=tenant.sip_domain, tenant_code=tenant.code, context=tenant.context)
+        answers.append((domain_key(tenant.sip_domain), scopes.tenant_rows(tenant.id),
+                        _pickled(build_directory(domain))))
+        found_users = load_tenant_users(conn, tenant.id)
+    else:
+        found_users = [found for name in sorted(usernames) for found in load_tenant_users(conn, tenant.id, name)]
     users = 0
-    for found in load_tenant_users(conn, tenant.id):
+    for found in found_users:
         if found.user is None:  # no credential: the fetch answers "not found", nothing worth keeping
             continue
         users += 1
-        answers.append((user_key(tenant.sip_domain, found.user.username, cacheable_ms),
+        username = found.user.username
+        answers.append((user_key(tenant.sip_domain, username, cacheable_ms), scopes.user(tenant.id, username),
                         _pickled(user_document(found, cacheable_ms))))
     return answers, users
 
@@ -127,6 +148,12 @@ def _pickled(doc: Any) -> bytes:
 Seen = tuple[float, float]
 
 
+def _renote(changed: dict, what: Any, seen: Seen) -> None:
+    """Note again changes taken off `changed` for a fill that failed, with any noted since."""
+    first, last = changed.get(what, seen)
+    changed[what] = (min(first, seen[0]), max(last, seen[1]))
+
+
 class StoreFiller:
     """Fills one store from one database connection (in autocommit: each tenant is read afresh), and
     remembers which tenants changed since, to fill them again (`follow`)."""
@@ -137,8 +164,10 @@ class StoreFiller:
         self.conn, self.store, self.cacheable_ms, self.clock = conn, store, cacheable_ms, clock
         self.epoch: str | None = None
         self.since: int | None = None
-        #: Tenant id -> when changes to its rows were seen, until it is filled again.
+        #: Tenant id -> when changes to its rows (other than one user's) were seen, until it is filled again.
         self.changed: dict[int, Seen] = {}
+        #: (Tenant id, username) -> when changes to that user's rows were seen, until it is filled again.
+        self.changed_users: dict[tuple[int, str], Seen] = {}
         #: When changes to every tenant's rows were seen, until everything is filled again.
         self.every_tenant_changed: Seen | None = None
         self._job: Any = None
@@ -165,8 +194,8 @@ class StoreFiller:
 
     def follow(self, settle_seconds: float, progress: Callable[[int, int], None] | None = None) -> FillSummary:
         """One round of following the database: note what changed since the last read, and fill again the
-        tenants whose changes settled for `settle_seconds` (everything after a change to every tenant; all
-        over again in a re-created or restored database); `progress` as for `fill`."""
+        users and tenants whose changes settled for `settle_seconds` (everything after a change to every
+        tenant; all over again in a re-created or restored database); `progress` as for `fill`."""
         if self.epoch is not None:
             try:
                 return self._fill_changed(settle_seconds, progress)
@@ -185,10 +214,18 @@ class StoreFiller:
         if self.every_tenant_changed is not None and settled(self.every_tenant_changed):
             return self.fill(progress=progress)
         due = [tenant for tenant, seen in self.changed.items() if settled(seen)]
-        return self._fill_tenants(due, progress) if due else FillSummary()
+        due_users: dict[int, list[str]] = {}
+        for (tenant, username), seen in self.changed_users.items():
+            if settled(seen) and tenant not in self.changed:  # a tenant still to fill holds its users
+                due_users.setdefault(tenant, []).append(username)
+        summary = self._fill_tenants(due, progress) if due else FillSummary()
+        if due_users:
+            summary.add(self._fill_tenants(list(due_users), progress, users=due_users))
+        return summary
 
     def _fill_tenants(self, tenant_ids: list[int], progress: Callable[[int, int], None] | None,
-                      everything: bool = False) -> FillSummary:
+                      everything: bool = False, users: dict[int, list[str]] | None = None) -> FillSummary:
+        """Fill these tenants' answers again (only those of the users `users` names for a tenant, when given)."""
         began = time.monotonic()
         summary = FillSummary()
         noted = self.every_tenant_changed
@@ -196,13 +233,13 @@ class StoreFiller:
             self.every_tenant_changed = None  # a change to all of them seen from here on notes it again
         try:
             for tenant_id in tenant_ids:
-                users, answers = self._fill_tenant(tenant_id)
+                filled, answers = self._fill_tenant(tenant_id, None if users is None else users[tenant_id])
                 if answers:
                     summary.tenants += 1
-                    summary.users += users
+                    summary.users += filled
                     summary.answers += answers
                 if progress is not None:
-                    progress(len(tenant_ids), users)
+                    progress(len(tenant_ids), filled)
         except BaseException:
             if everything and self.every_tenant_changed is None:  # not all filled: all of them again
                 now = self.clock()
@@ -224,6 +261,7 @@ class StoreFiller:
                   [sync_op(poll.epoch, poll.version, poll.changed, reset, self.store.database, polled)])
         self.epoch, self.since = poll.epoch, poll.version
         self.changed.clear()
+        self.changed_users.clear()
         self.every_tenant_changed = None
 
     def _poll(self) -> Poll:
@@ -237,19 +275,26 @@ class StoreFiller:
         if poll.changed:
             write_ops(self._store_connection(),
                       [sync_op(self.epoch, poll.version, poll.changed, False, self.store.database, polled)])
-        tenants, every_tenant = scopes.changed_tenants(poll.changed)
+        tenants, users, every_tenant = scopes.changed_tenants(poll.changed)
         now = self.clock()
         for tenant in tenants:
             self.changed[tenant] = (self.changed.get(tenant, (now, now))[0], now)
+        for user in users:
+            self.changed_users[user] = (self.changed_users.get(user, (now, now))[0], now)
         if every_tenant:
             self.every_tenant_changed = ((self.every_tenant_changed or (now, now))[0], now)
         self.since = poll.version
         return poll
 
-    def _fill_tenant(self, tenant_id: int) -> tuple[int, int]:
-        """One tenant's answers, read at a version and written once the store knows the changes up to a later
-        one: its users and the answers written (none when it is no longer enabled and pinned)."""
-        noted = self.changed.pop(tenant_id, None)  # a change seen from here on is noted again by _poll
+    def _fill_tenant(self, tenant_id: int, usernames: list[str] | None = None) -> tuple[int, int]:
+        """One tenant's answers (or only its users `usernames`'), read at a version and written once the store
+        knows the changes up to a later one: the users and answers written (none when it is no longer enabled
+        and pinned, or the users are gone)."""
+        # A change seen from here on is noted again by _poll.
+        noted = self.changed.pop(tenant_id, None) if usernames is None else None
+        named = ([user for user in self.changed_users if user[0] == tenant_id] if usernames is None
+                 else [(tenant_id, name) for name in usernames])
+        noted_users = {user: self.changed_users.pop(user) for user in named if user in self.changed_users}
         try:
             row = self.conn.execute(VERSION).one()
             if row.epoch != self.epoch:
@@ -258,18 +303,19 @@ class StoreFiller:
             # Read after the version, as the users are: a change to the pinning, the domain or the
             # tenant's state made after this read supersedes what is written.
             tenant = tenant_pinning(self.conn, tenant_id)
-            answers, users = tenant_answers(self.conn, tenant, self.cacheable_ms) if tenant else ([], 0)
+            answers, users = tenant_answers(self.conn, tenant, self.cacheable_ms, usernames) if tenant else ([], 0)
             self._poll()
             if tenant is None:
                 return 0, 0
-            scope = scopes.tenant(tenant.id)
             ops = [put_op(repr(kept_key(node, "directory", parts)), self.epoch, built, scope, value)
-                   for parts, value in answers for node in tenant.nodes]
+                   for parts, scope, value in answers for node in tenant.nodes]
             write_ops(self._store_connection(), ops)
         except BaseException:
-            if noted is not None:  # not filled: still to be filled again
-                first, last = self.changed.get(tenant_id, noted)
-                self.changed[tenant_id] = (min(first, noted[0]), max(last, noted[1]))
+            # Not filled: still to be filled again.
+            if noted is not None:
+                _renote(self.changed, tenant_id, noted)
+            for user, seen in noted_users.items():
+                _renote(self.changed_users, user, seen)
             raise
         return users, len(ops)
 

@@ -6,9 +6,10 @@ entry is dropped when any scope it depends on changed after the version it was b
 """
 from __future__ import annotations
 
+import sys
 from typing import Any, Callable, Iterable
 
-from ..models.version import EVERY_TENANT
+from ..models.version import EVERY_TENANT, USER_TABLES
 
 Scope = tuple[str, ...]
 
@@ -24,10 +25,37 @@ def tenant(tenant_id: int) -> Scope:
     return (f"t:{tenant_id}", _EVERY_TENANT)
 
 
-def changed_tenants(changed: Iterable[str]) -> tuple[set[int], bool]:
-    """The tenants whose rows these changed scopes name, and whether they name every tenant's."""
-    tenants = {int(scope[2:]) for scope in changed if scope.startswith("t:") and scope != _EVERY_TENANT}
-    return tenants, _EVERY_TENANT in changed
+def tenant_rows(tenant_id: int) -> Scope:
+    """The tenant's rows but those a change names one user by (its users' rows and their variables):
+    what a domain's answer is made of."""
+    return (f"w:{tenant_id}", _EVERY_TENANT)
+
+
+def user(tenant_id: int, username: str) -> Scope:
+    """The directory answer of the user `username` (its name as stored: a lookup by another spelling the
+    collation takes for it has the same scope): the tenant's rows and that user's, not those of its
+    other users. A name the triggers do not record a change by (trailing spaces, a line break:
+    models/version.py, `_named_user`) depends on any row of the tenant."""
+    if "\n" in username or username.endswith(" "):
+        return tenant(tenant_id)
+    return (sys.intern(f"w:{tenant_id}"), _EVERY_TENANT, f"u:{tenant_id}:{username}")
+
+
+def names_user(scope: Scope) -> bool:
+    """Whether `scope` is one user's (`user`): one of a kind, not worth sharing between entries."""
+    return bool(scope) and scope[-1].startswith("u:")
+
+
+def changed_tenants(changed: Iterable[str]) -> tuple[set[int], set[tuple[int, str]], bool]:
+    """What these changed scopes name: the tenants whose every answer changed, the users (tenant id,
+    username) whose answers changed, and whether every tenant's answers changed."""
+    tenants = {int(scope[2:]) for scope in changed if scope.startswith("w:")}
+    users = set()
+    for scope in changed:
+        if scope.startswith("u:"):
+            tenant_id, _, username = scope[2:].partition(":")
+            users.add((int(tenant_id), username))
+    return tenants, users, _EVERY_TENANT in changed
 
 
 def shared(*tables: str) -> Scope:
@@ -58,12 +86,15 @@ def routed_prefixes() -> Scope:
 def of_change(table: str, tenant_id: int, detail: str | None = None) -> Scope:
     """The scopes a change recorded as (table, tenant id, detail) touches (tenant 0: none, -1: every
     tenant). A route for all tenants with its prefix in `detail` ('=<prefix>' changed in place,
-    '+<prefix>' added or removed) touches only the answers of that prefix."""
+    '+<prefix>' added or removed) touches only the answers of that prefix; a user's row or variable
+    with its username in `detail` ('=<username>') only that user's among the tenant's user answers."""
     if table == "routes" and tenant_id == 0 and detail:
         touched = ("*", "a:routes", f"s:routes={detail[1:]}")
         return touched + (_ROUTED_PREFIXES,) if detail[0] == "+" else touched
     if tenant_id > 0:
-        return ("*", f"a:{table}", f"t:{tenant_id}")
+        if table in USER_TABLES and detail and detail[0] == "=":  # one user's row: that user's answers
+            return ("*", f"a:{table}", f"t:{tenant_id}", f"u:{tenant_id}:{detail[1:]}")
+        return ("*", f"a:{table}", f"t:{tenant_id}", f"w:{tenant_id}")
     if tenant_id == EVERY_TENANT:
         return ("*", f"a:{table}", f"s:{table}", _EVERY_TENANT)
     return ("*", f"a:{table}", f"s:{table}")

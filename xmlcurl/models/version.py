@@ -53,11 +53,36 @@ def change_tenant_expression(table: str, event: str) -> str:
             f"ELSE {EVERY_TENANT} END")
 
 
+#: Tables whose rows make one user's directory answer: a change to them names the user, so it supersedes
+#: that user's answers and not those of the tenant's other users (fetch/scopes.py, `user`).
+USER_TABLES = ("sip_users", "sip_user_variables")
+
+
+def _named_user(name: str, concat: str) -> str:
+    """'=<name>' when the name is only itself: MariaDB's collations pad with spaces (a name with trailing
+    spaces equals the one without) and the last-good store keeps a scope's parts on lines of their own,
+    so a name with trailing spaces or a line break is recorded as a change to every user (NULL)."""
+    return (f"CASE WHEN LENGTH({name}) = LENGTH(RTRIM(REPLACE({name}, CHAR(10), ''))) "
+            f"THEN {concat.format(chr(39) + '=' + chr(39), name)} END")
+
+
 def change_detail_expression(table: str, event: str, concat: str = "CONCAT({0}, {1})") -> str:
     """The SQL expression (inside a trigger on `table` for `event`) of what else the change touches:
     for routes, its prefix with how it changed ('=' in place, '+' added or removed; NULL when the
     prefix itself changed), so a change to one route for all tenants costs only the answers of its
-    prefix. `concat` spells string concatenation in the trigger's dialect."""
+    prefix; for a user's row or variable, the user ('=<username>'; NULL when renamed), so a change
+    to one user costs only that user's answers. `concat` spells string concatenation in the
+    trigger's dialect."""
+    row = "OLD" if event == "DELETE" else "NEW"
+    if table == "sip_users":
+        named = _named_user(f"{row}.username", concat)
+        if event == "UPDATE":
+            # Byte for byte: the column's collation takes 'Alice' for 'alice' (a rename all the same).
+            return f"CASE WHEN HEX(NEW.username) = HEX(OLD.username) THEN {named} END"
+        return named
+    if table == "sip_user_variables":
+        named = f"(SELECT {_named_user('u.username', concat)} FROM sip_users u WHERE u.id = {row}.user_id)"
+        return f"CASE WHEN NEW.user_id = OLD.user_id THEN {named} END" if event == "UPDATE" else named
     if table != "routes":
         return "NULL"
     if event == "UPDATE":
@@ -95,7 +120,8 @@ class ConfigChange(Base):
     table_name: Mapped[str] = mapped_column(String(32), nullable=False)
     tenant_id: Mapped[int] = mapped_column(Integer, nullable=False)
     #: Routes: '=<prefix>' changed in place, '+<prefix>' added or removed, NULL: the prefix changed.
-    detail: Mapped[str | None] = mapped_column(String(40), nullable=True)
+    #: Users and their variables: '=<username>' (a username has up to 64 characters), NULL: renamed.
+    detail: Mapped[str | None] = mapped_column(String(80), nullable=True)
     changed_at: Mapped[dt.datetime] = mapped_column(
         DateTime().with_variant(mysql.DATETIME(fsp=6), "mysql", "mariadb"), nullable=False
     )
