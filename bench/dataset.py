@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import base64
 import random
+import re
 from dataclasses import dataclass
 
 from sqlalchemy import Engine, create_engine, func, inspect, make_url, select, text
@@ -53,14 +54,30 @@ def _authorization(node: str) -> str:
     return "Basic " + base64.b64encode(f"{node}:{node}-secret".encode()).decode()
 
 
+def _schema_triggers() -> dict[str, str]:
+    """schema.sql's triggers: name -> body (after FOR EACH ROW), whitespace folded."""
+    triggers = {}
+    for statement in db.schema_statements(db.SCHEMA_SQL.read_text(encoding="utf-8")):
+        found = re.match(r"CREATE TRIGGER (\w+) .*? FOR EACH ROW(?: FOLLOWS \w+)?\s+(.*)", statement, re.S)
+        if found:
+            triggers[found.group(1)] = " ".join(found.group(2).split())
+    return triggers
+
+
 def _reusable(engine: Engine, options: GeneratorOptions) -> bool:
-    """Whether the database has the current schema (every model column) and this many users."""
+    """Whether the database has the current schema (every model column, schema.sql's triggers as they are
+    now: they decide what a change supersedes) and this many users."""
     try:
         found = inspect(engine)
         for table in Base.metadata.sorted_tables:
             if {c.name for c in table.columns} - {c["name"] for c in found.get_columns(table.name)}:
                 return False
         with engine.connect() as conn:
+            triggers = {name: " ".join(body.split()) for name, body in conn.execute(text(
+                "SELECT trigger_name, action_statement FROM information_schema.triggers "
+                "WHERE trigger_schema = DATABASE()"))}
+            if triggers != _schema_triggers():
+                return False
             return conn.scalar(select(func.count()).select_from(SipUser)) == options.users
     except Exception:  # noqa: BLE001 - no database or no schema: build it
         return False
