@@ -34,13 +34,14 @@ from typing import Iterator
 import psutil
 from sqlalchemy import create_engine, text
 
+from xmlcurl.fetch import lastgood
+
 from .dataset import prepare_database
 from .options import add_dataset_arguments
 from .server import database_cpu_seconds
 
 #: A refill line of `fill-store --follow`: "<stamp> filled again: N users of T tenants, A answers in S s".
 REFILL = re.compile(r"filled again: (\d+) users of (\d+) tenants, (\d+) answers")
-STORE_FILE = "last-good.sqlite3"
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -212,7 +213,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"data set: {options} in {args.database_url}", flush=True)
     prepare_database(args.database_url, options, reuse=args.reuse).dispose()
     workdir = Path(tempfile.mkdtemp(prefix="xmlcurl-follow-"))
-    store = workdir / STORE_FILE
+    store = workdir / lastgood.STORE_FILE
     env = {"XMLCURL_DATABASE_URL": args.database_url, "XMLCURL_ENV": "production", "XMLCURL_CACHE": "on",
            "XMLCURL_SECRET_KEY": "bench-follow-" + "x" * 40, "XMLCURL_LOG_LEVEL": "WARNING",
            "XMLCURL_LAST_GOOD_DIR": str(workdir)}

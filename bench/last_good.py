@@ -73,7 +73,7 @@ def through_the_queue(entries: int, prefill: int, rate: int, value: bytes) -> tu
         keys = _keys(prefill + entries)
         # Filled in the writer's own transactions: put through the queue, most of a large prefill was
         # dropped (the queue holds QUEUE_LIMIT), and _check_written refused the run.
-        _fill(Path(where) / "last-good.sqlite3", _puts(keys[:prefill], value)).close()
+        _fill(Path(where) / lastgood.STORE_FILE, _puts(keys[:prefill], value)).close()
         store = LastGoodStore(where)
         store.sync("bench-epoch", 1, {})
         timing = Timing()
@@ -86,7 +86,7 @@ def through_the_queue(entries: int, prefill: int, rate: int, value: bytes) -> tu
             queued += time.perf_counter() - began
         store.flush()
         figures = timing.stop(entries)
-        _check_written(Path(where) / "last-good.sqlite3", prefill + entries)
+        _check_written(Path(where) / lastgood.STORE_FILE, prefill + entries)
         return (queued / entries, *figures)
 
 
@@ -115,13 +115,13 @@ def _fill(path: Path, ops: list[tuple]) -> sqlite3.Connection:
 def direct(entries: int, prefill: int, batch: int, value: bytes) -> tuple[float, float, float | None, float]:
     with tempfile.TemporaryDirectory() as where:
         ops = _puts(_keys(prefill + entries), value)
-        conn = _fill(Path(where) / "last-good.sqlite3", ops[:prefill])
+        conn = _fill(Path(where) / lastgood.STORE_FILE, ops[:prefill])
         timing = Timing()
         for start in range(prefill, prefill + entries, batch):
             lastgood._write_batch(conn, ops[start:min(start + batch, prefill + entries)])
         figures = timing.stop(entries)
         conn.close()
-        _check_written(Path(where) / "last-good.sqlite3", prefill + entries)
+        _check_written(Path(where) / lastgood.STORE_FILE, prefill + entries)
         return (0.0, *figures)
 
 

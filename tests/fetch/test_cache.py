@@ -18,7 +18,7 @@ from xmlcurl.fetch import scopes
 from xmlcurl.models.version import CHANGE_SLOTS
 from xmlcurl.db import FetchReader
 from xmlcurl.fetch.cache import FetchCache, fetch_cache
-from xmlcurl.fetch.lastgood import LastGoodStore
+from xmlcurl.fetch.lastgood import STORE_FILE, LastGoodStore
 from xmlcurl.fetch.xmldoc import NOT_FOUND
 from xmlcurl.secrets import sip_a1_hash
 
@@ -464,7 +464,7 @@ def test_a_worker_pointed_at_another_database_never_answers_from_the_old_ones_st
 def test_a_store_written_by_an_older_xmlcurl_gets_its_database_named_and_is_still_served(tmp_path):
     import sqlite3
 
-    conn = sqlite3.connect(tmp_path / "last-good.sqlite3")
+    conn = sqlite3.connect(tmp_path / STORE_FILE)
     conn.execute("CREATE TABLE meta (id INTEGER PRIMARY KEY CHECK (id = 1), epoch TEXT, position INTEGER)")
     conn.commit()
     conn.close()
@@ -923,7 +923,7 @@ def test_poll_times_of_an_earlier_boot_never_hold_back_a_sync(tmp_path, monkeypa
 def test_a_store_written_before_syncs_were_ordered_is_used_as_it_is(tmp_path):
     import sqlite3
 
-    path = tmp_path / "last-good.sqlite3"
+    path = tmp_path / STORE_FILE
     old = sqlite3.connect(path)
     old.execute("CREATE TABLE meta (id INTEGER PRIMARY KEY CHECK (id = 1), epoch TEXT, position INTEGER, "
                 "database TEXT)")
@@ -992,7 +992,7 @@ def test_opening_a_new_store_file_waits_out_another_connection_that_holds_it_bef
 
     from xmlcurl.fetch import lastgood
 
-    path = tmp_path / "store" / "last-good.sqlite3"
+    path = tmp_path / "store" / STORE_FILE
     path.parent.mkdir()
     other = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
     other.execute("CREATE TABLE held (x)")
@@ -1017,7 +1017,7 @@ def test_the_store_lets_its_wal_grow_past_sqlites_default_before_copying_it_into
     for n in range(3000):
         store.put(f"user-{n * 7919 % 3000}", "e1", 2, ("tenant:1",), value)
     store.flush()
-    pages = (tmp_path / "last-good.sqlite3-wal").stat().st_size // 4096
+    pages = (tmp_path / f"{STORE_FILE}-wal").stat().st_size // 4096
     assert 1000 < pages <= lastgood.WAL_CHECKPOINT_PAGES
     assert store.current("user-42", "e1", {}) == value
 
@@ -1035,9 +1035,9 @@ def test_the_triggers_name_the_user_a_change_to_its_row_or_variables_touches(app
     assert _last_change(app) == ("sip_users", 1, "=1000")
     _sql(app, f"INSERT INTO sip_user_variables (user_id, name, value) VALUES ({ACME_1000}, 'test_var', 'x')")
     assert _last_change(app) == ("sip_user_variables", 1, "=1000")
-    _sql(app, f"UPDATE sip_user_variables SET value = 'y' WHERE name = 'test_var'")
+    _sql(app, "UPDATE sip_user_variables SET value = 'y' WHERE name = 'test_var'")
     assert _last_change(app) == ("sip_user_variables", 1, "=1000")
-    _sql(app, f"DELETE FROM sip_user_variables WHERE name = 'test_var'")
+    _sql(app, "DELETE FROM sip_user_variables WHERE name = 'test_var'")
     assert _last_change(app) == ("sip_user_variables", 1, "=1000")
     _sql(app, "INSERT INTO sip_users (tenant_id, username, a1_hash) VALUES (1, :name, :hash)", name=long_name,
          hash="0" * 32)
@@ -1117,3 +1117,35 @@ def test_a_worker_forgets_single_users_changes_once_many_and_serves_nothing_they
     assert cache.get_or_load("u5", changed_while_loading, scope=scopes.user(1, "u5")) == "loaded before"
     assert not [scope for scope in cache._changed if scope.startswith("u:")]
     assert cache.get_or_load("u5", lambda: "loaded after", scope=scopes.user(1, "u5")) == "loaded after"
+
+
+def test_a_worker_remembers_single_users_changes_the_store_could_not_record(monkeypatch, tmp_path):
+    import sqlite3
+
+    from xmlcurl.fetch import cache as cache_module
+
+    monkeypatch.setattr(cache_module, "USER_CHANGES_KEPT", 3)
+    clock, session = Clock(), VersionSession()
+    cache = FetchCache(100, 10**6, 0.5, clock=clock, store=LastGoodStore(tmp_path, ""))
+    cache.refresh(lambda: session)
+    cache.get_or_load("u0", lambda: "old u0", scope=scopes.user(1, "u0"))
+    cache.store.flush()
+    attempts = []
+
+    def busy(*_args):
+        attempts.append(1)
+        raise sqlite3.OperationalError("database is locked")
+
+    monkeypatch.setattr(cache_module, "_record_in_store", busy)
+    for n in range(5):
+        session.change("sip_users", 1, f"=u{n}")
+    _polled(cache, clock, session)
+    _polled(cache, clock, session)  # not tried again before FORGET_RETRY_SECONDS
+    assert attempts == [1] and len([scope for scope in cache._changed if scope.startswith("u:")]) == 5
+    assert cache.get_or_load("u0", lambda: "new u0", scope=scopes.user(1, "u0")) == "new u0"
+    monkeypatch.undo()
+    monkeypatch.setattr(cache_module, "USER_CHANGES_KEPT", 3)
+    clock.now += cache_module.FORGET_RETRY_SECONDS
+    _polled(cache, clock, session)
+    assert not [scope for scope in cache._changed if scope.startswith("u:")]
+    assert cache.get_or_load("u0", lambda: "newer", scope=scopes.user(1, "u0")) == "new u0"  # built after them

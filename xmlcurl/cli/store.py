@@ -20,9 +20,11 @@ from .. import db
 @click.option("--tenant", "codes", multiple=True, metavar="CODE",
               help="only this tenant (repeatable); default: every enabled tenant pinned to a media node")
 @click.option("--follow", is_flag=True,
-              help="then keep the store filled, until stopped: fill again each tenant whose rows changed")
+              help="then keep the store filled, until stopped: fill again the answers of each user (or tenant) whose "
+                   "rows changed")
 @click.option("--settle", default=2.0, show_default=True, type=click.FloatRange(0),
-              help="with --follow: seconds a tenant's changes must have stopped for before it is filled again")
+              help="with --follow: seconds a user's (or tenant's) changes must have stopped for before it is "
+                   "filled again")
 @click.option("--interval", type=click.FloatRange(0.1),
               help="with --follow: seconds between reads of the changes (default: XMLCURL_CACHE_POLL_SECONDS)")
 @click.option("--quiet", is_flag=True, help="no progress bar")
@@ -100,7 +102,7 @@ def _follow(filler, reconnect, settle: float, interval: float, stop: threading.E
     FillError (a re-created database caught while filling, tables not created yet)."""
     from ..fetch.fill import FillError
 
-    click.echo(f"following the changes every {interval:g} s (a tenant is filled again {settle:g} s after "
+    click.echo(f"following the changes every {interval:g} s (a user or tenant is filled again {settle:g} s after "
                "its last change; Ctrl-C stops)")
 
     def stop_between_tenants(_tenants: int, _users: int) -> None:

@@ -28,7 +28,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from .. import metrics
-from .lastgood import LastGoodStore
+from .lastgood import LastGoodStore, sync_op, write_ops
 from .scopes import EVERYTHING, Scope, names_user, of_change
 
 T = TypeVar("T")
@@ -43,6 +43,10 @@ USER_SCOPE_OVERHEAD = 120
 #: Changes to single users (scopes.user) a worker remembers before it forgets them (`_forget_user_changes`):
 #: a busy platform changes thousands of users a day, each a scope of its own.
 USER_CHANGES_KEPT = 20_000
+#: After the store could not take them: seconds before the worker tries to forget them again.
+FORGET_RETRY_SECONDS = 60.0
+#: How long forgetting waits for a store another process is writing (it runs on a fetch's thread).
+FORGET_BUSY_MS = 250
 
 #: The poll: the version, its epoch, and the (table, tenant) of every change after the version last
 #: seen, in one round trip (the index on config_changes.version makes it read only what changed).
@@ -144,6 +148,7 @@ class FetchCache:
         #: an answer of a user built before it may be superseded by a change forgotten, and is not kept.
         self._user_changes = 0
         self._user_changes_forgotten = 0
+        self._forget_retry_at = float("-inf")
         self._scope_tuples: dict[Scope, Scope] = {}
         #: The version this worker last dropped everything at: store entries built before it are not taken
         #: on a miss (see `_poll`).
@@ -231,27 +236,36 @@ class FetchCache:
     def _forget_user_changes(self, polled: float) -> None:
         """Forget the single users' changes (they grow with every user changed): the entries they superseded
         are dropped first, so every entry kept was built after them, and an answer of a user built before
-        now is not kept (`_store`). The last-good store records them for its readers: they are written to it
-        again first, and forgotten only once it has them."""
+        now is not kept (`_store`). The last-good store's readers check its own record of them: each is
+        forgotten only once read back from it (written again first, on a connection of this call's own)."""
+        now = self._clock()
+        if now < self._forget_retry_at:
+            return
         with self._lock:
             epoch, version = self.epoch, self.version
-            users = {scope: at for scope, at in self._changed.items() if scope.startswith("u:")}
-        if epoch is None or version is None:
-            return
-        if self.store is not None:
-            dropped = self.store.dropped
-            self.store.sync(epoch, version, users, polled=polled)
-            self.store.flush()
-            if self.store.dropped != dropped:  # its queue is full: not written
+            if epoch is None or version is None:
+                return
+            # Those up to this version: a newer one (the store's, taken on during an outage) stays known.
+            users = {scope: at for scope, at in self._changed.items() if scope.startswith("u:") and at <= version}
+        if self.store is None:
+            recorded = set(users)
+        else:
+            try:
+                recorded = _record_in_store(self.store, epoch, version, users, polled)
+            except sqlite3.Error:  # busy or failing: try again later, remembering them until then
+                self._forget_retry_at = now + FORGET_RETRY_SECONDS
                 return
         with self._lock:
             if (self.epoch, self.version) != (epoch, version):  # a poll came in between (a reset, say)
                 return
             for key in [key for key, entry in self._entries.items() if not self._valid(entry)]:
                 self._bytes -= self._entries.pop(key).size
-            self._changed = {scope: at for scope, at in self._changed.items() if not scope.startswith("u:")}
-            self._user_changes = 0
+            self._changed = {scope: at for scope, at in self._changed.items()
+                             if not (scope in recorded and at <= version)}
+            self._user_changes = sum(1 for scope in self._changed if scope.startswith("u:"))
             self._user_changes_forgotten = version
+        if self._user_changes > USER_CHANGES_KEPT:  # the store kept too few of them: not again at once
+            self._forget_retry_at = now + FORGET_RETRY_SECONDS
 
     def _merge(self, changed: Mapping[str, int]) -> None:
         known = self._changed
@@ -429,7 +443,10 @@ class FetchCache:
         tuple kept with it (one per distinct scope, shared by its entries: a tenant's thousands of answers;
         a user's answer has one of its own)."""
         user = names_user(scope)
-        if not user:
+        if user:  # its own tuple and name; the tenant's parts shared (an entry from the store has its own copies)
+            tenant_part = scope[:-1]
+            scope = self._scope_tuples.setdefault(tenant_part, tenant_part) + scope[-1:]
+        else:
             scope = self._scope_tuples.setdefault(scope, scope)
         entry = Entry(version, scope, value, pickled_size + ENTRY_OVERHEAD + (USER_SCOPE_OVERHEAD if user else 0))
         with self._lock:
@@ -460,6 +477,23 @@ class FetchCache:
     @property
     def bytes(self) -> int:
         return self._bytes
+
+
+def _record_in_store(store: LastGoodStore, epoch: str, version: int, changed: Mapping[str, int],
+                     polled: float) -> set[str]:
+    """Write `changed` (a poll's view at `version`) to the store at once, and return those of its scopes the
+    store now records at their version or later (a sync it skipped, being of a newer start, records none);
+    sqlite3.Error when it cannot be written or read."""
+    conn = store.connect()
+    try:
+        conn.execute(f"PRAGMA busy_timeout = {FORGET_BUSY_MS}")
+        write_ops(conn, [sync_op(epoch, version, changed, False, store.database, polled)])
+        if not changed:
+            return set()
+        stored = dict(conn.execute("SELECT scope, version FROM scopes WHERE version >= ?", (min(changed.values()),)))
+    finally:
+        conn.close()
+    return {scope for scope, at in changed.items() if stored.get(scope, -1) >= at}
 
 
 # --- one cache per app (per worker process under gunicorn) ------------------------------------

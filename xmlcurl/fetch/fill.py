@@ -32,8 +32,8 @@ from sqlalchemy import text
 from . import scopes
 from .cache import NOTHING_SINCE, Poll, changes_lost, read_changes
 from .context import kept_answer, kept_key
-from .directory import (PINNED_TENANTS_QUERY, TENANT_PINNING_QUERY, DirectoryDomain, build_directory, domain_key, load_tenant_users,
-                        user_document, user_key)
+from .directory import (PINNED_TENANTS_QUERY, TENANT_PINNING_QUERY, DirectoryDomain, build_directory, domain_key,
+                        load_tenant_users, user_document, user_key)
 from .lastgood import LastGoodStore, put_op, sync_op, write_ops
 from .xmldoc import serialise
 

@@ -39,6 +39,12 @@ IDLE_CHECK_SECONDS = 2.0
 #: at a time (a cache meeting users it has not seen); an entry is on disk within this much later.
 GATHER_SECONDS = 0.05
 
+#: The store's file, named anew when what an entry's scope means changed: since a user's answer depends on
+#: the changes naming that user rather than on any change to its tenant, an older xmlcurl (a rollback, the
+#: old workers of a rolling restart) reading the new entries would miss the changes that supersede them;
+#: it never opens this file. The old file (last-good.sqlite3) is left for it.
+STORE_FILE = "last-good-2.sqlite3"
+
 _SCHEMA = (
     "CREATE TABLE IF NOT EXISTS meta (id INTEGER PRIMARY KEY CHECK (id = 1), epoch TEXT, position INTEGER, "
     "database TEXT, boot TEXT, started REAL)",
@@ -67,7 +73,7 @@ class LastGoodStore:
         """`database` names the database the workers read (its URL); only its own state is taken on."""
         self.directory = Path(directory)
         self.database = hashlib.sha256(database.encode("utf-8")).hexdigest()[:32]
-        self.path = self.directory / "last-good.sqlite3"
+        self.path = self.directory / STORE_FILE
         self._pid: int | None = None
         self._lock = threading.Lock()
         self.dropped = 0
