@@ -178,16 +178,20 @@ def spread_requests(engine: Engine, count: int, seed: int = 11) -> Spread:
     return Spread(template, [rows[i] for i in order], [auths[i] for i in order])
 
 
-def prepare_from_arguments(args, cases: list[str]) -> tuple:
-    """Build (or reuse) the data set the options name; its GeneratorOptions and `args.bodies` requests per case."""
-    from xmlcurl.generate import GeneratorOptions
-
+def prepare_dataset_from_arguments(args) -> tuple[GeneratorOptions, Engine]:
+    """Build (or reuse) the data set the options (add_dataset_arguments) name, filling in `args.database_url`
+    when none was given; its GeneratorOptions and an engine on it."""
     options = GeneratorOptions(tenants=args.tenants, users=args.users, routes=args.routes, dids=args.dids,
                                routers=args.routers, media=args.media, gateways=args.gateways)
     if not args.database_url:
         args.database_url = f"mysql+pymysql://root@127.0.0.1:3306/{args.default_database}_{args.users}"
     print(f"data set: {options} in {args.database_url}", flush=True)
-    engine = prepare_database(args.database_url, options, reuse=args.reuse)
+    return options, prepare_database(args.database_url, options, reuse=args.reuse)
+
+
+def prepare_from_arguments(args, cases: list[str]) -> tuple:
+    """Build (or reuse) the data set the options name; its GeneratorOptions and `args.bodies` requests per case."""
+    options, engine = prepare_dataset_from_arguments(args)
     try:
         return options, sample_requests(engine, cases, args.bodies)
     finally:

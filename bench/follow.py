@@ -1,6 +1,6 @@
 """What `xmlcurl fill-store --follow` costs while the configuration changes, and how much of the store it keeps current.
 
-    python -m bench.follow [--users 10000 --tenants 50 --reuse] [--rate 10] [--seconds 120] [--settle 10]
+    python -m bench.follow [--users 10000 --tenants 50 --reuse] [--rate 10] [--seconds 120] [--settle S]
 
 Fills a last-good store from the data set with `xmlcurl fill-store --follow` (a process of its own,
 as deployed), then measures three phases: idle (nothing changes: the cost of reading the changes),
@@ -9,14 +9,14 @@ as staff and scripts make them) and after (until every stored answer is current 
 longest wait has passed). For each: the filler's and MariaDB's CPU as a share of one core, the users
 filled again per second, and the store's coverage, sampled every `--sample` seconds: the share of its
 answers that no recorded change superseded, which is what a worker could answer from the store if
-the database failed at that moment (a change supersedes every stored answer of its tenant until the
-tenant is filled again). Run it on an otherwise idle machine.
+the database failed at that moment (a change to a user supersedes that user's stored answers, one to
+the tenant's own rows all of the tenant's, until they are filled again). Run it on an otherwise idle
+machine.
 """
 from __future__ import annotations
 
 import argparse
 import os
-import random
 import re
 import shutil
 import sqlite3
@@ -32,16 +32,23 @@ from pathlib import Path
 from typing import Iterator
 
 import psutil
-from sqlalchemy import create_engine, text
 
 from xmlcurl.fetch import lastgood
 
-from .dataset import prepare_database
+from .churn import churn
+from .dataset import prepare_dataset_from_arguments
 from .options import add_dataset_arguments
 from .server import database_cpu_seconds
 
 #: A refill line of `fill-store --follow`: "<stamp> filled again: N users of T tenants, A answers in S s".
 REFILL = re.compile(r"filled again: (\d+) users of (\d+) tenants, (\d+) answers")
+
+
+def _fill_store_default(option: str):
+    """The default of a `xmlcurl fill-store` option, as the command declares it."""
+    from xmlcurl.cli.store import fill_store
+
+    return next(param.default for param in fill_store.params if param.name == option)
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -51,7 +58,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--rate", type=float, default=10.0, help="changes a second during the churn phase")
     parser.add_argument("--seconds", type=int, default=120, help="seconds of churn")
     parser.add_argument("--idle", type=int, default=30, help="seconds with nothing changing, before the churn")
-    parser.add_argument("--settle", type=float, default=10.0, help="fill-store --settle")
+    parser.add_argument("--settle", type=float, default=_fill_store_default("settle"),
+                        help="fill-store --settle (its own default)")
     parser.add_argument("--interval", type=float, default=0.5,
                         help="fill-store --interval (XMLCURL_CACHE_POLL_SECONDS's default)")
     parser.add_argument("--sample", type=float, default=2.0, help="seconds between samples of the store's coverage")
@@ -169,55 +177,17 @@ def measure(name: str, filler: Filler, store: Path, sample: float, until, writes
                  filler.refilled_users() - refilled, writes["writes"] - changes, samples)
 
 
-@contextmanager
-def churn(database_url: str, per_second: float, stats: dict) -> Iterator[None]:
-    """A writer changing a random user's caller name `per_second` times a second, each UPDATE committed on its own."""
-    engine = create_engine(database_url, isolation_level="AUTOCOMMIT")
-    rng = random.Random(5)
-    with engine.connect() as conn:
-        users = list(conn.execute(text("SELECT id, tenant_id FROM sip_users WHERE enabled = 1")))
-    stats["tenants"] = set()
-    stop = threading.Event()
-
-    def write() -> None:
-        statement = text("UPDATE sip_users SET cid_name = :value WHERE id = :id")
-        due = time.monotonic()
-        with engine.connect() as conn:
-            while not stop.is_set():
-                user = rng.choice(users)
-                conn.execute(statement, {"id": user.id, "value": f"follow {stats['writes'] % 1000}"})
-                stats["writes"] += 1
-                stats["tenants"].add(user.tenant_id)
-                due += 1 / per_second
-                stop.wait(max(0.0, due - time.monotonic()))
-
-    thread = threading.Thread(target=write, name="churn", daemon=True)
-    thread.start()
-    try:
-        yield
-    finally:
-        stop.set()
-        thread.join(timeout=10)
-        engine.dispose()
-
-
 def main(argv: list[str] | None = None) -> int:
     from xmlcurl.fetch.fill import LONGEST_WAIT
-    from xmlcurl.generate import GeneratorOptions
 
     args = parse_args(argv)
-    options = GeneratorOptions(tenants=args.tenants, users=args.users, routes=args.routes, dids=args.dids,
-                               routers=args.routers, media=args.media, gateways=args.gateways)
-    if not args.database_url:
-        args.database_url = f"mysql+pymysql://root@127.0.0.1:3306/{args.default_database}_{args.users}"
-    print(f"data set: {options} in {args.database_url}", flush=True)
-    prepare_database(args.database_url, options, reuse=args.reuse).dispose()
+    prepare_dataset_from_arguments(args)[1].dispose()
     workdir = Path(tempfile.mkdtemp(prefix="xmlcurl-follow-"))
     store = workdir / lastgood.STORE_FILE
     env = {"XMLCURL_DATABASE_URL": args.database_url, "XMLCURL_ENV": "production", "XMLCURL_CACHE": "on",
            "XMLCURL_SECRET_KEY": "bench-follow-" + "x" * 40, "XMLCURL_LOG_LEVEL": "WARNING",
            "XMLCURL_LAST_GOOD_DIR": str(workdir)}
-    writes = {"writes": 0}
+    writes: dict = {"writes": 0, "tenants": set()}  # the churn's, once it runs
     try:
         began = time.monotonic()
         with follower(env, args.settle, args.interval) as filler:
@@ -228,7 +198,7 @@ def main(argv: list[str] | None = None) -> int:
             phases = [measure("idle", filler, store, args.sample, lambda _: time.monotonic() >= idle_end, writes)]
             print(phases[-1].line(), flush=True)
             churn_end = time.monotonic() + args.seconds
-            with churn(args.database_url, args.rate, writes):
+            with churn(args.database_url, "users", set(), args.rate) as writes:
                 phases.append(measure("churn", filler, store, args.sample,
                                       lambda _: time.monotonic() >= churn_end, writes))
             print(phases[-1].line(), flush=True)
