@@ -664,6 +664,18 @@ def test_schema_sql_writes_every_change_into_the_ring_the_code_reads():
     assert SCHEMA_SQL.read_text(encoding="utf-8").count(f"v.version MOD {CHANGE_SLOTS},") == 3 * len(VERSIONED_TABLES)
 
 
+def test_schema_sql_records_each_change_with_the_detail_the_sqlite_triggers_record():
+    from xmlcurl.db import SCHEMA_SQL
+    from xmlcurl.models import VERSIONED_TABLES
+    from xmlcurl.models.version import change_detail_expression, change_tenant_expression
+
+    schema = SCHEMA_SQL.read_text(encoding="utf-8")
+    for table in VERSIONED_TABLES:
+        for event in ("INSERT", "UPDATE", "DELETE"):
+            assert (f"'{table}', {change_tenant_expression(table, event)}, "
+                    f"{change_detail_expression(table, event)}, v.changed_at") in schema, (table, event)
+
+
 def test_a_plain_sql_change_to_one_tenant_costs_only_that_tenants_cached_answers(app, fetch):
     acme, _ = _misses(app, fetch, cluster_body(SIP_AUTH))
     globex, _ = _misses(app, fetch, GLOBEX_AUTH, node="media-2")

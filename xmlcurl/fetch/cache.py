@@ -29,7 +29,7 @@ from sqlalchemy.orm import Session
 
 from .. import metrics
 from .lastgood import LastGoodStore, sync_op, write_ops
-from .scopes import EVERYTHING, Scope, names_user, of_change
+from .scopes import EVERYTHING, Scope, is_user_change, names_user, of_change
 
 T = TypeVar("T")
 
@@ -246,7 +246,7 @@ class FetchCache:
             if epoch is None or version is None:
                 return
             # Those up to this version: a newer one (the store's, taken on during an outage) stays known.
-            users = {scope: at for scope, at in self._changed.items() if scope.startswith("u:") and at <= version}
+            users = {scope: at for scope, at in self._changed.items() if is_user_change(scope) and at <= version}
         if self.store is None:
             recorded = set(users)
         else:
@@ -262,7 +262,7 @@ class FetchCache:
                 self._bytes -= self._entries.pop(key).size
             self._changed = {scope: at for scope, at in self._changed.items()
                              if not (scope in recorded and at <= version)}
-            self._user_changes = sum(1 for scope in self._changed if scope.startswith("u:"))
+            self._user_changes = sum(1 for scope in self._changed if is_user_change(scope))
             self._user_changes_forgotten = version
         if self._user_changes > USER_CHANGES_KEPT:  # the store kept too few of them: not again at once
             self._forget_retry_at = now + FORGET_RETRY_SECONDS
@@ -271,7 +271,7 @@ class FetchCache:
         known = self._changed
         for scope, at in changed.items():
             before = known.get(scope)
-            if before is None and scope.startswith("u:"):
+            if before is None and is_user_change(scope):
                 self._user_changes += 1
             if (before or 0) < at:
                 known[scope] = at

@@ -148,6 +148,11 @@ def _pickled(doc: Any) -> bytes:
 Seen = tuple[float, float]
 
 
+def _seen_again(seen: Seen | None, now: float) -> Seen:
+    """When changes were first and last seen, with one more seen `now`."""
+    return ((seen or (now, now))[0], now)
+
+
 def _renote(changed: dict, what: Any, seen: Seen) -> None:
     """Note again changes taken off `changed` for a fill that failed, with any noted since."""
     first, last = changed.get(what, seen)
@@ -278,11 +283,11 @@ class StoreFiller:
         tenants, users, every_tenant = scopes.changed_tenants(poll.changed)
         now = self.clock()
         for tenant in tenants:
-            self.changed[tenant] = (self.changed.get(tenant, (now, now))[0], now)
+            self.changed[tenant] = _seen_again(self.changed.get(tenant), now)
         for user in users:
-            self.changed_users[user] = (self.changed_users.get(user, (now, now))[0], now)
+            self.changed_users[user] = _seen_again(self.changed_users.get(user), now)
         if every_tenant:
-            self.every_tenant_changed = ((self.every_tenant_changed or (now, now))[0], now)
+            self.every_tenant_changed = _seen_again(self.every_tenant_changed, now)
         self.since = poll.version
         return poll
 

@@ -6,7 +6,6 @@ entry is dropped when any scope it depends on changed after the version it was b
 """
 from __future__ import annotations
 
-import sys
 from typing import Any, Callable, Iterable
 
 from ..models.version import EVERY_TENANT, USER_TABLES
@@ -17,6 +16,8 @@ Scope = tuple[str, ...]
 EVERYTHING: Scope = ("*",)
 #: Touched by a row moved between tenants: every tenant-scoped answer depends on it.
 _EVERY_TENANT = "t:*"
+#: What a change naming one user touches: "u:<tenant id>:<username>".
+_USER = "u:"
 
 
 def tenant(tenant_id: int) -> Scope:
@@ -38,12 +39,17 @@ def user(tenant_id: int, username: str) -> Scope:
     models/version.py, `_named_user`) depends on any row of the tenant."""
     if "\n" in username or username.endswith(" "):
         return tenant(tenant_id)
-    return (sys.intern(f"w:{tenant_id}"), _EVERY_TENANT, f"u:{tenant_id}:{username}")
+    return tenant_rows(tenant_id) + (f"{_USER}{tenant_id}:{username}",)
+
+
+def is_user_change(scope: str) -> bool:
+    """Whether a changed scope names one user (of_change): a worker holds one for each user changed."""
+    return scope.startswith(_USER)
 
 
 def names_user(scope: Scope) -> bool:
     """Whether `scope` is one user's (`user`): one of a kind, not worth sharing between entries."""
-    return bool(scope) and scope[-1].startswith("u:")
+    return bool(scope) and is_user_change(scope[-1])
 
 
 def changed_tenants(changed: Iterable[str]) -> tuple[set[int], set[tuple[int, str]], bool]:
@@ -52,8 +58,8 @@ def changed_tenants(changed: Iterable[str]) -> tuple[set[int], set[tuple[int, st
     tenants = {int(scope[2:]) for scope in changed if scope.startswith("w:")}
     users = set()
     for scope in changed:
-        if scope.startswith("u:"):
-            tenant_id, _, username = scope[2:].partition(":")
+        if is_user_change(scope):
+            tenant_id, _, username = scope[len(_USER):].partition(":")
             users.add((int(tenant_id), username))
     return tenants, users, _EVERY_TENANT in changed
 
@@ -93,7 +99,7 @@ def of_change(table: str, tenant_id: int, detail: str | None = None) -> Scope:
         return touched + (_ROUTED_PREFIXES,) if detail[0] == "+" else touched
     if tenant_id > 0:
         if table in USER_TABLES and detail and detail[0] == "=":  # one user's row: that user's answers
-            return ("*", f"a:{table}", f"t:{tenant_id}", f"u:{tenant_id}:{detail[1:]}")
+            return ("*", f"a:{table}", f"t:{tenant_id}", f"{_USER}{tenant_id}:{detail[1:]}")
         return ("*", f"a:{table}", f"t:{tenant_id}", f"w:{tenant_id}")
     if tenant_id == EVERY_TENANT:
         return ("*", f"a:{table}", f"s:{table}", _EVERY_TENANT)

@@ -62,8 +62,8 @@ def _named_user(name: str, concat: str) -> str:
     """'=<name>' when the name is only itself: MariaDB's collations pad with spaces (a name with trailing
     spaces equals the one without) and the last-good store keeps a scope's parts on lines of their own,
     so a name with trailing spaces or a line break is recorded as a change to every user (NULL)."""
-    return (f"CASE WHEN LENGTH({name}) = LENGTH(RTRIM(REPLACE({name}, CHAR(10), ''))) "
-            f"THEN {concat.format(chr(39) + '=' + chr(39), name)} END")
+    named = concat.format("'='", name)
+    return f"CASE WHEN LENGTH({name}) = LENGTH(RTRIM(REPLACE({name}, CHAR(10), ''))) THEN {named} END"
 
 
 def change_detail_expression(table: str, event: str, concat: str = "CONCAT({0}, {1})") -> str:
